@@ -1,0 +1,45 @@
+# make demo: the main job end to end, in a scratch repository.
+# make test: lint, types and the test suite.
+# Both create .venv and install modelreg from this repository's own files.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: demo test lint typecheck pytest bench docs constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade "pip>=24"
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,examples]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m ruff format --check src tests benchmarks scripts
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+docs: $(STAMP)
+	$(PY) scripts/gen_cli_docs.py > docs/cli.md
+
+bench: $(STAMP)
+	$(PY) benchmarks/registry_scale.py
+
+constraints: $(STAMP)
+	{ sed -n '1,4p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e' | grep -iv '^modelreg' | grep -iv '^torch=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

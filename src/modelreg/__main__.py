@@ -1,0 +1,3 @@
+from modelreg.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,271 @@
+"""The one place modelreg talks to DVC.
+
+Two halves with different costs:
+
+* Reading (``validate``, ``show``) must stay fast, so it never imports DVC.
+  It reads DVC's config files and ``.dvc`` sidecars itself and checks objects
+  by path in the cache and in local remotes (DVC 3 layout:
+  ``<root>/files/md5/ab/cdef...``). Only a cloud remote (s3://, gs://, ...)
+  needs DVC itself, loaded on demand.
+* Writing (``register``) uses DVC's Python API: ``add`` to hash the files into
+  the cache and write their ``.dvc`` sidecars, ``push`` to upload them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelreg._errors import ManifestError, StorageError
+from modelreg._yaml import parse_yaml
+
+__all__ = [
+    "DvcConfig",
+    "DvcOut",
+    "ObjectStore",
+    "dvc_add",
+    "dvc_init",
+    "dvc_push",
+    "dvc_set_default_remote",
+    "object_path",
+    "read_dvc_config",
+    "read_sidecar",
+]
+
+_SECTION = re.compile(r"""\[\s*['"]?(?P<name>[^\]]*?)['"]?\s*\]\s*\Z""")
+_REMOTE_SECTION = re.compile(r"""remote\s+"(?P<name>[^"]+)"\Z""")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class DvcConfig:
+    """What modelreg needs from DVC's configuration."""
+
+    cache_dir: Path
+    default_remote: str | None
+    remote_urls: dict[str, str] = field(default_factory=dict)
+
+    def remote_url(self, name: str | None) -> str | None:
+        chosen = name or self.default_remote
+        return self.remote_urls.get(chosen) if chosen else None
+
+
+def _config_files(root: Path) -> list[tuple[Path, Path]]:
+    """(file, folder relative paths in it resolve against), lowest priority first."""
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    dvc_dir = root / ".dvc"
+    return [
+        (Path("/etc/xdg/dvc/config"), Path("/etc/xdg/dvc")),
+        (xdg / "dvc" / "config", xdg / "dvc"),
+        (dvc_dir / "config", dvc_dir),
+        (dvc_dir / "config.local", dvc_dir),
+    ]
+
+
+def _parse_ini(text: str) -> Iterator[tuple[str, str, str]]:
+    """(section, key, value) from DVC's configobj-style files."""
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        header = _SECTION.match(line)
+        if header:
+            section = header.group("name").strip()
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            yield section, key.strip(), value.strip().strip("'\"")
+
+
+def read_dvc_config(root: Path) -> DvcConfig:
+    """The cache folder and remotes, merged the way DVC merges its config levels."""
+    cache_dir = root / ".dvc" / "cache"
+    default_remote: str | None = None
+    urls: dict[str, str] = {}
+    for path, base in _config_files(root):
+        try:
+            text = path.read_text("utf-8")
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for section, key, value in _parse_ini(text):
+            remote = _REMOTE_SECTION.match(section)
+            if section == "core" and key == "remote":
+                default_remote = value or None
+            elif section == "cache" and key == "dir":
+                cache_dir = (
+                    (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+                )
+            elif remote and key == "url":
+                is_local = not _URL_SCHEME.match(value) and not Path(value).is_absolute()
+                urls[remote.group("name")] = str((base / value).resolve()) if is_local else value
+    return DvcConfig(cache_dir, default_remote, urls)
+
+
+def object_path(store_root: Path, md5: str) -> Path:
+    """Where DVC 3 keeps the object ``md5`` under a cache or local remote."""
+    return store_root / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def _local_path(url: str) -> Path | None:
+    if url.startswith("file://"):
+        return Path(url.removeprefix("file://"))
+    if _URL_SCHEME.match(url):
+        return None
+    return Path(url)
+
+
+class ObjectStore:
+    """Answers "is this object in the cache or the remote?" for many objects."""
+
+    def __init__(self, root: Path, config: DvcConfig, remote: str | None = None) -> None:
+        self.root = root
+        self.config = config
+        self.remote_name = remote or config.default_remote
+        self.remote_url = config.remote_url(remote)
+        self._remote_dir = _local_path(self.remote_url) if self.remote_url else None
+
+    def describe(self) -> str:
+        where = f"the DVC cache ({self.config.cache_dir})"
+        if self.remote_url:
+            where += f" or the remote '{self.remote_name}' ({self.remote_url})"
+        return where
+
+    def missing(self, md5s: Iterable[str]) -> set[str]:
+        """The hashes found neither in the cache nor in the remote."""
+        wanted = set(md5s)
+        missing = {m for m in wanted if not self._complete(self.config.cache_dir, m)}
+        if not missing or not self.remote_url:
+            return missing
+        if self._remote_dir is not None:
+            return {m for m in missing if not self._complete(self._remote_dir, m)}
+        return self._missing_in_cloud(missing)
+
+    def _complete(self, store: Path, md5: str) -> bool:
+        path = object_path(store, md5)
+        if not md5.endswith(".dir"):
+            return path.is_file()
+        # A directory is present only if its listing and every file in it are.
+        try:
+            listing = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return False
+        return all(object_path(store, entry["md5"]).is_file() for entry in listing)
+
+    def _missing_in_cloud(self, md5s: set[str]) -> set[str]:  # pragma: no cover - no cloud here
+        try:
+            from dvc.repo import Repo
+
+            with Repo(str(self.root)) as repo:
+                odb = repo.cloud.get_remote_odb(self.remote_name, "validate")
+                present = set(odb.oids_exist(sorted(m.removesuffix(".dir") for m in md5s)))
+        except Exception as exc:
+            raise StorageError(f"cannot check the DVC remote '{self.remote_name}': {exc}") from exc
+        return {m for m in md5s if m.removesuffix(".dir") not in present}
+
+
+@dataclass(frozen=True)
+class DvcOut:
+    """The one output a ``.dvc`` sidecar records."""
+
+    path: str  # relative to the sidecar's folder
+    md5: str
+    size: int
+
+
+def read_sidecar(relpath: str, data: bytes) -> DvcOut:
+    """Parse a ``.dvc`` file that tracks exactly one file or folder."""
+    document = parse_yaml(data, relpath)
+    outs = document.get("outs") if isinstance(document, dict) else None
+    if not isinstance(outs, list) or len(outs) != 1 or not isinstance(outs[0], dict):
+        raise ManifestError(relpath, "is not a DVC file tracking one output; re-run 'dvc add'")
+    out: dict[str, Any] = outs[0]
+    md5, size, path = out.get("md5"), out.get("size"), out.get("path")
+    if not isinstance(md5, str) or not isinstance(size, int) or not isinstance(path, str):
+        raise ManifestError(relpath, "lacks md5, size or path for its output; re-run 'dvc add'")
+    return DvcOut(path, md5, size)
+
+
+@contextlib.contextmanager
+def _quiet_dvc() -> Iterator[None]:
+    """DVC reports progress on stdout through its logger and ``ui``; the library must
+    not print, so both are muted while DVC runs (failures still raise)."""
+    from dvc.ui import ui
+
+    dvc_logger = logging.getLogger("dvc")
+    level = dvc_logger.level
+    dvc_logger.setLevel(logging.CRITICAL + 1)
+    was_enabled = ui._enabled
+    ui._enabled = False  # Console has enable() but no disable()
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            yield
+    finally:
+        dvc_logger.setLevel(level)
+        ui._enabled = was_enabled
+
+
+def _dvc_error(action: str, exc: Exception) -> StorageError:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return StorageError(f"DVC could not {action}: {text}")
+
+
+def dvc_add(root: Path, paths: Sequence[str]) -> None:
+    """Hash ``paths`` into the DVC cache and write a ``.dvc`` sidecar beside each."""
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    try:
+        from dvc.repo import Repo
+
+        with _quiet_dvc(), Repo(str(root)) as repo:
+            repo.add([str(root / p) for p in paths])
+    except Exception as exc:
+        raise _dvc_error(f"track {', '.join(paths)}", exc) from exc
+
+
+def dvc_push(root: Path, sidecars: Sequence[str], remote: str | None = None) -> int:
+    """Upload the outputs of ``sidecars`` to the remote; returns how many objects moved."""
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    try:
+        from dvc.repo import Repo
+
+        with _quiet_dvc(), Repo(str(root)) as repo:
+            pushed = repo.push(targets=[str(root / s) for s in sidecars], remote=remote)
+    except Exception as exc:
+        raise _dvc_error("push to the remote", exc) from exc
+    return int(pushed or 0)
+
+
+def dvc_init(root: Path) -> None:
+    """``dvc init`` in a git repository that has no ``.dvc`` folder yet."""
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    try:
+        from dvc.repo import Repo
+
+        with _quiet_dvc():
+            Repo.init(str(root))
+    except Exception as exc:
+        raise _dvc_error("initialise", exc) from exc
+
+
+def dvc_set_default_remote(root: Path, name: str, url: str) -> None:
+    """Add remote ``name`` at ``url`` and make it the default, in ``.dvc/config``."""
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    try:
+        from dvc.config import Config
+
+        with _quiet_dvc():
+            config = Config(dvc_dir=str(root / ".dvc"), validate=True)
+            with config.edit("repo") as conf:
+                conf["remote"][name] = {"url": url}
+                conf["core"]["remote"] = name
+    except Exception as exc:
+        raise _dvc_error(f"configure the remote {name!r}", exc) from exc

@@ -1,0 +1,246 @@
+"""The one place modelreg talks to git: the ``git`` CLI, run as a subprocess.
+
+:class:`Git` is the seam: tests and callers pass a repository root, and every
+command runs with a fixed locale and no prompts, so its output can be parsed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from modelreg._errors import GitError, InputError
+
+__all__ = ["BlobReader", "Git", "TreeEntry", "find_repo_root"]
+
+_ZERO_SHA = "0" * 40
+
+
+def find_repo_root(start: Path) -> Path:
+    """The top of the git work tree containing ``start``, found without running git."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    raise InputError(
+        f"{start} is not inside a git repository; run 'git init' there, or pass --repo DIR"
+    )
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    kind: str  # "blob", "tree" or "commit"
+    sha: str
+    path: str
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == "120000"
+
+
+class Git:
+    """Runs git commands in one repository."""
+
+    def __init__(self, root: Path, *, extra_env: Mapping[str, str] | None = None) -> None:
+        self.root = root
+        env = dict(os.environ)
+        env.update(
+            {
+                "LC_ALL": "C",
+                "LANG": "C",
+                "GIT_TERMINAL_PROMPT": "0",
+                # Read-only commands must not take index.lock from a concurrent writer.
+                "GIT_OPTIONAL_LOCKS": "0",
+            }
+        )
+        env.update(extra_env or {})
+        self.env = env
+
+    def run(
+        self,
+        *args: str,
+        input_bytes: bytes | None = None,
+        check: bool = True,
+    ) -> bytes:
+        """Run ``git args...`` and return its stdout; :class:`GitError` on failure."""
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                env=self.env,
+                input=input_bytes,
+                capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+        if check and done.returncode != 0:
+            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            detail = " ".join(line.strip() for line in message[:3]) or f"exit {done.returncode}"
+            raise GitError(f"git {args[0]} failed: {detail}")
+        return done.stdout
+
+    def text(self, *args: str, check: bool = True) -> str:
+        return self.run(*args, check=check).decode("utf-8", "replace")
+
+    # --- revisions ---------------------------------------------------------------------
+
+    def resolve_commit(self, rev: str) -> str:
+        """The full commit id ``rev`` names; :class:`GitError` saying so if none."""
+        if rev.startswith("-"):
+            raise InputError(f"{rev!r} is not a revision")
+        out = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+        )
+        sha = out.decode().strip()
+        if not sha:
+            raise GitError(f"unknown revision {rev!r}: no such branch, tag or commit here")
+        return sha
+
+    def head_commit(self) -> str | None:
+        """HEAD's commit id, or None in a repository without commits."""
+        out = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        return out.decode().strip() or None
+
+    def is_dirty(self, paths: Sequence[str] = ()) -> bool:
+        out = self.run("status", "--porcelain", "--untracked-files=no", "--", *paths)
+        return bool(out.strip())
+
+    def config_get(self, key: str) -> str | None:
+        out = self.run("config", "--get", key, check=False)
+        return out.decode("utf-8", "replace").strip() or None
+
+    def author_identity(self) -> str:
+        """``Name <email>`` as git would record it for a commit made now."""
+        ident = self.text("var", "GIT_AUTHOR_IDENT", check=False).strip()
+        if not ident:
+            return ""
+        # "Name <email> 1700000000 +0000": drop the timestamp and zone.
+        return ident.rsplit(" ", 2)[0]
+
+    # --- trees and blobs ---------------------------------------------------------------
+
+    def ls_tree(self, commit: str, paths: Sequence[str]) -> list[TreeEntry]:
+        """Every blob under ``paths`` at ``commit`` (recursive)."""
+        out = self.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths)
+        entries = []
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, path = record.split(b"\t", 1)
+            mode, kind, sha = meta.decode().split(" ")
+            entries.append(TreeEntry(mode, kind, sha, path.decode("utf-8", "surrogateescape")))
+        return entries
+
+    def blobs(self) -> BlobReader:
+        """A long-lived ``git cat-file --batch`` for reading many objects quickly."""
+        return BlobReader(self)
+
+    def changed_paths(self, base: str, paths: Sequence[str]) -> list[tuple[str, str]]:
+        """(status letter, path) for files under ``paths`` that differ between
+        ``base`` and the working tree, untracked files included (as "A")."""
+        out = self.run("diff", "--name-status", "-z", "--no-renames", base, "--", *paths)
+        fields = [f.decode("utf-8", "surrogateescape") for f in out.split(b"\0") if f]
+        changes = [(fields[i][0], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+        untracked = self.run("ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
+        changes += [
+            ("A", p.decode("utf-8", "surrogateescape")) for p in untracked.split(b"\0") if p
+        ]
+        return changes
+
+    # --- writing -----------------------------------------------------------------------
+
+    def add(self, paths: Iterable[str]) -> None:
+        self.run("add", "--", *paths)
+
+    def commit_paths(self, message: str, paths: Sequence[str]) -> str:
+        """Commit exactly ``paths`` (whatever else is staged stays staged); return the id."""
+        self.run("add", "--", *paths)
+        self.run(
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-F",
+            "-",
+            "--only",
+            "--",
+            *paths,
+            input_bytes=message.encode(),
+        )
+        sha = self.head_commit()
+        assert sha is not None  # a commit was just made
+        return sha
+
+
+class BlobReader:
+    """Reads objects through one ``git cat-file --batch`` process."""
+
+    def __init__(self, git: Git) -> None:
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=git.root,
+            env=git.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def read(self, spec: str) -> bytes | None:
+        """The content of ``spec`` (a sha, or ``rev:path``), or None if it does not exist."""
+        stdin, stdout = self._pipes()
+        stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
+        stdin.flush()
+        header = stdout.readline()
+        if not header or header.endswith((b" missing\n", b" ambiguous\n")):
+            return None
+        size = int(header.split()[2])
+        data = stdout.read(size)
+        stdout.read(1)  # the newline after each object
+        return data
+
+    def read_many(self, specs: Sequence[str]) -> list[bytes | None]:
+        """Like :meth:`read` for many objects, writing all requests before reading."""
+        stdin, stdout = self._pipes()
+        # A writer thread is unnecessary: requests are short, and git answers in
+        # order, but a large batch could fill the pipe, so feed it in chunks.
+        results: list[bytes | None] = []
+        chunk = 256
+        for start in range(0, len(specs), chunk):
+            part = specs[start : start + chunk]
+            stdin.write(b"".join(s.encode("utf-8", "surrogateescape") + b"\n" for s in part))
+            stdin.flush()
+            for _ in part:
+                header = stdout.readline()
+                if not header or header.endswith((b" missing\n", b" ambiguous\n")):
+                    results.append(None)
+                    continue
+                size = int(header.split()[2])
+                results.append(stdout.read(size))
+                stdout.read(1)
+        return results
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        return self._proc.stdin, self._proc.stdout
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def is_null_sha(sha: str) -> bool:
+    return sha == _ZERO_SHA or set(sha) == {"0"}

@@ -1,0 +1,872 @@
+"""``modelreg validate``: every rule the registry's files must satisfy.
+
+Checks run in three layers, and all problems are reported, not only the first:
+
+1. each file alone: safe YAML, then its JSON Schema;
+2. each model as a whole: names, file names against fields, numbering,
+   pointers to existing non-deprecated versions of declared stages,
+   artifacts matching their DVC records (and, unless offline, present in the
+   DVC cache or remote);
+3. against a base revision (``--base``): merged versions are never removed
+   and change only in their mutable fields, and new numbers are higher than
+   any the base has.
+
+With ``--base`` only the models the change touches are checked (the base
+was validated when it merged), unless ``registry.yaml`` changed, which can
+invalidate any model. A full run spreads models over worker processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import posixpath
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from modelreg._dvc import ObjectStore, read_dvc_config, read_sidecar
+from modelreg._errors import ManifestError, NotFoundError
+from modelreg._findings import Finding, check_manifest, check_manifest_bytes
+from modelreg._git import Git, find_repo_root
+from modelreg._layout import (
+    ALIASES,
+    ARTIFACTS,
+    CONFIG_PATH,
+    MODEL_FILE,
+    REGISTRY_DIR,
+    SCHEMAS_DIR,
+    STAGES,
+    VERSIONS,
+    format_version_ranges,
+    model_dir,
+    name_problem,
+    version_number_from_filename,
+    version_path,
+)
+from modelreg._schema import SCHEMA_NAMES, format_path, schema_text
+from modelreg._source import TreeSource, WorktreeSource
+
+__all__ = ["ValidationReport", "mutable_version_fields", "validate"]
+
+_MODEL_ENTRIES = {MODEL_FILE, VERSIONS, STAGES, ALIASES, ARTIFACTS, "README.md"}
+_REGISTRY_ENTRIES = {"registry.yaml", ".schemas", "README.md"}
+# Below this many version files, starting worker processes costs more than it saves.
+_PARALLEL_THRESHOLD = 400
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of one ``validate`` run."""
+
+    findings: tuple[Finding, ...]
+    files_checked: int
+    models_checked: int
+    scope: Literal["full", "changed"]
+    base: str | None = None
+    offline: bool = False
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "modelreg.validate/1",
+            "ok": self.ok,
+            "scope": self.scope,
+            "base": self.base,
+            "offline": self.offline,
+            "files_checked": self.files_checked,
+            "models_checked": self.models_checked,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def mutable_version_fields() -> frozenset[str]:
+    """Top-level version fields the schema marks ``x-mutable``: they may change after merge."""
+    import json
+
+    schema = json.loads(schema_text("version"))
+    return frozenset(k for k, v in schema["properties"].items() if v.get("x-mutable"))
+
+
+# --- one model ---------------------------------------------------------------------------
+
+
+@dataclass
+class _ArtifactRef:
+    path: str  # the version file
+    field: str
+    md5: str
+
+
+@dataclass
+class _ModelResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+    artifacts: list[_ArtifactRef] = field(default_factory=list)
+
+
+class _ModelChecker:
+    """All rules that involve one model's folder and nothing outside it."""
+
+    def __init__(self, source: TreeSource, name: str, stages: tuple[str, ...] | None) -> None:
+        self.source = source
+        self.name = name
+        self.stages = stages  # None when registry.yaml is itself invalid
+        self.dir = model_dir(name)
+        self.result = _ModelResult()
+        self.versions: dict[int, bool] = {}  # number -> deprecated
+
+    def error(self, code: str, path: str, message: str, fld: str = "", line: int = 0) -> None:
+        self.result.findings.append(Finding("error", code, path, message, field=fld, line=line))
+
+    def warn(self, code: str, path: str, message: str, fld: str = "") -> None:
+        self.result.findings.append(Finding("warning", code, path, message, field=fld))
+
+    def load(self, path: str, kind: str) -> Any:
+        self.result.files += 1
+        try:
+            document, findings = check_manifest(self.source, path, kind)
+        except ManifestError as exc:  # a symlink out of the repo, an oversize file
+            self.result.findings.append(Finding.from_error(exc, "unreadable"))
+            return None
+        self.result.findings.extend(findings)
+        return document
+
+    def run(self) -> _ModelResult:
+        problem = name_problem("model", self.name)
+        if problem:
+            self.error("model-name", self.dir, f"{problem}; rename the folder")
+        entries = self.source.list_dir(self.dir)
+        for entry in entries:
+            if entry not in _MODEL_ENTRIES:
+                self.error(
+                    "unexpected-file",
+                    f"{self.dir}/{entry}",
+                    "is not part of a model folder, which holds model.yaml, versions/, stages/, "
+                    "aliases/ and artifacts/; move it elsewhere",
+                )
+        self.check_model_file(MODEL_FILE in entries)
+        self.check_versions()
+        self.check_pointers(STAGES)
+        self.check_pointers(ALIASES)
+        self.check_artifact_folders()
+        return self.result
+
+    def check_model_file(self, present: bool) -> None:
+        path = f"{self.dir}/{MODEL_FILE}"
+        if not present:
+            self.error(
+                "missing-model-file",
+                path,
+                f"is missing; every model folder needs one (at least 'name: {self.name}')",
+            )
+            return
+        document = self.load(path, "model")
+        if document is not None and document["name"] != self.name:
+            self.error(
+                "name-mismatch",
+                path,
+                f"{document['name']!r} differs from the folder name; write name: {self.name}",
+                "name",
+            )
+
+    def check_versions(self) -> None:
+        folder = f"{self.dir}/{VERSIONS}"
+        for filename in self.source.list_dir(folder):
+            path = f"{folder}/{filename}"
+            number = version_number_from_filename(filename)
+            if number is None:
+                digits = "".join(ch for ch in filename if ch.isdigit()).lstrip("0")
+                example = f"{digits}.yaml" if digits else "3.yaml"
+                self.error(
+                    "version-file-name",
+                    path,
+                    f"is not a version file name: name it after the version number, e.g. {example}",
+                )
+                continue
+            document = self.load(path, "version")
+            if document is None:
+                self.versions[number] = False
+                continue
+            self.versions[number] = "deprecation" in document
+            self.check_version(path, number, document)
+        numbers = sorted(self.versions)
+        if numbers:
+            gaps = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
+            if gaps:
+                shown = ", ".join(map(str, gaps[:10])) + ("..." if len(gaps) > 10 else "")
+                self.warn(
+                    "version-gap",
+                    folder,
+                    f"versions {shown} are missing; merged versions must "
+                    "never be deleted (deprecate them instead)",
+                )
+
+    def check_version(self, path: str, number: int, document: dict[str, Any]) -> None:
+        if document["model"] != self.name:
+            self.error(
+                "model-mismatch",
+                path,
+                f"{document['model']!r} differs from the folder name; write model: {self.name}",
+                "model",
+            )
+        if document["version"] != number:
+            self.error(
+                "version-mismatch",
+                path,
+                f"{document['version']!r} differs from the file "
+                f"name; write version: {number} or rename the file",
+                "version",
+            )
+        names: set[str] = set()
+        expected_dir = f"{self.dir}/{ARTIFACTS}/{number}/"
+        for index, artifact in enumerate(document["artifacts"]):
+            fld = f"artifacts[{index}]"
+            if artifact["name"] in names:
+                self.error(
+                    "artifact-duplicate",
+                    path,
+                    f"name {artifact['name']!r} is used twice; give each artifact its own name",
+                    f"{fld}.name",
+                )
+            names.add(artifact["name"])
+            is_onnx = artifact["format"] == "onnx"
+            if is_onnx and "opset" not in artifact:
+                self.error(
+                    "artifact-opset",
+                    path,
+                    "an ONNX artifact must record its opset "
+                    "(the default-domain opset_import of the model)",
+                    f"{fld}.opset",
+                )
+            if not is_onnx and "opset" in artifact:
+                self.error(
+                    "artifact-opset",
+                    path,
+                    f"only ONNX artifacts have an opset, this one "
+                    f"is {artifact['format']!r}; remove opset",
+                    f"{fld}.opset",
+                )
+            self.check_artifact_path(path, fld, artifact, expected_dir)
+
+    def check_artifact_path(
+        self, path: str, fld: str, artifact: dict[str, Any], expected_dir: str
+    ) -> None:
+        target: str = artifact["path"]
+        normal = posixpath.normpath(target)
+        if (
+            "\\" in target
+            or target.startswith("/")
+            or normal != target
+            or ".." in target.split("/")
+            or not target.startswith(expected_dir)
+            or "/" in target[len(expected_dir) :]
+            or target.endswith(".dvc")
+        ):
+            self.error(
+                "artifact-path",
+                path,
+                f"{target!r} must be a file directly inside {expected_dir} "
+                "(no '..', no absolute path)",
+                f"{fld}.path",
+            )
+            return
+        sidecar = f"{target}.dvc"
+        try:
+            out = read_sidecar(sidecar, self.source.read(sidecar))
+        except NotFoundError:
+            self.error(
+                "artifact-untracked",
+                path,
+                f"{target} has no DVC record ({sidecar} is missing); "
+                f"track it with 'dvc add {target}'",
+                f"{fld}.path",
+            )
+            return
+        except ManifestError as exc:
+            self.result.findings.append(Finding.from_error(exc, "artifact-record"))
+            return
+        if out.path != posixpath.basename(target):
+            self.error(
+                "artifact-record",
+                sidecar,
+                f"tracks {out.path!r}, not "
+                f"{posixpath.basename(target)!r}; re-run 'dvc add {target}'",
+            )
+        if out.md5 != artifact["md5"]:
+            self.error(
+                "artifact-hash",
+                path,
+                f"{artifact['md5']} differs from {out.md5} in {sidecar}; "
+                "the manifest must record the tracked content's hash",
+                f"{fld}.md5",
+            )
+        if out.size != artifact["size"]:
+            self.error(
+                "artifact-size",
+                path,
+                f"{artifact['size']} differs from {out.size} in {sidecar}; "
+                "the manifest must record the tracked content's size",
+                f"{fld}.size",
+            )
+        self.result.artifacts.append(_ArtifactRef(path, f"{fld}.md5", artifact["md5"]))
+
+    def check_pointers(self, kind: str) -> None:
+        folder = f"{self.dir}/{kind}"
+        is_alias = kind == ALIASES
+        for filename in self.source.list_dir(folder):
+            path = f"{folder}/{filename}"
+            label = filename.removesuffix(".yaml")
+            if not filename.endswith(".yaml") or not self.pointer_name_ok(path, label, is_alias):
+                continue
+            document = self.load(path, "pointer")
+            if document is not None:
+                self.check_pointer(path, document, is_alias)
+
+    def pointer_name_ok(self, path: str, label: str, is_alias: bool) -> bool:
+        if is_alias:
+            problem = name_problem("alias", label)
+            if problem:
+                self.error("alias-name", path, f"{problem}; rename the file")
+                return False
+            if self.stages and label.lower() in self.stages:
+                self.error(
+                    "alias-shadows-stage",
+                    path,
+                    f"alias {label!r} has the name of a "
+                    "stage, so NAME@"
+                    f"{label} would be ambiguous; rename the alias",
+                )
+                return False
+            return True
+        if self.stages is None:
+            return True  # registry.yaml is broken; its own findings explain
+        if label in self.stages:
+            return True
+        if label.lower() in self.stages:
+            self.error(
+                "stage-file-case",
+                path,
+                f"stage files are lowercase; rename it to {label.lower()}.yaml",
+            )
+            return False
+        hint = _closest(label, self.stages)
+        self.error(
+            "unknown-stage",
+            path,
+            f"{label!r} is not a stage declared in {CONFIG_PATH}{hint} "
+            f"(stages: {', '.join(self.stages)})",
+        )
+        return False
+
+    def check_pointer(self, path: str, document: dict[str, Any], is_alias: bool) -> None:
+        have = format_version_ranges(sorted(self.versions))
+        version = document["version"]
+        self.check_target(path, "version", version, have, deprecated_is_error=not is_alias)
+        if is_alias:
+            for extra in ("canary", "retired"):
+                if extra in document:
+                    self.error(
+                        "alias-field",
+                        path,
+                        f"aliases cannot have {extra}; only stages do: remove it",
+                        extra,
+                    )
+            return
+        canary = document.get("canary")
+        if canary:
+            self.check_target(path, "canary.version", canary["version"], have, True)
+            if canary["version"] == version:
+                self.error(
+                    "canary-same",
+                    path,
+                    f"the canary is version {version}, which the "
+                    "stage already serves; canary another version or remove it",
+                    "canary.version",
+                )
+        for index, retired in enumerate(document.get("retired", ())):
+            if retired not in self.versions:
+                self.error(
+                    "pointer-target",
+                    path,
+                    f"version {retired} does not exist (versions: {have}); remove it",
+                    f"retired[{index}]",
+                )
+            elif retired == version:
+                self.error(
+                    "retired-current",
+                    path,
+                    f"version {version} is both the current and "
+                    "a retired version; remove it from retired",
+                    f"retired[{index}]",
+                )
+        previous = document.get("previous")
+        if previous is not None and previous not in self.versions:
+            self.warn("pointer-previous", path, f"version {previous} does not exist", "previous")
+
+    def check_target(
+        self, path: str, fld: str, version: int, have: str, deprecated_is_error: bool
+    ) -> None:
+        if version not in self.versions:
+            self.error(
+                "pointer-target",
+                path,
+                f"version {version} does not exist (versions: "
+                f"{have or 'none'}); point at an existing version",
+                fld,
+            )
+        elif self.versions[version]:
+            message = (
+                f"version {version} is deprecated; promote another version, or remove its "
+                f"deprecation in {version_path(self.name, version)}"
+            )
+            if deprecated_is_error:
+                self.error("pointer-deprecated", path, message, fld)
+            else:
+                self.warn("pointer-deprecated", path, message, fld)
+
+    def check_artifact_folders(self) -> None:
+        folder = f"{self.dir}/{ARTIFACTS}"
+        for entry in self.source.list_dir(folder):
+            number = int(entry) if entry.isdigit() else None
+            if number is None or number not in self.versions:
+                self.warn(
+                    "orphan-artifacts",
+                    f"{folder}/{entry}",
+                    "belongs to no version manifest; remove it or register the version",
+                )
+
+
+def _closest(name: str, candidates: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name.lower(), list(candidates), n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _check_models(
+    root: str, names: Sequence[str], stages: tuple[str, ...] | None
+) -> list[_ModelResult]:
+    source = WorktreeSource(Path(root))
+    return [_ModelChecker(source, name, stages).run() for name in names]
+
+
+# --- the registry as a whole -------------------------------------------------------------
+
+
+def _check_config(source: TreeSource, findings: list[Finding]) -> tuple[str, ...] | None:
+    try:
+        document, problems = check_manifest(source, CONFIG_PATH, "registry")
+    except NotFoundError:
+        raise NotFoundError(
+            f"no registry here: {CONFIG_PATH} is missing; run 'modelreg init'"
+        ) from None
+    except ManifestError as exc:
+        findings.append(Finding.from_error(exc, "unreadable"))
+        return None
+    findings.extend(problems)
+    if document is None:
+        return None
+    stages: tuple[str, ...] = tuple(document["stages"])
+    for index, stage in enumerate(stages):
+        problem = name_problem("stage", stage)
+        if problem:
+            findings.append(
+                Finding("error", "stage-name", CONFIG_PATH, problem, f"stages[{index}]")
+            )
+    for stage, policy in document.get("policies", {}).items():
+        if stage not in stages:
+            findings.append(
+                Finding(
+                    "error",
+                    "policy-stage",
+                    CONFIG_PATH,
+                    f"{stage!r} is not a declared stage"
+                    f"{_closest(stage, stages)}; policies apply to stages listed under 'stages'",
+                    f"policies.{stage}",
+                )
+            )
+        for index, source_stage in enumerate(policy.get("from", ())):
+            if source_stage != "none" and source_stage not in stages:
+                findings.append(
+                    Finding(
+                        "error",
+                        "policy-stage",
+                        CONFIG_PATH,
+                        f"{source_stage!r} is not a declared "
+                        f"stage{_closest(source_stage, stages)}; use a stage or 'none'",
+                        f"policies.{stage}.from[{index}]",
+                    )
+                )
+        for metric, bound in policy.get("require", {}).items():
+            if "min" in bound and "max" in bound and bound["min"] > bound["max"]:
+                findings.append(
+                    Finding(
+                        "error",
+                        "policy-bound",
+                        CONFIG_PATH,
+                        f"min {bound['min']} is above max {bound['max']}; no version could pass",
+                        f"policies.{stage}.require.{metric}",
+                    )
+                )
+    return stages
+
+
+def _check_registry_folder(source: TreeSource, names: list[str], findings: list[Finding]) -> None:
+    seen: dict[str, str] = {}
+    for entry in source.list_dir(REGISTRY_DIR):
+        path = f"{REGISTRY_DIR}/{entry}"
+        if entry in _REGISTRY_ENTRIES:
+            continue
+        if not source.is_dir(path):
+            findings.append(
+                Finding(
+                    "error",
+                    "unexpected-file",
+                    path,
+                    "is not part of the "
+                    "registry; registry/ holds registry.yaml and one folder per model",
+                )
+            )
+            continue
+        if entry.startswith("."):
+            continue
+        names.append(entry)
+        folded = entry.lower()
+        if folded in seen:
+            findings.append(
+                Finding(
+                    "error",
+                    "model-name-case",
+                    path,
+                    f"differs from {seen[folded]!r} only in case, "
+                    "which collides on macOS and Windows; rename one",
+                )
+            )
+        seen[folded] = entry
+    for kind in SCHEMA_NAMES:
+        path = f"{SCHEMAS_DIR}/{kind}.schema.json"
+        try:
+            present = source.read(path).decode("utf-8", "replace")
+        except (NotFoundError, ManifestError):
+            continue
+        if present != schema_text(kind):
+            findings.append(
+                Finding(
+                    "warning",
+                    "stale-schema",
+                    path,
+                    "differs from the schema "
+                    "this modelreg checks with; run 'modelreg init' to refresh it",
+                )
+            )
+
+
+def _split(names: list[str], source: TreeSource, parts: int) -> list[list[str]]:
+    """Spread models over ``parts`` chunks, balanced by their number of version files."""
+    sized = sorted(
+        ((len(source.list_dir(f"{model_dir(n)}/{VERSIONS}")), n) for n in names), reverse=True
+    )
+    chunks: list[list[str]] = [[] for _ in range(parts)]
+    loads = [0] * parts
+    for size, name in sized:
+        i = loads.index(min(loads))
+        chunks[i].append(name)
+        loads[i] += size + 1
+    return [c for c in chunks if c]
+
+
+def _run_model_checks(
+    root: Path, source: TreeSource, names: list[str], stages: tuple[str, ...] | None, jobs: int
+) -> list[_ModelResult]:
+    total = sum(len(source.list_dir(f"{model_dir(n)}/{VERSIONS}")) for n in names)
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    if jobs <= 1 or total < _PARALLEL_THRESHOLD or len(names) < 2 or not can_fork:
+        return [_ModelChecker(source, n, stages).run() for n in names]
+    chunks = _split(names, source, jobs)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_check_models, str(root), chunk, stages) for chunk in chunks[1:]]
+        results = _check_models(str(root), chunks[0], stages)  # this process takes a share too
+        for future in futures:
+            results.extend(future.result())
+    return results
+
+
+def _check_presence(root: Path, results: Iterable[_ModelResult], findings: list[Finding]) -> None:
+    refs = [ref for result in results for ref in result.artifacts]
+    if not refs:
+        return
+    if not (root / ".dvc").is_dir():
+        findings.append(
+            Finding(
+                "error",
+                "dvc-missing",
+                ".dvc",
+                "DVC is not initialised, so no "
+                "artifact can be checked; run 'modelreg init', or pass --offline",
+            )
+        )
+        return
+    store = ObjectStore(root, read_dvc_config(root))
+    missing = store.missing(ref.md5 for ref in refs)
+    for ref in refs:
+        if ref.md5 in missing:
+            findings.append(
+                Finding(
+                    "error",
+                    "artifact-missing",
+                    ref.path,
+                    f"{ref.md5} is in neither "
+                    f"{store.describe()}; push it from the clone that registered it ('dvc push'), "
+                    "or pass --offline to skip this check",
+                    ref.field,
+                )
+            )
+
+
+# --- against the base revision -----------------------------------------------------------
+
+
+def _first_difference(before: Any, after: Any, path: tuple[str | int, ...]) -> tuple[Any, ...]:
+    """The deepest path at which two documents differ, with both values there."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in [*before, *(k for k in after if k not in before)]:
+            if before.get(key, _ABSENT) != after.get(key, _ABSENT):
+                return _first_difference(
+                    before.get(key, _ABSENT), after.get(key, _ABSENT), (*path, key)
+                )
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for index, (b, a) in enumerate(zip(before, after, strict=True)):
+            if b != a:
+                return _first_difference(b, a, (*path, index))
+    return path, before, after
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+_ABSENT = _Absent()
+
+
+def _show(value: Any) -> str:
+    from modelreg._schema import describe
+
+    return "(absent)" if value is _ABSENT else describe(value)
+
+
+def _check_against_base(
+    git: Git,
+    base_label: str,
+    base: str,
+    changes: list[tuple[str, str]],
+    models: set[str],
+    findings: list[Finding],
+) -> int:
+    """Rules that compare the change with ``base``; returns how many base files it read."""
+    mutable = mutable_version_fields()
+    base_files = {
+        entry.path: entry.sha
+        for entry in git.ls_tree(
+            base,
+            [f"{model_dir(m)}/{VERSIONS}" for m in sorted(models)]
+            + [f"{model_dir(m)}/{ARTIFACTS}" for m in sorted(models)]
+            + [f"{model_dir(m)}/{MODEL_FILE}" for m in sorted(models)],
+        )
+    }
+    base_max: dict[str, int] = {}
+    for path in base_files:
+        parts = path.split("/")
+        if len(parts) == 4 and parts[2] == VERSIONS:
+            number = version_number_from_filename(parts[3])
+            if number is not None:
+                base_max[parts[1]] = max(base_max.get(parts[1], 0), number)
+
+    modified = [
+        p
+        for status, p in changes
+        if status == "M" and p in base_files and p.split("/")[2] == VERSIONS
+    ]
+    with git.blobs() as reader:
+        base_blobs = dict(
+            zip(modified, reader.read_many([base_files[p] for p in modified]), strict=True)
+        )
+    worktree = WorktreeSource(git.root)
+    for status, path in changes:
+        parts = path.split("/")
+        if len(parts) < 3:
+            continue
+        model, area = parts[1], parts[2]
+        if status == "D" and path in base_files:
+            if area == VERSIONS:
+                number = version_number_from_filename(parts[3]) if len(parts) == 4 else None
+                fix = (
+                    f"deprecate it with 'modelreg deprecate {model} {number}'"
+                    if number
+                    else "restore it"
+                )
+                findings.append(
+                    Finding(
+                        "error",
+                        "version-deleted",
+                        path,
+                        f"was merged on "
+                        f"{base_label} and can never be removed; restore it and {fix}",
+                    )
+                )
+            elif area == MODEL_FILE:
+                findings.append(
+                    Finding(
+                        "error",
+                        "model-deleted",
+                        path,
+                        f"exists on {base_label}; a registered model's folder is never removed",
+                    )
+                )
+            elif area == ARTIFACTS and path.endswith(".dvc"):
+                findings.append(
+                    Finding(
+                        "error",
+                        "artifact-record-changed",
+                        path,
+                        f"records an artifact of a version merged on {base_label}; restore it",
+                    )
+                )
+        elif status == "M" and area == ARTIFACTS and path.endswith(".dvc") and path in base_files:
+            findings.append(
+                Finding(
+                    "error",
+                    "artifact-record-changed",
+                    path,
+                    "records an "
+                    f"artifact of a version merged on {base_label}, which is immutable; "
+                    "restore it and register a new version instead",
+                )
+            )
+        elif status == "M" and area == VERSIONS and path in base_blobs:
+            _compare_versions(path, base_label, base_blobs[path], worktree, mutable, findings)
+        elif status == "A" and area == VERSIONS and len(parts) == 4:
+            number = version_number_from_filename(parts[3])
+            highest = base_max.get(model, 0)
+            if number is not None and number <= highest:
+                findings.append(
+                    Finding(
+                        "error",
+                        "version-not-monotonic",
+                        path,
+                        f"version {number} is new, but "
+                        f"{base_label} already has version {highest} of {model}; numbers only grow "
+                        f"and are never reused: number it {highest + 1}",
+                    )
+                )
+    return len(base_blobs)
+
+
+def _compare_versions(
+    path: str,
+    base_label: str,
+    before_bytes: bytes | None,
+    worktree: WorktreeSource,
+    mutable: frozenset[str],
+    findings: list[Finding],
+) -> None:
+    if before_bytes is None:
+        return
+    before, problems = check_manifest_bytes(path, before_bytes, "version")
+    try:
+        after, now_problems = check_manifest(worktree, path, "version")
+    except (NotFoundError, ManifestError):
+        return
+    if problems or now_problems or before is None or after is None:
+        return  # schema errors are reported by the model checks
+    for key in sorted(set(before) | set(after)):
+        if key in mutable or before.get(key, _ABSENT) == after.get(key, _ABSENT):
+            continue
+        where, old, new = _first_difference(
+            before.get(key, _ABSENT), after.get(key, _ABSENT), (key,)
+        )
+        allowed = ", ".join(sorted(mutable))
+        findings.append(
+            Finding(
+                "error",
+                "immutable-changed",
+                path,
+                f"changed from {_show(old)} to {_show(new)} since "
+                f"{base_label}; a merged version is immutable except {allowed}: register a new "
+                "version instead",
+                format_path(where),
+            )
+        )
+
+
+# --- entry point -------------------------------------------------------------------------
+
+
+def validate(
+    repo: str | Path | None = None,
+    *,
+    base: str | None = None,
+    offline: bool = False,
+    jobs: int | None = None,
+) -> ValidationReport:
+    """Check the registry in the working tree of ``repo``; see the module docstring.
+
+    ``base`` (a branch, tag or commit) adds the checks against that revision
+    and limits the per-model checks to models the change touches. ``offline``
+    skips looking for artifacts in the DVC cache and remote. ``jobs`` caps
+    worker processes (default: one per CPU).
+    """
+    root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
+    source = WorktreeSource(root)
+    findings: list[Finding] = []
+    stages = _check_config(source, findings)
+    names: list[str] = []
+    _check_registry_folder(source, names, findings)
+    files = 1
+    scope: Literal["full", "changed"] = "full"
+    base_commit = None
+    changes: list[tuple[str, str]] = []
+    if base is not None:
+        git = Git(root)
+        base_commit = git.resolve_commit(base)
+        changes = git.changed_paths(base_commit, [REGISTRY_DIR])
+        touched = {p.split("/")[1] for _, p in changes if len(p.split("/")) >= 3}
+        global_change = any(p == CONFIG_PATH or p.startswith(f"{SCHEMAS_DIR}/") for _, p in changes)
+        if not global_change:
+            scope = "changed"
+            names = [n for n in names if n in touched]
+        files += _check_against_base(git, base, base_commit, changes, touched, findings)
+
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    results = _run_model_checks(root, source, names, stages, workers)
+    for result in results:
+        findings.extend(result.findings)
+        files += result.files
+    if not offline:
+        _check_presence(root, results, findings)
+    ordered = sorted(findings, key=lambda f: (f.path, f.line, f.field, f.code))
+    return ValidationReport(
+        findings=tuple(ordered),
+        files_checked=files,
+        models_checked=len(names),
+        scope=scope,
+        base=base_commit,
+        offline=offline,
+    )

@@ -1,0 +1,140 @@
+"""Build registry files directly, for tests of rules that need many shapes of registry.
+
+Files are written with modelreg's own canonical writer, and each artifact gets
+a real ``.dvc`` record whose hash matches its content, so a registry built
+here is valid until a test breaks it on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelreg._bootstrap import write_manifest
+from modelreg._dvc import object_path
+from modelreg._layout import (
+    CONFIG_PATH,
+    alias_pointer_path,
+    artifact_dir,
+    model_manifest_path,
+    stage_pointer_path,
+    version_path,
+)
+from modelreg._yaml import dump_yaml, write_text_atomic
+
+CREATED = "2026-01-15T09:30:00Z"
+
+
+def write_config(
+    root: Path, stages: tuple[str, ...] = ("staging", "production"), **extra: Any
+) -> None:
+    document: dict[str, Any] = {"schema_version": 1, "stages": list(stages), **extra}
+    write_text_atomic(root / CONFIG_PATH, dump_yaml(document))
+
+
+def write_model(root: Path, name: str, **fields: Any) -> None:
+    write_manifest(root, model_manifest_path(name), {"name": name, **fields}, "model")
+
+
+def artifact_content(name: str, number: int) -> bytes:
+    return f"weights of {name} version {number}\n".encode()
+
+
+def write_version(
+    root: Path,
+    name: str,
+    number: int,
+    *,
+    store: Path | None = None,
+    model_file: bool = True,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Write version ``number`` with one real artifact; ``store`` (a DVC cache or remote
+    folder) also receives the artifact's object. Extra fields override the manifest's."""
+    if model_file and not (root / model_manifest_path(name)).exists():
+        write_model(root, name)
+    content = artifact_content(name, number)
+    md5 = hashlib.md5(content).hexdigest()
+    folder = root / artifact_dir(name, number)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.pt.dvc").write_text(
+        f"outs:\n- md5: {md5}\n  size: {len(content)}\n  hash: md5\n  path: model.pt\n"
+    )
+    if store is not None:
+        target = object_path(store, md5)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    document: dict[str, Any] = {
+        "model": name,
+        "version": number,
+        "created": CREATED,
+        "author": "Test Author <test@example.com>",
+        "artifacts": [
+            {
+                "name": "weights",
+                "path": f"{artifact_dir(name, number)}/model.pt",
+                "md5": md5,
+                "size": len(content),
+                "format": "pytorch",
+            }
+        ],
+        "metrics": {"accuracy": round(0.9 + number / 1000, 4)},
+    }
+    document.update(fields)
+    write_manifest(root, version_path(name, number), document, "version")
+    return document
+
+
+def write_pointer(root: Path, name: str, stage: str, version: int, **extra: Any) -> None:
+    write_manifest(root, stage_pointer_path(name, stage), {"version": version, **extra}, "pointer")
+
+
+def write_alias(root: Path, name: str, alias: str, version: int, **extra: Any) -> None:
+    write_manifest(root, alias_pointer_path(name, alias), {"version": version, **extra}, "pointer")
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    weights: Path
+    onnx: Path
+    metrics: Path
+    params: Path
+
+
+def onnx_model_bytes(seed: int = 0) -> bytes:
+    """A small, valid ONNX classifier (8x8 image in, 10 logits out)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    weights = np.random.default_rng(seed).standard_normal((64, 10)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["input"], ["flat"]),
+            helper.make_node("MatMul", ["flat", "W"], ["logits"]),
+        ],
+        "digits",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])],
+        [helper.make_tensor("W", TensorProto.FLOAT, [64, 10], weights.flatten().tolist())],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())
+
+
+def model_files(folder: Path, seed: int = 0) -> ModelFiles:
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / "model.pt"
+    weights.write_bytes(hashlib.sha256(f"weights {seed}".encode()).digest() * 64)
+    onnx_path = folder / "model.onnx"
+    onnx_path.write_bytes(onnx_model_bytes(seed))
+    metrics = folder / "metrics.json"
+    metrics.write_text(json.dumps({"accuracy": 0.97, "f1_macro": 0.965, "test": {"loss": 0.11}}))
+    params = folder / "params.yaml"
+    params.write_text("train:\n  lr: 0.001\n  epochs: 10\nseed: 42\n")
+    return ModelFiles(weights, onnx_path, metrics, params)

@@ -1,0 +1,132 @@
+"""Shared fixtures: every test gets real git and DVC, isolated from the user's setup.
+
+The session fixture points HOME, git's global/system config and DVC's config
+and site cache at temporary folders, so no test reads or writes anything of
+the person (or CI machine) running it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests import builders
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Test Author\n\temail = test@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "GIT_CONFIG_GLOBAL": str(gitconfig),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "DVC_NO_ANALYTICS": "1",
+            "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+        }
+    )
+    for key in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+    ):
+        os.environ.pop(key, None)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` and return stdout; a failure fails the test with git's message."""
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"git {' '.join(args)} failed: {done.stderr}"
+    return done.stdout
+
+
+@dataclass
+class Workspace:
+    """A registry repository with a bare ``origin`` and a local DVC remote."""
+
+    root: Path
+    origin: Path
+    remote: Path
+
+    def git(self, *args: str) -> str:
+        return git(self.root, *args)
+
+    def commit_all(self, message: str) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def status(self) -> str:
+        return self.git("status", "--porcelain", "--untracked-files=all")
+
+
+@pytest.fixture
+def empty_repo(tmp_path: Path) -> Path:
+    """A git repository with one empty commit, and nothing else."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "commit", "-q", "--allow-empty", "-m", "start")
+    return root
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, empty_repo: Path) -> Workspace:
+    """``modelreg init`` run and committed, with origin and a DVC remote configured."""
+    from modelreg.api import init
+
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(empty_repo, "remote", "add", "origin", str(origin))
+    remote = tmp_path / "dvc-remote"
+    remote.mkdir()
+    init(empty_repo, remote=str(remote), commit=True)
+    git(empty_repo, "push", "-q", "origin", "main")
+    return Workspace(empty_repo, origin, remote)
+
+
+@pytest.fixture
+def offline_registry(empty_repo: Path) -> Workspace:
+    """A registry built from files alone (no DVC), for rules checked with --offline."""
+    builders.write_config(empty_repo)
+    ws = Workspace(empty_repo, empty_repo, empty_repo)
+    ws.commit_all("registry")
+    return ws
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def model_files(tmp_path: Path) -> builders.ModelFiles:
+    """Real weights, a real ONNX model and metrics/params files to register."""
+    return builders.model_files(tmp_path / "inputs")
+
+
+@pytest.fixture(scope="session")
+def modelreg_exe() -> str:
+    exe = shutil.which("modelreg")
+    assert exe, "the modelreg console script is not installed (pip install -e .)"
+    return exe
