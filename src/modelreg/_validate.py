@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from modelreg._dvc import ObjectStore, read_dvc_config, read_sidecar
 from modelreg._errors import ManifestError, NotFoundError
-from modelreg._findings import Finding, check_manifest, check_manifest_bytes
+from modelreg._findings import Finding, Severity, check_manifest, check_manifest_bytes
 from modelreg._git import Git, find_repo_root
 from modelreg._layout import (
     ALIASES,
@@ -48,8 +48,11 @@ from modelreg._layout import (
 )
 from modelreg._schema import SCHEMA_NAMES, format_path, schema_text
 from modelreg._source import TreeSource, WorktreeSource
+from modelreg._yaml import line_of
 
 __all__ = ["ValidationReport", "mutable_version_fields", "validate"]
+
+FieldPath = tuple[str | int, ...]
 
 _MODEL_ENTRIES = {MODEL_FILE, VERSIONS, STAGES, ALIASES, ARTIFACTS, "README.md"}
 _REGISTRY_ENTRIES = {"registry.yaml", ".schemas", "README.md"}
@@ -111,6 +114,7 @@ class _ArtifactRef:
     path: str  # the version file
     field: str
     md5: str
+    line: int
 
 
 @dataclass
@@ -130,20 +134,31 @@ class _ModelChecker:
         self.dir = model_dir(name)
         self.result = _ModelResult()
         self.versions: dict[int, bool] = {}  # number -> deprecated
+        self.raw: dict[str, bytes] = {}  # what each loaded file held, to locate findings
 
-    def error(self, code: str, path: str, message: str, fld: str = "", line: int = 0) -> None:
-        self.result.findings.append(Finding("error", code, path, message, field=fld, line=line))
+    def finding(
+        self, severity: Severity, code: str, path: str, message: str, fld: FieldPath
+    ) -> None:
+        line = line_of(self.raw[path], fld) if fld and path in self.raw else 0
+        self.result.findings.append(
+            Finding(severity, code, path, message, field=format_path(fld), line=line)
+        )
 
-    def warn(self, code: str, path: str, message: str, fld: str = "") -> None:
-        self.result.findings.append(Finding("warning", code, path, message, field=fld))
+    def error(self, code: str, path: str, message: str, fld: FieldPath = ()) -> None:
+        self.finding("error", code, path, message, fld)
+
+    def warn(self, code: str, path: str, message: str, fld: FieldPath = ()) -> None:
+        self.finding("warning", code, path, message, fld)
 
     def load(self, path: str, kind: str) -> Any:
         self.result.files += 1
         try:
-            document, findings = check_manifest(self.source, path, kind)
+            data = self.source.read(path)
         except ManifestError as exc:  # a symlink out of the repo, an oversize file
             self.result.findings.append(Finding.from_error(exc, "unreadable"))
             return None
+        self.raw[path] = data
+        document, findings = check_manifest_bytes(path, data, kind)
         self.result.findings.extend(findings)
         return document
 
@@ -182,7 +197,7 @@ class _ModelChecker:
                 "name-mismatch",
                 path,
                 f"{document['name']!r} differs from the folder name; write name: {self.name}",
-                "name",
+                ("name",),
             )
 
     def check_versions(self) -> None:
@@ -213,7 +228,8 @@ class _ModelChecker:
                 self.warn(
                     "version-gap",
                     folder,
-                    f"versions {shown} are missing; merged versions must "
+                    f"{'version' if len(gaps) == 1 else 'versions'} {shown} "
+                    f"{'is' if len(gaps) == 1 else 'are'} missing; merged versions must "
                     "never be deleted (deprecate them instead)",
                 )
 
@@ -223,7 +239,7 @@ class _ModelChecker:
                 "model-mismatch",
                 path,
                 f"{document['model']!r} differs from the folder name; write model: {self.name}",
-                "model",
+                ("model",),
             )
         if document["version"] != number:
             self.error(
@@ -231,18 +247,18 @@ class _ModelChecker:
                 path,
                 f"{document['version']!r} differs from the file "
                 f"name; write version: {number} or rename the file",
-                "version",
+                ("version",),
             )
         names: set[str] = set()
         expected_dir = f"{self.dir}/{ARTIFACTS}/{number}/"
         for index, artifact in enumerate(document["artifacts"]):
-            fld = f"artifacts[{index}]"
+            fld: FieldPath = ("artifacts", index)
             if artifact["name"] in names:
                 self.error(
                     "artifact-duplicate",
                     path,
                     f"name {artifact['name']!r} is used twice; give each artifact its own name",
-                    f"{fld}.name",
+                    (*fld, "name"),
                 )
             names.add(artifact["name"])
             is_onnx = artifact["format"] == "onnx"
@@ -252,7 +268,7 @@ class _ModelChecker:
                     path,
                     "an ONNX artifact must record its opset "
                     "(the default-domain opset_import of the model)",
-                    f"{fld}.opset",
+                    (*fld, "opset"),
                 )
             if not is_onnx and "opset" in artifact:
                 self.error(
@@ -260,12 +276,12 @@ class _ModelChecker:
                     path,
                     f"only ONNX artifacts have an opset, this one "
                     f"is {artifact['format']!r}; remove opset",
-                    f"{fld}.opset",
+                    (*fld, "opset"),
                 )
             self.check_artifact_path(path, fld, artifact, expected_dir)
 
     def check_artifact_path(
-        self, path: str, fld: str, artifact: dict[str, Any], expected_dir: str
+        self, path: str, fld: FieldPath, artifact: dict[str, Any], expected_dir: str
     ) -> None:
         target: str = artifact["path"]
         normal = posixpath.normpath(target)
@@ -283,7 +299,7 @@ class _ModelChecker:
                 path,
                 f"{target!r} must be a file directly inside {expected_dir} "
                 "(no '..', no absolute path)",
-                f"{fld}.path",
+                (*fld, "path"),
             )
             return
         sidecar = f"{target}.dvc"
@@ -295,7 +311,7 @@ class _ModelChecker:
                 path,
                 f"{target} has no DVC record ({sidecar} is missing); "
                 f"track it with 'dvc add {target}'",
-                f"{fld}.path",
+                (*fld, "path"),
             )
             return
         except ManifestError as exc:
@@ -314,7 +330,7 @@ class _ModelChecker:
                 path,
                 f"{artifact['md5']} differs from {out.md5} in {sidecar}; "
                 "the manifest must record the tracked content's hash",
-                f"{fld}.md5",
+                (*fld, "md5"),
             )
         if out.size != artifact["size"]:
             self.error(
@@ -322,17 +338,34 @@ class _ModelChecker:
                 path,
                 f"{artifact['size']} differs from {out.size} in {sidecar}; "
                 "the manifest must record the tracked content's size",
-                f"{fld}.size",
+                (*fld, "size"),
             )
-        self.result.artifacts.append(_ArtifactRef(path, f"{fld}.md5", artifact["md5"]))
+        line = line_of(self.raw[path], (*fld, "md5")) if path in self.raw else 0
+        self.result.artifacts.append(
+            _ArtifactRef(path, format_path((*fld, "md5")), artifact["md5"], line)
+        )
 
     def check_pointers(self, kind: str) -> None:
         folder = f"{self.dir}/{kind}"
         is_alias = kind == ALIASES
         for filename in self.source.list_dir(folder):
             path = f"{folder}/{filename}"
+            if not filename.endswith(".yaml"):
+                stem = filename.rsplit(".", 1)[0]
+                example = (
+                    f"{stem}.yaml"
+                    if stem
+                    else ("production.yaml" if not is_alias else "champion.yaml")
+                )
+                self.error(
+                    "pointer-file-name",
+                    path,
+                    f"is not a pointer file: {kind}/ holds one <name>.yaml per "
+                    f"{'alias' if is_alias else 'stage'}; rename it (e.g. {example}) or remove it",
+                )
+                continue
             label = filename.removesuffix(".yaml")
-            if not filename.endswith(".yaml") or not self.pointer_name_ok(path, label, is_alias):
+            if not self.pointer_name_ok(path, label, is_alias):
                 continue
             document = self.load(path, "pointer")
             if document is not None:
@@ -369,15 +402,15 @@ class _ModelChecker:
         self.error(
             "unknown-stage",
             path,
-            f"{label!r} is not a stage declared in {CONFIG_PATH}{hint} "
-            f"(stages: {', '.join(self.stages)})",
+            f"{label!r} is not a stage declared in {CONFIG_PATH}{hint}; name the file after "
+            f"one of them: {', '.join(f'{s}.yaml' for s in self.stages)}",
         )
         return False
 
     def check_pointer(self, path: str, document: dict[str, Any], is_alias: bool) -> None:
         have = format_version_ranges(sorted(self.versions))
         version = document["version"]
-        self.check_target(path, "version", version, have, deprecated_is_error=not is_alias)
+        self.check_target(path, ("version",), version, have, deprecated_is_error=not is_alias)
         if is_alias:
             for extra in ("canary", "retired"):
                 if extra in document:
@@ -385,19 +418,19 @@ class _ModelChecker:
                         "alias-field",
                         path,
                         f"aliases cannot have {extra}; only stages do: remove it",
-                        extra,
+                        (extra,),
                     )
             return
         canary = document.get("canary")
         if canary:
-            self.check_target(path, "canary.version", canary["version"], have, True)
+            self.check_target(path, ("canary", "version"), canary["version"], have, True)
             if canary["version"] == version:
                 self.error(
                     "canary-same",
                     path,
                     f"the canary is version {version}, which the "
                     "stage already serves; canary another version or remove it",
-                    "canary.version",
+                    ("canary", "version"),
                 )
         for index, retired in enumerate(document.get("retired", ())):
             if retired not in self.versions:
@@ -405,7 +438,7 @@ class _ModelChecker:
                     "pointer-target",
                     path,
                     f"version {retired} does not exist (versions: {have}); remove it",
-                    f"retired[{index}]",
+                    ("retired", index),
                 )
             elif retired == version:
                 self.error(
@@ -413,14 +446,14 @@ class _ModelChecker:
                     path,
                     f"version {version} is both the current and "
                     "a retired version; remove it from retired",
-                    f"retired[{index}]",
+                    ("retired", index),
                 )
         previous = document.get("previous")
         if previous is not None and previous not in self.versions:
-            self.warn("pointer-previous", path, f"version {previous} does not exist", "previous")
+            self.warn("pointer-previous", path, f"version {previous} does not exist", ("previous",))
 
     def check_target(
-        self, path: str, fld: str, version: int, have: str, deprecated_is_error: bool
+        self, path: str, fld: FieldPath, version: int, have: str, deprecated_is_error: bool
     ) -> None:
         if version not in self.versions:
             self.error(
@@ -453,10 +486,14 @@ class _ModelChecker:
 
 
 def _closest(name: str, candidates: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the candidate nearest ``name``, or ""."""
     import difflib
 
-    close = difflib.get_close_matches(name.lower(), list(candidates), n=1, cutoff=0.5)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    lowered = name.lower()
+    close = [c for c in candidates if c.startswith(lowered)] or difflib.get_close_matches(
+        lowered, list(candidates), n=1, cutoff=0.5
+    )
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _check_models(
@@ -471,7 +508,7 @@ def _check_models(
 
 def _check_config(source: TreeSource, findings: list[Finding]) -> tuple[str, ...] | None:
     try:
-        document, problems = check_manifest(source, CONFIG_PATH, "registry")
+        data = source.read(CONFIG_PATH)
     except NotFoundError:
         raise NotFoundError(
             f"no registry here: {CONFIG_PATH} is missing; run 'modelreg init'"
@@ -479,50 +516,43 @@ def _check_config(source: TreeSource, findings: list[Finding]) -> tuple[str, ...
     except ManifestError as exc:
         findings.append(Finding.from_error(exc, "unreadable"))
         return None
+    document, problems = check_manifest_bytes(CONFIG_PATH, data, "registry")
     findings.extend(problems)
     if document is None:
         return None
+
+    def error(code: str, message: str, fld: FieldPath) -> None:
+        findings.append(
+            Finding("error", code, CONFIG_PATH, message, format_path(fld), line_of(data, fld))
+        )
+
     stages: tuple[str, ...] = tuple(document["stages"])
     for index, stage in enumerate(stages):
         problem = name_problem("stage", stage)
         if problem:
-            findings.append(
-                Finding("error", "stage-name", CONFIG_PATH, problem, f"stages[{index}]")
-            )
+            error("stage-name", problem, ("stages", index))
     for stage, policy in document.get("policies", {}).items():
         if stage not in stages:
-            findings.append(
-                Finding(
-                    "error",
-                    "policy-stage",
-                    CONFIG_PATH,
-                    f"{stage!r} is not a declared stage"
-                    f"{_closest(stage, stages)}; policies apply to stages listed under 'stages'",
-                    f"policies.{stage}",
-                )
+            error(
+                "policy-stage",
+                f"{stage!r} is not a declared stage{_closest(stage, stages)}; "
+                "a policy applies to a stage listed under 'stages'",
+                ("policies", stage),
             )
         for index, source_stage in enumerate(policy.get("from", ())):
             if source_stage != "none" and source_stage not in stages:
-                findings.append(
-                    Finding(
-                        "error",
-                        "policy-stage",
-                        CONFIG_PATH,
-                        f"{source_stage!r} is not a declared "
-                        f"stage{_closest(source_stage, stages)}; use a stage or 'none'",
-                        f"policies.{stage}.from[{index}]",
-                    )
+                error(
+                    "policy-stage",
+                    f"{source_stage!r} is not a declared stage{_closest(source_stage, stages)}; "
+                    "use a stage or 'none'",
+                    ("policies", stage, "from", index),
                 )
         for metric, bound in policy.get("require", {}).items():
             if "min" in bound and "max" in bound and bound["min"] > bound["max"]:
-                findings.append(
-                    Finding(
-                        "error",
-                        "policy-bound",
-                        CONFIG_PATH,
-                        f"min {bound['min']} is above max {bound['max']}; no version could pass",
-                        f"policies.{stage}.require.{metric}",
-                    )
+                error(
+                    "policy-bound",
+                    f"min {bound['min']} is above max {bound['max']}; no version could pass",
+                    ("policies", stage, "require", metric),
                 )
     return stages
 
@@ -636,6 +666,7 @@ def _check_presence(root: Path, results: Iterable[_ModelResult], findings: list[
                     f"{store.describe()}; push it from the clone that registered it ('dvc push'), "
                     "or pass --offline to skip this check",
                     ref.field,
+                    ref.line,
                 )
             )
 
@@ -681,16 +712,15 @@ def _check_against_base(
     findings: list[Finding],
 ) -> int:
     """Rules that compare the change with ``base``; returns how many base files it read."""
+    if not models:
+        return 0
     mutable = mutable_version_fields()
-    base_files = {
-        entry.path: entry.sha
-        for entry in git.ls_tree(
-            base,
-            [f"{model_dir(m)}/{VERSIONS}" for m in sorted(models)]
-            + [f"{model_dir(m)}/{ARTIFACTS}" for m in sorted(models)]
-            + [f"{model_dir(m)}/{MODEL_FILE}" for m in sorted(models)],
-        )
-    }
+    areas = [
+        f"{model_dir(m)}/{area}"
+        for m in sorted(models)
+        for area in (VERSIONS, ARTIFACTS, MODEL_FILE)
+    ]
+    base_files = {entry.path: entry.sha for entry in git.ls_tree(base, areas)}
     base_max: dict[str, int] = {}
     for path in base_files:
         parts = path.split("/")
@@ -702,7 +732,7 @@ def _check_against_base(
     modified = [
         p
         for status, p in changes
-        if status == "M" and p in base_files and p.split("/")[2] == VERSIONS
+        if status == "M" and p in base_files and p.split("/")[2:3] == [VERSIONS]
     ]
     with git.blobs() as reader:
         base_blobs = dict(

@@ -1,0 +1,260 @@
+"""Validation rules that need git history, the DVC cache and remote, or the file system."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from modelreg._dvc import object_path
+from modelreg._errors import NotFoundError
+from modelreg._layout import version_path
+from modelreg.api import validate
+from modelreg.cli import cli
+from tests import builders
+from tests.conftest import Workspace
+
+
+def rendered(root: Path, **kwargs: object) -> list[str]:
+    return [f.render() for f in validate(root, **kwargs).findings]  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def merged(offline_registry: Workspace) -> Workspace:
+    """Model digits with versions 1-2 and production -> 1, committed as the base."""
+    root = offline_registry.root
+    for number in (1, 2):
+        builders.write_version(root, "digits", number)
+    builders.write_pointer(root, "digits", "production", 1)
+    offline_registry.commit_all("register digits 1-2")
+    return offline_registry
+
+
+# --- against a base revision --------------------------------------------------------------
+
+
+def test_merged_versions_change_only_in_mutable_fields(merged: Workspace) -> None:
+    root = merged.root
+    builders.write_version(
+        root,
+        "digits",
+        2,
+        description="now documented",
+        tags={"reviewed": "yes"},
+        deprecation={"date": "2026-03-01T00:00:00Z", "reason": "superseded"},
+    )
+    assert rendered(root, base="HEAD", offline=True) == []
+
+    builders.write_version(root, "digits", 2, metrics={"accuracy": 0.99}, author="Mallory <m@x>")
+    assert rendered(root, base="HEAD", offline=True) == [
+        'registry/digits/versions/2.yaml: author: changed from "Test Author <test@example.com>" '
+        'to "Mallory <m@x>" since HEAD; a merged version is immutable except deprecation, '
+        "description, tags: register a new version instead",
+        "registry/digits/versions/2.yaml: metrics.accuracy: changed from 0.902 to 0.99 since "
+        "HEAD; a merged version is immutable except deprecation, description, tags: register a "
+        "new version instead",
+    ]
+
+
+def test_merged_versions_are_never_removed(merged: Workspace) -> None:
+    root = merged.root
+    (root / version_path("digits", 2)).unlink()
+    shutil.rmtree(root / "registry/digits/artifacts/2")
+    assert rendered(root, base="HEAD", offline=True) == [
+        "registry/digits/artifacts/2/model.pt.dvc: records an artifact of a version merged on "
+        "HEAD; restore it",
+        "registry/digits/versions/2.yaml: was merged on HEAD and can never be removed; restore it "
+        "and deprecate it with 'modelreg deprecate digits 2'",
+    ]
+
+
+def test_artifact_records_of_merged_versions_are_immutable(merged: Workspace) -> None:
+    sidecar = merged.root / "registry/digits/artifacts/1/model.pt.dvc"
+    sidecar.write_text(sidecar.read_text().replace("size: 28", "size: 29"))
+    found = rendered(merged.root, base="HEAD", offline=True)
+    assert (
+        "registry/digits/artifacts/1/model.pt.dvc: records an artifact of a version merged on "
+        "HEAD, which is immutable; restore it and register a new version instead"
+    ) in found
+    assert any("artifacts[0].size: 28 differs from 29" in line for line in found)
+
+
+def test_new_version_numbers_must_exceed_the_base(merged: Workspace) -> None:
+    root = merged.root
+    # A gap on the base (version 3 was never merged) may not be filled later.
+    builders.write_version(root, "digits", 4)
+    merged.commit_all("register digits 4")
+    builders.write_version(root, "digits", 3)
+    assert rendered(root, base="HEAD", offline=True) == [
+        "registry/digits/versions/3.yaml: version 3 is new, but HEAD already has version 4 of "
+        "digits; numbers only grow and are never reused: number it 5",
+    ]
+
+
+def test_base_scope_covers_only_changed_models(merged: Workspace) -> None:
+    root = merged.root
+    builders.write_version(root, "other", 1)
+    merged.commit_all("register other")
+    # Break 'other' on the base's side of history, then change only 'digits'.
+    (root / version_path("other", 1)).write_text("model: other\n")
+    merged.commit_all("break other")
+    builders.write_version(root, "digits", 3)
+    report = validate(root, base="HEAD", offline=True)
+    assert report.scope == "changed"
+    assert report.models_checked == 1
+    assert report.ok
+    full = validate(root, offline=True)
+    assert full.scope == "full" and not full.ok
+
+
+def test_a_config_change_validates_everything(merged: Workspace) -> None:
+    root = merged.root
+    builders.write_config(root, stages=("staging",))  # production disappears
+    report = validate(root, base="HEAD", offline=True)
+    assert report.scope == "full"
+    assert [f.render() for f in report.findings] == [
+        "registry/digits/stages/production.yaml: 'production' is not a stage declared in "
+        "registry/registry.yaml; name the file after one of them: staging.yaml",
+    ]
+
+
+def test_untracked_new_files_count_as_changes(merged: Workspace) -> None:
+    builders.write_version(merged.root, "digits", 3, version=7)
+    assert merged.status()  # not committed, not even added
+    assert rendered(merged.root, base="HEAD", offline=True) == [
+        "registry/digits/versions/3.yaml:3: version: 7 differs from the file name; write "
+        "version: 3 or rename the file",
+    ]
+
+
+def test_unknown_base_is_a_clear_error(merged: Workspace) -> None:
+    result = CliRunner().invoke(cli, ["--repo", str(merged.root), "validate", "--base", "nope"])
+    assert result.exit_code == 1
+    assert str(result.exception) == ("unknown revision 'nope': no such branch, tag or commit here")
+
+
+# --- artifacts in the DVC cache and remote ------------------------------------------------
+
+
+def test_artifacts_must_be_in_the_cache_or_the_remote(workspace: Workspace) -> None:
+    root = workspace.root
+    cache = root / ".dvc" / "cache"
+    builders.write_version(root, "digits", 1, store=cache)
+    builders.write_version(root, "digits", 2, store=workspace.remote)
+    document = builders.write_version(root, "digits", 3)  # stored nowhere
+    md5 = document["artifacts"][0]["md5"]
+    assert rendered(root) == [
+        f"registry/digits/versions/3.yaml:9: artifacts[0].md5: {md5} is in neither the DVC "
+        f"cache ({cache}) or the remote 'storage' ({workspace.remote}); push it from the clone "
+        "that registered it ('dvc push'), or pass --offline to skip this check",
+    ]
+    assert rendered(root, offline=True) == []
+
+    object_path(workspace.remote, md5).parent.mkdir(parents=True)
+    object_path(workspace.remote, md5).write_bytes(builders.artifact_content("digits", 3))
+    assert rendered(root) == []
+
+
+def test_presence_check_needs_dvc(offline_registry: Workspace) -> None:
+    builders.write_version(offline_registry.root, "digits", 1)
+    assert rendered(offline_registry.root) == [
+        ".dvc: DVC is not initialised, so no artifact can be checked; run 'modelreg init', or "
+        "pass --offline",
+    ]
+
+
+# --- hostile files ------------------------------------------------------------------------
+
+
+def test_symlinks_leaving_the_repository_are_refused(
+    offline_registry: Workspace, tmp_path: Path
+) -> None:
+    root = offline_registry.root
+    builders.write_version(root, "digits", 1)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("version: 1\n")
+    stage = root / "registry/digits/stages/production.yaml"
+    stage.parent.mkdir(parents=True)
+    stage.symlink_to(outside)
+    [finding] = validate(root, offline=True).findings
+    assert finding.render() == (
+        f"registry/digits/stages/production.yaml: is a symlink to {outside}, outside the "
+        "repository; replace it with the file"
+    )
+    # A symlink that stays inside the repository is followed.
+    stage.unlink()
+    (root / "registry/digits/stages/shared.txt").write_text("version: 1\n")
+    stage.symlink_to("shared.txt")
+    found = rendered(root, offline=True)
+    assert found == [
+        "registry/digits/stages/shared.txt: is not a pointer file: stages/ holds one <name>.yaml "
+        "per stage; rename it (e.g. shared.yaml) or remove it",
+    ]
+
+
+def test_oversize_and_non_utf8_files(offline_registry: Workspace) -> None:
+    root = offline_registry.root
+    builders.write_version(root, "digits", 1)
+    (root / "registry/digits/stages").mkdir()
+    (root / "registry/digits/stages/staging.yaml").write_bytes(b"version: 1\nreason: \xe9t\xe9\n")
+    (root / "registry/digits/stages/production.yaml").write_bytes(b"#" * (1024 * 1024 + 1))
+    assert rendered(root, offline=True) == [
+        "registry/digits/stages/production.yaml: file is 1048577 bytes, over the 1048576-byte "
+        "limit for registry files",
+        "registry/digits/stages/staging.yaml:2: byte 19 is not valid UTF-8; save the file as UTF-8",
+    ]
+
+
+def test_missing_registry_is_an_error_not_a_finding(empty_repo: Path) -> None:
+    with pytest.raises(
+        NotFoundError, match=r"registry/registry.yaml is missing; run 'modelreg init'"
+    ):
+        validate(empty_repo)
+
+
+# --- scale and output ---------------------------------------------------------------------
+
+
+def test_worker_processes_find_exactly_what_one_process_finds(offline_registry: Workspace) -> None:
+    root = offline_registry.root
+    for model in range(12):
+        for number in range(1, 41):
+            builders.write_version(root, f"model-{model}", number)
+    builders.write_version(root, "model-3", 7, version=8)
+    builders.write_pointer(root, "model-5", "production", 99)
+    serial = validate(root, offline=True, jobs=1)
+    parallel = validate(root, offline=True, jobs=2)
+    assert serial.findings == parallel.findings
+    assert serial.files_checked == parallel.files_checked == 1 + 12 + 12 * 40 + 1
+    assert len(serial.errors) == 2
+
+
+def test_json_report(merged: Workspace) -> None:
+    builders.write_version(merged.root, "digits", 3, metrics={"acc": "high"})
+    result = CliRunner().invoke(
+        cli, ["--repo", str(merged.root), "validate", "--offline", "--base", "HEAD", "--json"]
+    )
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["format"] == "modelreg.validate/1"
+    assert report["ok"] is False and report["scope"] == "changed" and report["errors"] == 1
+    assert report["base"] == merged.git("rev-parse", "HEAD").strip()
+    assert report["findings"] == [
+        {
+            "severity": "error",
+            "code": "schema",
+            "path": "registry/digits/versions/3.yaml",
+            "line": 13,
+            "field": "metrics.acc",
+            "message": 'expected a number, got "high"',
+        }
+    ]
+
+
+def test_valid_registry_exits_zero_and_says_so(merged: Workspace) -> None:
+    result = CliRunner().invoke(cli, ["--repo", str(merged.root), "validate", "--offline"])
+    assert result.exit_code == 0
+    assert result.output == "ok: the registry is valid (0 errors, 0 warnings in 5 files)\n"
