@@ -8,8 +8,8 @@ the person (or CI machine) running it.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +127,7 @@ def model_files(tmp_path: Path) -> builders.ModelFiles:
 
 @pytest.fixture(scope="session")
 def modelreg_exe() -> str:
-    exe = shutil.which("modelreg")
-    assert exe, "the modelreg console script is not installed (pip install -e .)"
-    return exe
+    """The installed console script beside this interpreter (the venv need not be on PATH)."""
+    exe = Path(sys.executable).parent / "modelreg"
+    assert exe.is_file(), "the modelreg console script is not installed (pip install -e .)"
+    return str(exe)

@@ -9,20 +9,22 @@ fast.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    from modelreg import api
-
-    if name in api.__all__:
-        return getattr(api, name)
+    # import_module, not "from modelreg import api": the latter asks this very
+    # function for "api" while importing it, and recurses.
+    if not name.startswith("_"):
+        api = importlib.import_module("modelreg.api")
+        if name in api.__all__:
+            return getattr(api, name)
     raise AttributeError(f"module 'modelreg' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    from modelreg import api
-
+    api = importlib.import_module("modelreg.api")
     return sorted([*api.__all__, "__version__"])

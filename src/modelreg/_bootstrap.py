@@ -8,6 +8,7 @@ the schema copies, so it is also the upgrade step.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,11 +134,12 @@ def init(
 
 
 def _remote_url(root: Path, remote: str) -> str:
-    """A local folder given relative to the current directory, as DVC stores it: relative
-    to ``.dvc/`` when inside the repository, absolute otherwise. URLs pass through."""
+    """The value to hand DVC for a remote folder. DVC reads a relative path as relative to
+    the current directory and stores it relative to ``.dvc/``, which keeps a remote inside
+    the repository portable across clones; one outside is stored absolute. URLs pass."""
     if "://" in remote:
         return remote
     folder = Path(remote).expanduser().resolve()
-    if folder.is_relative_to(root):
-        return posixpath.relpath(folder.as_posix(), (root / ".dvc").as_posix())
+    if folder.is_relative_to(root.resolve()):
+        return os.path.relpath(folder, Path.cwd())
     return folder.as_posix()

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,7 +198,8 @@ def read_sidecar(relpath: str, data: bytes) -> DvcOut:
 @contextlib.contextmanager
 def _quiet_dvc() -> Iterator[None]:
     """DVC reports progress on stdout through its logger and ``ui``; the library must
-    not print, so both are muted while DVC runs (failures still raise)."""
+    not print, so both are muted while DVC runs (failures still raise). Warnings that
+    DVC's own dependencies raise about each other are DVC's to fix, not our users'."""
     from dvc.ui import ui
 
     dvc_logger = logging.getLogger("dvc")
@@ -207,7 +209,12 @@ def _quiet_dvc() -> Iterator[None]:
     ui._enabled = False  # Console has enable() but no disable()
     sink = io.StringIO()
     try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
+            warnings.simplefilter("ignore")
             yield
     finally:
         dvc_logger.setLevel(level)

@@ -16,7 +16,7 @@ from typing import Any
 from modelreg._errors import InputError, ManifestError
 from modelreg._yaml import parse_yaml
 
-__all__ = ["load_metrics", "load_params", "parse_tags"]
+__all__ = ["check_metrics", "load_metrics", "load_params", "parse_tags"]
 
 _METRIC = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}\Z")
 _TAG_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}\Z")
@@ -53,23 +53,26 @@ def _flatten(value: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, 
             yield name, item
 
 
+def check_metrics(metrics: Mapping[str, Any], what: str = "metric") -> dict[str, float]:
+    """``metrics`` if every name is valid and every value a finite number, else InputError."""
+    for name, value in metrics.items():
+        if not isinstance(name, str) or not _METRIC.match(name):
+            raise InputError(
+                f"{what} {name!r} is not a valid metric name: use letters, digits and _ . / : -"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"{what} {name} is {value!r}, not a number")
+        if not math.isfinite(value):
+            raise InputError(f"{what} {name} is {value}, not a finite number")
+    return dict(metrics)
+
+
 def load_metrics(source: str) -> dict[str, float]:
     """Metrics from a file or inline JSON; nested keys join with '.', as ``dvc metrics`` shows."""
     document = _read_structured(source, "--metrics")
     if not isinstance(document, Mapping):
         raise InputError(f"--metrics: {source} must hold a mapping of metric names to numbers")
-    metrics: dict[str, float] = {}
-    for name, value in _flatten(document):
-        if not _METRIC.match(name):
-            raise InputError(
-                f"--metrics: {name!r} is not a valid metric name: use letters, digits and _ . / : -"
-            )
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"--metrics: {name} is {value!r}, not a number")
-        if not math.isfinite(value):
-            raise InputError(f"--metrics: {name} is {value}, not a finite number")
-        metrics[name] = value
-    return metrics
+    return check_metrics(dict(_flatten(document)), "--metrics:")
 
 
 def load_params(source: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from modelreg._bootstrap import write_manifest
 from modelreg._dvc import dvc_add, dvc_push, read_dvc_config, read_sidecar
 from modelreg._errors import InputError, ModelregError, StorageError
 from modelreg._git import Git, find_repo_root
+from modelreg._inputs import check_metrics
 from modelreg._layout import (
     artifact_dir,
     check_model_name,
@@ -116,6 +117,7 @@ def register(
     if not (root / ".dvc").is_dir():
         raise StorageError("DVC is not initialised in this repository; run 'modelreg init'")
     planned = _plan_artifacts(weights, onnx)
+    checked_metrics = check_metrics(metrics or {})
 
     signature: Signature | None = None
     opset: int | None = None
@@ -155,7 +157,7 @@ def register(
         description=description,
         lineage=lineage,
         signature=signature,
-        metrics=dict(metrics or {}),
+        metrics=checked_metrics,
         tags=dict(tags or {}),
     )
 

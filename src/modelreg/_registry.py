@@ -313,7 +313,11 @@ class Registry:
             return Resolution(parsed, self._pointed(aliases[label]), "alias", aliases[label])
         known = list(self.config.stages) + ([] if parsed.legacy_stage else sorted(aliases))
         kind = "stage" if parsed.legacy_stage else "stage or alias"
-        alias_list = f"; aliases: {', '.join(sorted(aliases))}" if aliases else ""
+        alias_list = (
+            f"; aliases: {', '.join(sorted(aliases))}"
+            if aliases and not parsed.legacy_stage
+            else ""
+        )
         raise NotFoundError(
             f"{name!r} has no {kind} {label!r}{_suggest(label, known)} "
             f"(stages: {', '.join(self.config.stages)}{alias_list})"

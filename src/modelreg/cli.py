@@ -10,6 +10,7 @@ place errors become exit codes: 0 ok, 1 a modelreg error (one line on stderr),
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,20 +45,17 @@ def _emit_json(document: Any) -> None:
 
 
 def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(soft_wrap=False)
-    if not console.is_terminal:
-        console.width = 1000  # piped output: keep one row per line, for grep and diff
-    table = Table(title=title, title_justify="left", box=None, header_style="bold", pad_edge=False)
-    for index, column in enumerate(columns):
-        last = index == len(columns) - 1
-        # Only the last (free-text) column gives way on a narrow terminal.
-        table.add_column(column, no_wrap=not last, overflow="ellipsis")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    """Aligned columns, no trailing spaces; on a terminal the last column is cut to fit."""
+    widths = [max(len(str(r[i])) for r in [columns, *rows]) for i in range(len(columns))]
+    limit = shutil.get_terminal_size((10_000, 24)).columns if sys.stdout.isatty() else 10_000
+    lines = [title] if title else []
+    for row in [columns, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
+        line = "  ".join(cells).rstrip()
+        if len(line) > limit:
+            line = line[: limit - 1] + "…"
+        lines.append(line)
+    click.echo("\n".join(lines))
 
 
 def _date(moment: Any) -> str:

@@ -1,0 +1,151 @@
+"""``history``: stage changes read from real git history, however they were made."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from modelreg._errors import NotFoundError
+from modelreg.api import Registry, stage_history
+from modelreg.cli import cli
+from tests import builders
+from tests.conftest import Workspace
+
+
+def promote(
+    ws: Workspace,
+    version: int,
+    message: str,
+    *,
+    stage: str = "production",
+    author: str = "Test Author",
+    **extra: object,
+) -> None:
+    builders.write_pointer(ws.root, "digits", stage, version, **extra)
+    ws.git("add", "-A")
+    ws.git("-c", f"user.name={author}", "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def history_repo(offline_registry: Workspace) -> Workspace:
+    ws = offline_registry
+    for number in (1, 2, 3):
+        builders.write_version(ws.root, "digits", number)
+    ws.commit_all("register digits 1-3")
+    promote(ws, 1, "promote digits 1 to production", reason="first release", author="Ada")
+    promote(ws, 1, "reword the reason", reason="first release, reviewed")  # no version change
+    promote(ws, 2, "Promote digits 2 to production (#7)", reason="better accuracy", author="Bob")
+    promote(ws, 3, "promote digits 3 to staging", stage="staging", author="Cy")
+    # A pull request merged with a merge commit: the change shows as the merge.
+    ws.git("checkout", "-q", "-b", "promote-3")
+    promote(ws, 3, "promote digits 3 to production", reason="faster", author="Dee")
+    ws.git("checkout", "-q", "main")
+    ws.git(
+        "merge", "-q", "--no-ff", "-m", "Merge pull request #15 from team/promote-3", "promote-3"
+    )
+    # An incident: a plain git revert of that merge.
+    ws.git("revert", "--no-edit", "-m", "1", "HEAD")
+    return ws
+
+
+def test_history_reads_every_kind_of_change(history_repo: Workspace) -> None:
+    with Registry.open(history_repo.root) as registry:
+        changes = stage_history(registry, "digits")
+    summary = [
+        (c.stage, c.from_version, c.to_version, c.kind, c.pr, c.reason, c.merge) for c in changes
+    ]
+    assert summary == [
+        ("production", 3, 2, "rolled back", None, "better accuracy", False),
+        ("production", 2, 3, "promoted", 15, "faster", True),
+        ("staging", None, 3, "assigned", None, "", False),
+        ("production", 1, 2, "promoted", 7, "better accuracy", False),
+        ("production", None, 1, "assigned", None, "first release", False),
+    ]
+    assert [c.author.split(" <")[0] for c in changes] == [
+        "Test Author",
+        "Test Author",
+        "Cy",
+        "Bob",
+        "Ada",
+    ]
+    assert changes[0].subject.startswith('Revert "Merge pull request #15')
+
+
+def test_history_of_one_stage_with_a_limit(history_repo: Workspace) -> None:
+    with Registry.open(history_repo.root) as registry:
+        production = stage_history(registry, "digits", stage="Production")
+        latest = stage_history(registry, "digits", stage="production", limit=2)
+    assert {c.stage for c in production} == {"production"}
+    assert len(production) == 4
+    assert [c.to_version for c in latest] == [2, 3]
+
+
+def test_aliases_and_cleared_stages(history_repo: Workspace) -> None:
+    ws = history_repo
+    builders.write_alias(ws.root, "digits", "champion", 2)
+    ws.commit_all("alias champion")
+    (ws.root / "registry/digits/stages/staging.yaml").unlink()
+    ws.commit_all("empty staging")
+    with Registry.open(ws.root) as registry:
+        changes = stage_history(registry, "digits", limit=2)
+        no_aliases = stage_history(registry, "digits", include_aliases=False, limit=1)
+    assert [(c.stage, c.is_alias, c.from_version, c.to_version, c.kind) for c in changes] == [
+        ("staging", False, 3, None, "cleared"),
+        ("champion", True, None, 2, "assigned"),
+    ]
+    assert no_aliases[0].stage == "staging"
+
+
+def test_a_broken_pointer_in_history_does_not_break_history(history_repo: Workspace) -> None:
+    ws = history_repo
+    (ws.root / "registry/digits/stages/production.yaml").write_text("version: [\n")
+    ws.commit_all("oops")
+    promote(ws, 3, "fix it")
+    with Registry.open(ws.root) as registry:
+        changes = stage_history(registry, "digits", stage="production", limit=2)
+    assert [(c.from_version, c.to_version) for c in changes] == [(None, 3), (2, None)]
+
+
+def test_history_errors(history_repo: Workspace) -> None:
+    with Registry.open(history_repo.root) as registry:
+        with pytest.raises(
+            NotFoundError,
+            match=r"'prod' is not a stage of this registry; did "
+            r"you mean 'production'\?",
+        ):
+            stage_history(registry, "digits", stage="prod")
+        with pytest.raises(NotFoundError, match="no model named 'digit'"):
+            stage_history(registry, "digit")
+
+
+def test_history_cli(history_repo: Workspace) -> None:
+    runner = CliRunner()
+    base = ["--repo", str(history_repo.root), "history"]
+    result = runner.invoke(cli, [*base, "digits", "--stage", "production", "--json"])
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    assert document["format"] == "modelreg.history/1"
+    assert [c["to_version"] for c in document["changes"]] == [2, 3, 2, 1]
+    assert document["changes"][1]["pr"] == 15
+
+    table = runner.invoke(cli, [*base, "digits", "--stage", "production"])
+    assert table.exit_code == 0
+    lines = table.output.splitlines()
+    assert lines[0] == "digits: 4 stage changes"
+    assert lines[1].split() == [
+        "DATE",
+        "STAGE",
+        "VERSION",
+        "CHANGE",
+        "AUTHOR",
+        "COMMIT",
+        "PR",
+        "REASON",
+    ]
+    assert "3 → 2" in lines[2] and "rolled back" in lines[2]
+    assert "#15" in lines[3] and "faster" in lines[3]
+
+    empty = runner.invoke(cli, [*base, "digits", "--stage", "staging", "--limit", "1"])
+    assert "staging" in empty.output and empty.exit_code == 0
