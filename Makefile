@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) --upgrade "pip>=24"
 	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,examples]'
+	# An editable install has no bytecode yet; compile it now, as a wheel install would,
+	# so that no command pays for compiling modelreg on its first (or every) run.
+	$(PY) -m compileall -q src/modelreg
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -149,3 +149,60 @@ def test_history_cli(history_repo: Workspace) -> None:
 
     empty = runner.invoke(cli, [*base, "digits", "--stage", "staging", "--limit", "1"])
     assert "staging" in empty.output and empty.exit_code == 0
+
+
+# --- the history cache ---------------------------------------------------------------------
+
+
+def summary(ws: Workspace, **kwargs: object) -> list[tuple[object, ...]]:
+    with Registry.open(ws.root) as registry:
+        changes = stage_history(registry, "digits", **kwargs)  # type: ignore[arg-type]
+    return [(c.commit, c.stage, c.from_version, c.to_version, c.kind, c.reason) for c in changes]
+
+
+def cache_files(ws: Workspace) -> list[str]:
+    folder = ws.root / ".git" / "modelreg" / "history"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_the_cache_gives_exactly_what_git_gives(history_repo: Workspace) -> None:
+    ws = history_repo
+    fresh = summary(ws, use_cache=False)
+    assert summary(ws) == fresh and len(cache_files(ws)) == 1
+    assert summary(ws) == fresh  # answered from the cache
+
+    # New commits extend it, merges included.
+    promote(ws, 1, "promote digits 1 again", reason="back to basics")
+    ws.git("checkout", "-q", "-b", "later")
+    promote(ws, 2, "promote 2 to staging on a branch", stage="staging")
+    ws.git("checkout", "-q", "main")
+    ws.git("merge", "-q", "--no-ff", "-m", "Merge pull request #20 from team/later", "later")
+    assert summary(ws) == summary(ws, use_cache=False)
+    assert summary(ws)[0][1:5] == ("staging", 3, 2, "promoted")
+    assert summary(ws)[1][1:5] == ("production", 2, 1, "promoted")
+
+    # An older revision, then a rewritten history (a force-push), are recomputed.
+    older = ws.git("rev-parse", "HEAD~3").strip()
+    assert summary(ws, rev=older) == summary(ws, rev=older, use_cache=False)
+    ws.git("reset", "-q", "--hard", older)
+    promote(ws, 2, "a different future", reason="rewritten")
+    assert summary(ws) == summary(ws, use_cache=False)
+    assert summary(ws)[0][5] == "rewritten"
+
+
+def test_a_damaged_or_unwritable_cache_is_only_slower(history_repo: Workspace) -> None:
+    ws = history_repo
+    fresh = summary(ws, use_cache=False)
+    summary(ws)
+    [name] = cache_files(ws)
+    cache = ws.root / ".git" / "modelreg" / "history" / name
+    for damage in ("{not json", '{"format": 99}', '{"format": 1, "paths": []}', ""):
+        cache.write_text(damage)
+        assert summary(ws) == fresh
+    # A folder where the file should be can be neither read nor replaced (tests run as
+    # root, so permissions cannot stand in for a read-only repository).
+    cache.unlink()
+    cache.mkdir()
+    promote(ws, 1, "one more")
+    assert summary(ws) == summary(ws, use_cache=False)
+    assert cache.is_dir()

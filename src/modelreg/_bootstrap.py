@@ -17,10 +17,10 @@ from typing import Any
 from modelreg._dvc import dvc_init, dvc_set_default_remote
 from modelreg._errors import InputError
 from modelreg._findings import read_manifest
-from modelreg._git import Git, find_repo_root
+from modelreg._git import Git
 from modelreg._layout import CONFIG_PATH, SCHEMAS_DIR, name_problem
 from modelreg._schema import SCHEMA_NAMES, schema_text
-from modelreg._source import WorktreeSource
+from modelreg._source import WorktreeSource, find_repo_root
 from modelreg._yaml import dump_yaml, write_text_atomic
 
 __all__ = ["InitResult", "init", "schema_comment", "write_manifest"]

@@ -182,8 +182,20 @@ class DvcOut:
     size: int
 
 
+# What ``dvc add`` writes for one output. A file in exactly this form means what it
+# says; anything else (comments, other keys, another layout) gets the full parser.
+_CANONICAL_SIDECAR = re.compile(
+    rb"outs:\n- md5: ([0-9a-f]{32}(?:\.dir)?)\n  size: (0|[1-9][0-9]{0,18})\n"
+    rb"(?:  nfiles: (?:0|[1-9][0-9]{0,18})\n)?  hash: md5\n  path: ([A-Za-z0-9._-]{1,255})\n\Z"
+)
+
+
 def read_sidecar(relpath: str, data: bytes) -> DvcOut:
     """Parse a ``.dvc`` file that tracks exactly one file or folder."""
+    canonical = _CANONICAL_SIDECAR.match(data)
+    if canonical:
+        md5, size, path = canonical.groups()
+        return DvcOut(path.decode(), md5.decode(), int(size))
     document = parse_yaml(data, relpath)
     outs = document.get("outs") if isinstance(document, dict) else None
     if not isinstance(outs, list) or len(outs) != 1 or not isinstance(outs[0], dict):

@@ -15,20 +15,9 @@ from typing import IO
 
 from modelreg._errors import GitError, InputError
 
-__all__ = ["BlobReader", "Git", "TreeEntry", "find_repo_root"]
+__all__ = ["BlobReader", "Git", "TreeEntry", "is_null_sha"]
 
 _ZERO_SHA = "0" * 40
-
-
-def find_repo_root(start: Path) -> Path:
-    """The top of the git work tree containing ``start``, found without running git."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    raise InputError(
-        f"{start} is not inside a git repository; run 'git init' there, or pass --repo DIR"
-    )
 
 
 @dataclass(frozen=True)
@@ -141,17 +130,48 @@ class Git:
         """A long-lived ``git cat-file --batch`` for reading many objects quickly."""
         return BlobReader(self)
 
-    def changed_paths(self, base: str, paths: Sequence[str]) -> list[tuple[str, str]]:
-        """(status letter, path) for files under ``paths`` that differ between
-        ``base`` and the working tree, untracked files included (as "A")."""
-        out = self.run("diff", "--name-status", "-z", "--no-renames", base, "--", *paths)
-        fields = [f.decode("utf-8", "surrogateescape") for f in out.split(b"\0") if f]
+    def changed_paths(
+        self, base: str, paths: Sequence[str], untracked: Sequence[str] | None = None
+    ) -> list[tuple[str, str]]:
+        """(status letter, path) for files under ``paths`` that differ between ``base``
+        and the working tree, plus untracked files under ``untracked`` (default:
+        ``paths``) as "A". The two git commands run side by side."""
+        diff = self._start("diff", "--name-status", "-z", "--no-renames", base, "--", *paths)
+        others = self._start(
+            "ls-files",
+            "--others",
+            "--exclude-standard",
+            "-z",
+            "--",
+            *(paths if untracked is None else untracked),
+        )
+        diff_out = self._finish(diff, "diff")
+        others_out = self._finish(others, "ls-files")
+        fields = [f.decode("utf-8", "surrogateescape") for f in diff_out.split(b"\0") if f]
         changes = [(fields[i][0], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
-        untracked = self.run("ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
         changes += [
-            ("A", p.decode("utf-8", "surrogateescape")) for p in untracked.split(b"\0") if p
+            ("A", p.decode("utf-8", "surrogateescape")) for p in others_out.split(b"\0") if p
         ]
         return changes
+
+    def _start(self, *args: str) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                ["git", *args],
+                cwd=self.root,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+
+    def _finish(self, process: subprocess.Popen[bytes], name: str) -> bytes:
+        out, err = process.communicate()
+        if process.returncode != 0:
+            detail = " ".join(err.decode("utf-8", "replace").split()[:40])
+            raise GitError(f"git {name} failed: {detail or f'exit {process.returncode}'}")
+        return out
 
     # --- writing -----------------------------------------------------------------------
 

@@ -10,18 +10,22 @@ exactly what it did, whatever its message says.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
-from modelreg._errors import ManifestError
+from modelreg._errors import GitError
 from modelreg._git import Git, is_null_sha
 from modelreg._layout import ALIASES, STAGES, model_dir
 from modelreg._model import format_timestamp
 from modelreg._registry import Registry
-from modelreg._yaml import parse_yaml
+from modelreg._yaml import top_level_scalars, write_text_atomic
 
 __all__ = ["StageChange", "stage_history"]
 
@@ -108,26 +112,23 @@ def _parse_log(output: bytes) -> list[_RawChange]:
     return changes
 
 
-def _version_in(blob: bytes | None, path: str) -> int | None:
-    if blob is None:
-        return None
-    try:
-        document = parse_yaml(blob, path)
-    except ManifestError:
-        return None
-    value = document.get("version") if isinstance(document, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_POINTER_KEYS = frozenset({"version", "reason"})
 
 
-def _reason_in(blob: bytes | None, path: str) -> str:
-    if blob is None:
-        return ""
-    try:
-        document = parse_yaml(blob, path)
-    except ManifestError:
-        return ""
-    reason = document.get("reason") if isinstance(document, dict) else None
-    return reason if isinstance(reason, str) else ""
+@dataclass(frozen=True)
+class _PointerBlob:
+    version: int | None
+    reason: str
+
+
+def _read_pointer_blob(blob: bytes) -> _PointerBlob:
+    values = top_level_scalars(blob, _POINTER_KEYS)
+    version = values.get("version")
+    reason = values.get("reason")
+    return _PointerBlob(
+        version if isinstance(version, int) and not isinstance(version, bool) else None,
+        reason if isinstance(reason, str) else "",
+    )
 
 
 def stage_history(
@@ -138,21 +139,72 @@ def stage_history(
     rev: str = "HEAD",
     include_aliases: bool = True,
     limit: int | None = None,
+    use_cache: bool = True,
 ) -> list[StageChange]:
     """The changes of ``model``'s stage pointers (one ``stage``, or all stages and
-    aliases), newest first, along the first-parent history of ``rev``."""
+    aliases), newest first, along the first-parent history of ``rev``.
+
+    With ``use_cache`` the changes are kept under ``.git/modelreg/history/`` and a
+    later call asks git only about the commits added since (see :class:`_Cache`).
+    """
     registry.version_numbers(model)  # a clear error if the model does not exist
     if stage is not None:
         canonical = registry.config.canonical_stage(stage)
         if canonical is None:
             registry.pointer(model, stage)  # raises, naming the stages there are
-        paths: Sequence[str] = [f"{model_dir(model)}/{STAGES}/{canonical}.yaml"]
+        paths: list[str] = [f"{model_dir(model)}/{STAGES}/{canonical}.yaml"]
     else:
         paths = [f"{model_dir(model)}/{STAGES}"]
         if include_aliases:
-            paths = [*paths, f"{model_dir(model)}/{ALIASES}"]
+            paths.append(f"{model_dir(model)}/{ALIASES}")
     git = registry.git
     commit = git.resolve_commit(rev)
+    cache = _Cache(git, paths) if use_cache else None
+    raw, blobs = _changes_along(git, commit, paths, cache)
+    changes = [c for c in (_to_change(model, item, blobs) for item in raw) if c is not None]
+    return changes[:limit] if limit is not None else changes
+
+
+def _to_change(model: str, item: _RawChange, blobs: dict[str, _PointerBlob]) -> StageChange | None:
+    parts = item.path.split("/")
+    if len(parts) != 4 or not parts[3].endswith(".yaml"):
+        return None
+    absent = _PointerBlob(None, "")
+    old = blobs.get(item.old_blob, absent)
+    new = blobs.get(item.new_blob, absent)
+    before, after = old.version, new.version
+    if before == after and not is_null_sha(item.old_blob) and not is_null_sha(item.new_blob):
+        return None  # the reason or timestamp changed, not the version
+    header = item.header
+    subject = header.get("subject", "")
+    event = header.get("event", "")
+    kind: Kind
+    if after is None:
+        kind = "cleared"
+    elif "rollback" in event or subject.startswith(('Revert "', "Revert '")):
+        kind = "rolled back"
+    elif before is None:
+        kind = "assigned"
+    else:
+        kind = "promoted"
+    return StageChange(
+        model=model,
+        stage=parts[3].removesuffix(".yaml"),
+        is_alias=parts[2] == ALIASES,
+        commit=header.get("sha", ""),
+        author=header.get("author", ""),
+        date=datetime.fromisoformat(header["date"]),
+        from_version=before,
+        to_version=after,
+        kind=kind,
+        reason=new.reason or header.get("reason", "").strip(),
+        pr=_pr_number(subject),
+        subject=subject,
+        merge=len(header.get("parents", "").split()) > 1,
+    )
+
+
+def _log(git: Git, revisions: str, paths: Sequence[str]) -> list[_RawChange]:
     args = [
         "log",
         "--first-parent",
@@ -161,60 +213,112 @@ def stage_history(
         "-z",
         "--no-renames",
         f"--format={_FORMAT}",
+        revisions,
+        "--",
+        *paths,
     ]
-    if limit is not None:
-        args.append(f"--max-count={limit}")
-    raw = _parse_log(git.run(*args, commit, "--", *paths))
-    blobs = _read_blobs(git, raw)
-
-    changes = []
-    for item in raw:
-        parts = item.path.split("/")
-        if len(parts) != 4 or not parts[3].endswith(".yaml"):
-            continue
-        old = None if is_null_sha(item.old_blob) else blobs.get(item.old_blob)
-        new = None if is_null_sha(item.new_blob) else blobs.get(item.new_blob)
-        before, after = _version_in(old, item.path), _version_in(new, item.path)
-        if before == after and old is not None and new is not None:
-            continue  # the reason or timestamp changed, not the version
-        header = item.header
-        subject = header.get("subject", "")
-        event = header.get("event", "")
-        kind: Kind
-        if after is None:
-            kind = "cleared"
-        elif "rollback" in event or subject.startswith(('Revert "', "Revert '")):
-            kind = "rolled back"
-        elif before is None:
-            kind = "assigned"
-        else:
-            kind = "promoted"
-        changes.append(
-            StageChange(
-                model=model,
-                stage=parts[3].removesuffix(".yaml"),
-                is_alias=parts[2] == ALIASES,
-                commit=header.get("sha", ""),
-                author=header.get("author", ""),
-                date=datetime.fromisoformat(header["date"]),
-                from_version=before,
-                to_version=after,
-                kind=kind,
-                reason=_reason_in(new, item.path) or header.get("reason", "").strip(),
-                pr=_pr_number(subject),
-                subject=subject,
-                merge=len(header.get("parents", "").split()) > 1,
-            )
-        )
-    return changes
+    return _parse_log(git.run(*args))
 
 
-def _read_blobs(git: Git, raw: list[_RawChange]) -> dict[str, bytes]:
-    wanted = sorted(
-        {sha for item in raw for sha in (item.old_blob, item.new_blob) if not is_null_sha(sha)}
-    )
-    if not wanted:
+def _changes_along(
+    git: Git, commit: str, paths: Sequence[str], cache: _Cache | None
+) -> tuple[list[_RawChange], dict[str, _PointerBlob]]:
+    """Every change to ``paths`` on ``commit``'s first-parent chain, newest first, with
+    what each pointer blob says; from the cache where it still holds."""
+    raw: list[_RawChange] | None = None
+    blobs: dict[str, _PointerBlob] = {}
+    if cache is not None:
+        cached = cache.load()
+        if cached is not None:
+            tip, old_raw, blobs = cached
+            if tip == commit:
+                return old_raw, blobs
+            if _on_first_parent_chain(git, tip, commit):
+                raw = _log(git, f"{tip}..{commit}", paths) + old_raw
+    if raw is None:
+        raw, blobs = _log(git, commit, paths), {}
+    wanted = {
+        sha
+        for item in raw
+        for sha in (item.old_blob, item.new_blob)
+        if not is_null_sha(sha) and sha not in blobs
+    }
+    blobs.update({sha: _read_pointer_blob(data) for sha, data in _read_blobs(git, wanted).items()})
+    if cache is not None:
+        cache.save(commit, raw, blobs)
+    return raw, blobs
+
+
+def _on_first_parent_chain(git: Git, ancestor: str, commit: str) -> bool:
+    """Whether ``ancestor`` lies on ``commit``'s first-parent chain (so the chain's changes
+    up to ``ancestor`` are still what they were). A force-push makes this false."""
+    try:
+        out = git.text("rev-list", "--first-parent", "--parents", f"{ancestor}..{commit}")
+    except GitError:  # the old tip no longer exists
+        return False
+    lines = out.split("\n")
+    lines = [line for line in lines if line]
+    if not lines:
+        return False  # commit is behind the cached tip, or unrelated to it
+    oldest = lines[-1].split()
+    return len(oldest) > 1 and oldest[1] == ancestor
+
+
+def _read_blobs(git: Git, wanted: set[str]) -> dict[str, bytes]:
+    ordered = sorted(wanted)
+    if not ordered:
         return {}
     with git.blobs() as reader:
-        contents = reader.read_many(wanted)
-    return {sha: data for sha, data in zip(wanted, contents, strict=True) if data is not None}
+        contents = reader.read_many(ordered)
+    return {sha: data for sha, data in zip(ordered, contents, strict=True) if data is not None}
+
+
+class _Cache:
+    """Stage changes already read, per set of pointer paths, with the commit they lead to.
+
+    The changes of a pointer file along a first-parent chain never change once made,
+    so the cache is extended, never trusted blindly: it is used only when its tip is
+    still on the requested commit's first-parent chain. It is a convenience: any
+    problem reading or writing it means recomputing, never a wrong answer.
+    """
+
+    FORMAT = 1
+
+    def __init__(self, git: Git, paths: Sequence[str]) -> None:
+        key = hashlib.sha1("\0".join(paths).encode()).hexdigest()
+        self.paths = list(paths)
+        self.file = _git_dir(git) / "modelreg" / "history" / f"{key}.json"
+
+    def load(self) -> tuple[str, list[_RawChange], dict[str, _PointerBlob]] | None:
+        try:
+            document = json.loads(self.file.read_text("utf-8"))
+            if document["format"] != self.FORMAT or document["paths"] != self.paths:
+                return None
+            raw = [_RawChange(r["header"], r["old"], r["new"], r["path"]) for r in document["raw"]]
+            blobs = {sha: _PointerBlob(v[0], v[1]) for sha, v in document["blobs"].items()}
+            return str(document["tip"]), raw, blobs
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+
+    def save(self, tip: str, raw: list[_RawChange], blobs: dict[str, _PointerBlob]) -> None:
+        document = {
+            "format": self.FORMAT,
+            "paths": self.paths,
+            "tip": tip,
+            "raw": [
+                {"header": r.header, "old": r.old_blob, "new": r.new_blob, "path": r.path}
+                for r in raw
+            ],
+            "blobs": {sha: [b.version, b.reason] for sha, b in blobs.items()},
+        }
+        # A read-only repository cannot keep the cache; history still works, uncached.
+        with contextlib.suppress(OSError):
+            write_text_atomic(self.file, json.dumps(document, separators=(",", ":")))
+
+
+def _git_dir(git: Git) -> Path:
+    dot_git = git.root / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    # A linked worktree or submodule: .git is a file pointing elsewhere.
+    return Path(git.text("rev-parse", "--git-common-dir").strip()).resolve()

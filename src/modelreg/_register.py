@@ -20,7 +20,7 @@ from typing import Any
 from modelreg._bootstrap import write_manifest
 from modelreg._dvc import dvc_add, dvc_push, read_dvc_config, read_sidecar
 from modelreg._errors import InputError, ModelregError, StorageError
-from modelreg._git import Git, find_repo_root
+from modelreg._git import Git
 from modelreg._inputs import check_metrics
 from modelreg._layout import (
     artifact_dir,
@@ -32,7 +32,7 @@ from modelreg._layout import (
 from modelreg._model import Artifact, Lineage, Model, ModelVersion, Signature
 from modelreg._registry import Registry
 from modelreg._schema import format_path, load_schema
-from modelreg._source import WorktreeSource
+from modelreg._source import WorktreeSource, find_repo_root
 
 __all__ = ["Registration", "detect_format", "register"]
 

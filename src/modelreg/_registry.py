@@ -7,15 +7,13 @@ long the history is.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from modelreg._errors import ManifestError, NotFoundError
 from modelreg._findings import read_manifest
-from modelreg._git import Git, find_repo_root
 from modelreg._layout import (
     ALIASES,
     CONFIG_PATH,
@@ -32,7 +30,10 @@ from modelreg._layout import (
 )
 from modelreg._model import Model, ModelVersion, RegistryConfig, StagePointer
 from modelreg._refs import ModelRef, parse_ref
-from modelreg._source import GitRevisionSource, TreeSource, WorktreeSource
+from modelreg._source import TreeSource, WorktreeSource, find_repo_root
+
+if TYPE_CHECKING:
+    from modelreg._git import Git
 
 __all__ = ["Registry", "Resolution", "VersionStatus"]
 
@@ -75,6 +76,8 @@ def _suggest(name: str, candidates: list[str]) -> str:
     lowered = {c.lower(): c for c in candidates}
     if name.lower() in lowered:
         return f"; did you mean '{lowered[name.lower()]}'?"
+    import difflib  # only when a name was not found
+
     prefixed = [c for c in candidates if c.lower().startswith(name.lower())]
     close = prefixed or difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -99,18 +102,24 @@ class Registry:
         root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
         if rev is None:
             return cls(root, WorktreeSource(root))
+        from modelreg._git import Git
+        from modelreg._git_source import GitRevisionSource
+
         git = Git(root)
         return cls(root, GitRevisionSource(git, rev), git=git)
 
     @property
     def git(self) -> Git:
         if self._git is None:
+            from modelreg._git import Git
+
             self._git = Git(self.root)
         return self._git
 
     def close(self) -> None:
-        if isinstance(self.source, GitRevisionSource):
-            self.source.close()
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
 
     def __enter__(self) -> Registry:
         return self

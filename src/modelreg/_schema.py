@@ -22,7 +22,6 @@ generic message when its ``pattern`` or ``enum`` fails.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -205,6 +204,10 @@ def _ecma_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(translated)
 
 
+def _accept(value: Any, path: Link, out: _Out) -> None:
+    """The check of a schema that allows anything."""
+
+
 class _Compiler:
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
@@ -227,7 +230,7 @@ class _Compiler:
 
     def compile(self, schema: Mapping[str, Any] | bool) -> Check:
         if schema is True:
-            return lambda value, path, out: None
+            return _accept
         if schema is False:
             return lambda value, path, out: out.add(path, "is not allowed here")
         unknown = {k for k in schema if k not in _SUPPORTED and k not in _ANNOTATIONS} - {
@@ -235,55 +238,88 @@ class _Compiler:
         }
         if unknown:
             raise SchemaError(f"unsupported schema keywords: {sorted(unknown)}")
-        checks: list[Check] = []
-        if "$ref" in schema:
-            checks.append(self.ref(schema["$ref"]))
+        ref = self.ref(schema["$ref"]) if "$ref" in schema else None
         custom = schema.get("x-message")
         types = schema.get("type")
         type_list: list[str] = [types] if isinstance(types, str) else list(types or [])
-        if type_list:
-            checks.append(self._type(type_list))
+        exact, integral_floats, type_error = (
+            self._type(type_list) if type_list else (None, False, _accept)
+        )
+        any_type: list[Check] = []
         if "enum" in schema:
-            checks.append(self._enum(list(schema["enum"]), custom))
+            any_type.append(self._enum(list(schema["enum"]), custom))
         if "const" in schema:
-            checks.append(self._enum([schema["const"]], custom))
-        checks.extend(self._string_checks(schema, custom))
-        checks.extend(self._number_checks(schema))
-        checks.extend(self._object_checks(schema))
-        checks.extend(self._array_checks(schema))
-        if len(checks) == 1:
-            return checks[0]
-
-        def all_of(value: Any, path: Link, out: _Out) -> None:
-            for check in checks:
-                check(value, path, out)
-
-        return all_of
-
-    def _type(self, expected: list[str]) -> Check:
-        words = " or ".join(_TYPE_WORDS[t] for t in expected)
+            any_type.append(self._enum([schema["const"]], custom))
+        # Each check below applies to one kind of value only, so the node keeps one
+        # list per Python class and runs just the list for the value at hand: a plain
+        # text field costs one dictionary lookup.
+        by_class: dict[type, list[Check]] = {
+            str: any_type + self._string_checks(schema, custom),
+            int: any_type + self._number_checks(schema),
+            dict: any_type + self._object_checks(schema),
+            list: any_type + self._array_checks(schema),
+        }
+        by_class[float] = by_class[int]
+        other = any_type  # bool and None: only enum and const can say more
 
         def check(value: Any, path: Link, out: _Out) -> None:
-            for name in expected:
-                if _is_type(value, name):
-                    return
+            if ref is not None:
+                ref(value, path, out)
+            cls = value.__class__
+            if (
+                exact is not None
+                and cls not in exact
+                and not (integral_floats and _is_type(value, "integer"))
+            ):
+                type_error(value, path, out)
+            for keyword_check in by_class.get(cls, other):
+                keyword_check(value, path, out)
+
+        return check
+
+    def _type(self, expected: list[str]) -> tuple[frozenset[type], bool, Check]:
+        """The classes a type list admits, whether integral floats count as integers,
+        and the check that reports a value of any other type."""
+        words = " or ".join(_TYPE_WORDS[t] for t in expected)
+        classes: dict[str, set[type]] = {
+            "string": {str},
+            "object": {dict},
+            "array": {list},
+            "boolean": {bool},
+            "null": {type(None)},
+            "number": {int, float},
+            "integer": {int},
+        }
+        exact = frozenset(cls for name in expected for cls in classes[name])
+        # JSON Schema counts 2.0 as an integer; YAML readers produce it from "2.0".
+        integral_floats = "integer" in expected and "number" not in expected
+
+        def report(value: Any, path: Link, out: _Out) -> None:
             hint = _type_hint(value, expected)
             out.add(path, f"expected {words}, got {describe(value)}{hint}")
 
-        return check
+        return exact, integral_floats, report
 
     def _enum(self, allowed: list[Any], custom: str | None) -> Check:
         shown = ", ".join(describe(a) for a in allowed)
         strings = [a for a in allowed if isinstance(a, str)]
 
+        # Most enums list strings; a set answers those without the JSON-equality walk.
+        string_set = frozenset(strings) if len(strings) == len(allowed) else None
+
         def check(value: Any, path: Link, out: _Out) -> None:
-            if any(_json_equal(value, a) for a in allowed):
+            if string_set is not None and value.__class__ is str:
+                if value in string_set:
+                    return
+            elif any(_json_equal(value, a) for a in allowed):
                 return
             if custom:
                 out.add(path, f"{describe(value)}: {custom}")
                 return
             hint = ""
             if isinstance(value, str):
+                import difflib  # only on a failure
+
                 close = difflib.get_close_matches(value.lower(), strings, n=1)
                 hint = f"; did you mean {describe(close[0])}?" if close else ""
             if len(allowed) == 1:
@@ -383,6 +419,8 @@ class _Compiler:
                 if sub is not None:
                     sub(item, (path, key), out)
                 elif extra is False:
+                    import difflib  # only on a failure
+
                     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
                     if close:
                         hint = f"; did you mean '{close[0]}'?"

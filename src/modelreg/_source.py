@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from pathlib import Path
 from typing import Protocol
 
-from modelreg._errors import ManifestError, NotFoundError
-from modelreg._git import BlobReader, Git, TreeEntry
+from modelreg._errors import InputError, ManifestError, NotFoundError
 from modelreg._yaml import MAX_BYTES
 
-__all__ = ["GitRevisionSource", "TreeSource", "WorktreeSource"]
+__all__ = ["TreeSource", "WorktreeSource", "find_repo_root"]
 
-_MAX_LINK_HOPS = 8
+
+def find_repo_root(start: Path) -> Path:
+    """The top of the git work tree containing ``start``, found without running git."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    raise InputError(
+        f"{start} is not inside a git repository; run 'git init' there, or pass --repo DIR"
+    )
 
 
 class TreeSource(Protocol):
@@ -42,127 +51,91 @@ class TreeSource(Protocol):
 
 
 class WorktreeSource:
-    """The files as they are on disk now."""
+    """The files as they are on disk now.
+
+    Reads use plain strings and one ``lstat`` per file: ``validate`` reads tens of
+    thousands of files. Each folder is checked once (and remembered), so neither a
+    symlinked file nor a symlinked folder can lead a read out of the repository.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.label = "the working tree"
-        self._real_root = root.resolve()
+        self._root = os.path.realpath(root)
+        self._prefix = self._root + os.sep
+        self._dirs_ok: dict[str, bool] = {"": True}
 
-    def _inside(self, path: str) -> Path:
-        full = self.root / path
-        if full.is_symlink():
-            target = full.resolve()
-            if not target.is_relative_to(self._real_root):
+    def _outside(self, real: str) -> bool:
+        return real != self._root and not real.startswith(self._prefix)
+
+    def _folder_ok(self, folder: str) -> bool:
+        """Whether ``folder`` (repository-relative) stays inside the repository.
+
+        Each folder costs one ``lstat``, once: its parent's answer is remembered,
+        and only a folder that is itself a symlink needs its real path resolved.
+        """
+        ok = self._dirs_ok.get(folder)
+        if ok is not None:
+            return ok
+        ok = self._folder_ok(posixpath.dirname(folder))
+        if ok:
+            full = self._root + "/" + folder
+            try:
+                if stat.S_ISLNK(os.lstat(full).st_mode):
+                    ok = not self._outside(os.path.realpath(full))
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+        self._dirs_ok[folder] = ok
+        return ok
+
+    def _full(self, path: str) -> str:
+        """The file's path on disk, refusing links that leave the repository."""
+        folder = posixpath.dirname(path)
+        if not self._folder_ok(folder):
+            real = os.path.realpath(self._root + "/" + folder)
+            raise ManifestError(
+                path,
+                f"lies in {real}, reached through a symlink outside the repository; replace the "
+                "link with the folder",
+            )
+        full = self._root + "/" + path
+        try:
+            is_link = stat.S_ISLNK(os.lstat(full).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            return full
+        if is_link:
+            real = os.path.realpath(full)
+            if self._outside(real):
                 raise ManifestError(
                     path,
-                    f"is a symlink to {target}, outside the repository; replace it with the file",
+                    f"is a symlink to {real}, outside the repository; replace it with the file",
                 )
         return full
 
     def read(self, path: str) -> bytes:
-        full = self._inside(path)
+        full = self._full(path)
         try:
-            size = full.stat().st_size
-            if size > MAX_BYTES:
-                raise ManifestError(
-                    path,
-                    f"file is {size} bytes, over the {MAX_BYTES}-byte limit for registry files",
-                )
-            return full.read_bytes()
-        except FileNotFoundError:
+            with open(full, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > MAX_BYTES:
+                    raise ManifestError(
+                        path,
+                        f"file is {size} bytes, over the {MAX_BYTES}-byte limit for registry files",
+                    )
+                return handle.read()
+        except (FileNotFoundError, NotADirectoryError):
             raise NotFoundError(f"{path} does not exist in {self.label}") from None
         except IsADirectoryError:
             raise ManifestError(path, "is a folder, not a file") from None
 
     def list_dir(self, path: str) -> list[str]:
         try:
-            return sorted(os.listdir(self._inside(path)))
+            return sorted(os.listdir(self._full(path)))
         except (FileNotFoundError, NotADirectoryError):
             return []
 
     def is_dir(self, path: str) -> bool:
-        return self._inside(path).is_dir()
+        return os.path.isdir(self._full(path))
 
     def exists(self, path: str) -> bool:
-        return self._inside(path).exists()
-
-
-class GitRevisionSource:
-    """The files as committed at one revision, read without touching the work tree."""
-
-    def __init__(self, git: Git, rev: str, *, prefix: str = "registry") -> None:
-        self.git = git
-        self.commit = git.resolve_commit(rev)
-        self.label = f"revision {rev}"
-        self._entries: dict[str, TreeEntry] = {}
-        self._dirs: dict[str, set[str]] = {}
-        for entry in git.ls_tree(self.commit, [prefix]):
-            self._entries[entry.path] = entry
-            parts = entry.path.split("/")
-            for depth in range(1, len(parts)):
-                parent = "/".join(parts[:depth])
-                self._dirs.setdefault(parent, set()).add(parts[depth])
-        self._reader: BlobReader | None = None
-
-    def _blob_reader(self) -> BlobReader:
-        if self._reader is None:
-            self._reader = self.git.blobs()
-        return self._reader
-
-    def _entry(self, path: str) -> TreeEntry | None:
-        entry = self._entries.get(path)
-        hops = 0
-        while entry is not None and entry.is_symlink:
-            hops += 1
-            target = self._blob_reader().read(entry.sha) or b""
-            resolved = posixpath.normpath(
-                posixpath.join(posixpath.dirname(entry.path), target.decode("utf-8", "replace"))
-            )
-            if hops > _MAX_LINK_HOPS or resolved.startswith("../") or posixpath.isabs(resolved):
-                raise ManifestError(
-                    path,
-                    f"is a symlink to {target.decode('utf-8', 'replace')!r}, outside the "
-                    "repository; replace it with the file",
-                )
-            entry = self._entries.get(resolved)
-        return entry
-
-    def read(self, path: str) -> bytes:
-        entry = self._entry(path)
-        if entry is None:
-            raise NotFoundError(f"{path} does not exist at {self.label}")
-        data = self._blob_reader().read(entry.sha)
-        if data is None:  # pragma: no cover - ls-tree just listed it
-            raise NotFoundError(f"{path} is missing from the object store at {self.label}")
-        if len(data) > MAX_BYTES:
-            raise ManifestError(
-                path,
-                f"file is {len(data)} bytes, over the {MAX_BYTES}-byte limit for registry files",
-            )
-        return data
-
-    def read_many(self, paths: list[str]) -> dict[str, bytes]:
-        """Several files at once (one round trip to git); absent paths are left out."""
-        entries = [(p, self._entry(p)) for p in paths]
-        found = [(p, e) for p, e in entries if e is not None]
-        blobs = self._blob_reader().read_many([e.sha for _, e in found])
-        return {p: b for (p, _), b in zip(found, blobs, strict=True) if b is not None}
-
-    def list_dir(self, path: str) -> list[str]:
-        return sorted(self._dirs.get(path, ()))
-
-    def is_dir(self, path: str) -> bool:
-        return path in self._dirs
-
-    def exists(self, path: str) -> bool:
-        return path in self._dirs or path in self._entries
-
-    def blob_sha(self, path: str) -> str | None:
-        entry = self._entries.get(path)
-        return entry.sha if entry else None
-
-    def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        return os.path.exists(self._full(path))

@@ -37,6 +37,7 @@ __all__ = [
     "line_of",
     "parse_yaml",
     "plain_scalar_value",
+    "top_level_scalars",
     "write_text_atomic",
 ]
 
@@ -110,68 +111,65 @@ class _Builder:
             raise self.fail(event, f"tag '{event.tag}' is not allowed; remove it")
 
     def build(self, next_event: Callable[[], Any]) -> Any:
-        # This loop runs once per scalar of every manifest, so names are bound
-        # locally. Each stack entry is [container, pending key]; the pending key
-        # is _NO_KEY while a mapping waits for its next key and _IN_LIST for
-        # sequences. A key is stored with its value before the next key is
-        # read, so the mapping itself tells whether a key repeats.
+        # This loop runs once per scalar of every manifest, so it keeps the open
+        # container and its pending key in locals, and binds names locally. The
+        # pending key is _NO_KEY while a mapping waits for its next key and
+        # _IN_LIST in sequences. A key is stored with its value before the next
+        # key is read, so the mapping itself tells whether a key repeats.
         scalar_event, alias_event = ev.ScalarEvent, ev.AliasEvent
         mapping_start, sequence_start = ev.MappingStartEvent, ev.SequenceStartEvent
         mapping_end, sequence_end = ev.MappingEndEvent, ev.SequenceEndEvent
         document_start, stream_end = ev.DocumentStartEvent, ev.StreamEndEvent
         no_key, in_list, typed = _NO_KEY, _IN_LIST, plain_scalar_value
-        stack: list[list[Any]] = []
+        saved: list[tuple[Any, Any]] = []  # the enclosing (container, key) pairs
+        container: Any = None
+        key: Any = None
         root: Any = None
         documents = 0
         while True:
             event = next_event()
-            kind = event.__class__
+            kind = type(event)
             if kind is scalar_event:
                 if event.anchor is not None or event.tag is not None:
                     self.check_node(event)
                 # The C parser reports plain style as "", the pure-Python one as None.
                 value = event.value if event.style else typed(event.value)
-                if not stack:
+                if container is None:
                     root = value
-                    continue
-                top = stack[-1]
-                key = top[1]
-                if key is no_key:
-                    if value.__class__ is not str:
+                elif key is no_key:
+                    if type(value) is not str:
                         raise self.fail(
                             event,
                             f"key {event.value!r} reads as {_TYPE_WORDS[type(value)]}, not text; "
                             f"write it in quotes: '{event.value}'",
                         )
-                    if value in top[0]:
+                    if value in container:
                         raise self.fail(event, f"duplicate key '{value}'; keep only one")
-                    top[1] = value
+                    key = value
                 elif key is in_list:
-                    top[0].append(value)
+                    container.append(value)
                 else:
-                    top[0][key] = value
-                    top[1] = no_key
+                    container[key] = value
+                    key = no_key
             elif kind is mapping_start or kind is sequence_start:
                 self.check_node(event)
-                if len(stack) >= MAX_DEPTH:
+                if len(saved) >= MAX_DEPTH:
                     raise self.fail(event, f"nested deeper than {MAX_DEPTH} levels")
                 is_map = kind is mapping_start
-                container: Any = {} if is_map else []
-                if stack:
-                    top = stack[-1]
-                    key = top[1]
-                    if key is no_key:
-                        raise self.fail(event, "a key must be text, not a mapping or a list")
-                    if key is in_list:
-                        top[0].append(container)
-                    else:
-                        top[0][key] = container
-                        top[1] = no_key
+                child: Any = {} if is_map else []
+                if container is None:
+                    root = child
+                elif key is no_key:
+                    raise self.fail(event, "a key must be text, not a mapping or a list")
+                elif key is in_list:
+                    container.append(child)
                 else:
-                    root = container
-                stack.append([container, no_key if is_map else in_list])
+                    container[key] = child
+                    key = no_key
+                saved.append((container, key))
+                container, key = child, (no_key if is_map else in_list)
             elif kind is mapping_end or kind is sequence_end:
-                stack.pop()
+                container, key = saved.pop()
             elif kind is alias_event:
                 raise self.fail(event, f"alias '*{event.anchor}' is not allowed; repeat the value")
             elif kind is document_start:
@@ -229,6 +227,54 @@ def parse_yaml(data: bytes, path: str) -> Any:
         raise _parser_error(path, text, exc) from None
     finally:
         parser.dispose()
+
+
+def top_level_scalars(data: bytes, keys: frozenset[str]) -> dict[str, Any]:
+    """The plain values of ``keys`` in a mapping document, read no further than needed.
+
+    For reading many small files when only a few fields matter (``history`` reads
+    each pointer's ``version`` and ``reason``); it stops once every key is found,
+    so a long list later in the file costs nothing. Keys whose value is a mapping
+    or list are skipped. Unlike :func:`parse_yaml` it does not check the rest of
+    the file: callers must tolerate files that ``validate`` would refuse.
+    """
+    found: dict[str, Any] = {}
+    try:
+        parser = _Parser(_decode(data, ""))
+    except ManifestError:
+        return found
+    depth = 0
+    key: str | None = None
+    expecting_key = False
+    try:
+        while len(found) < len(keys):
+            event = parser.get_event()
+            kind = event.__class__
+            if kind is ev.StreamEndEvent:
+                break
+            if kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
+                depth += 1
+                if depth == 1:
+                    expecting_key = kind is ev.MappingStartEvent
+                    continue
+                if depth == 2 and key is not None:
+                    key, expecting_key = None, True  # a nested value: not wanted
+                continue
+            if kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
+                depth -= 1
+                continue
+            if kind is ev.ScalarEvent and depth == 1:
+                if expecting_key:
+                    key, expecting_key = event.value, False
+                    continue
+                if key in keys and key not in found:
+                    found[key] = event.value if event.style else plain_scalar_value(event.value)
+                key, expecting_key = None, True
+    except yaml.YAMLError:
+        pass
+    finally:
+        parser.dispose()
+    return found
 
 
 def _located_nodes(text: str) -> Iterator[tuple[tuple[str | int, ...], int]]:
