@@ -8,7 +8,7 @@
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
-demo="$repo_root/.demo"
+demo="${DEMO_DIR:-$repo_root/.demo}"
 rm -rf "$demo"
 mkdir -p "$demo"
 cd "$demo"
