@@ -6,8 +6,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelreg._errors import NotFoundError
+from modelreg._history import _PointerBlob, _read_canonical_pointer, _read_pointer_blob
+from modelreg._yaml import dump_yaml, top_level_scalars
 from modelreg.api import Registry, stage_history
 from modelreg.cli import cli
 from tests import builders
@@ -206,3 +210,49 @@ def test_a_damaged_or_unwritable_cache_is_only_slower(history_repo: Workspace) -
     promote(ws, 1, "one more")
     assert summary(ws) == summary(ws, use_cache=False)
     assert cache.is_dir()
+
+
+_REASONS = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet="ab yes:#-.)(,\"'\n\t", max_size=12),
+    st.sampled_from(["better accuracy", "no", "Null", "rollback: bad", "a #1", "ok.", "x"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(version=st.integers(min_value=1, max_value=10**6), reason=_REASONS, retired=st.booleans())
+def test_the_fast_pointer_reader_agrees_with_the_parser(
+    version: int, reason: str, retired: bool
+) -> None:
+    """Canonical pointer files skip the YAML parser; whatever the reason says, the
+    answer must be the parser's."""
+    document: dict[str, object] = {"version": version, "since": "2026-01-01T00:00:00Z"}
+    if reason:
+        document["reason"] = reason
+    if retired:
+        document["retired"] = [1, 2]
+    blob = dump_yaml(document).encode()
+    slow = top_level_scalars(blob, {"version", "reason"})
+    expected = (
+        slow.get("version"),
+        slow.get("reason") if isinstance(slow.get("reason"), str) else "",
+    )
+    got = _read_pointer_blob(blob)
+    assert (got.version, got.reason) == expected
+    fast = _read_canonical_pointer(blob)
+    assert fast is None or fast == got
+
+
+def test_the_fast_pointer_reader_declines_what_it_cannot_read() -> None:
+    assert _read_canonical_pointer(b"version: 3\nreason: better accuracy\n") == _PointerBlob(
+        3, "better accuracy"
+    )
+    for blob in (
+        b"version: 3\nreason: 'quoted'\n",
+        b"version: 3\nreason: >-\n  folded\n",
+        b"version: 3\nversion: 4\n",
+        b"{version: 3}\n",
+        b"version: 03\n",
+        b"version: 3\nreason: no\n",
+    ):
+        assert _read_canonical_pointer(blob) is None, blob

@@ -121,7 +121,19 @@ class _PointerBlob:
     reason: str
 
 
+# Pointer files written by modelreg are canonical: block style, one top-level key per
+# line, the reason a plain scalar on its own line. Those (all but hand-written ones)
+# are read with two regular expressions; anything else goes through the YAML parser.
+_FAST_VERSION = re.compile(rb"^version: ([1-9][0-9]{0,8})\r?$", re.MULTILINE)
+_FAST_REASON = re.compile(rb"^reason: ?(.*?)\r?$", re.MULTILINE)
+_PLAIN_REASON = re.compile(r"[A-Za-z][\w ,.()/+=-]*[\w.)]|[A-Za-z]")
+_NOT_TEXT = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
+
+
 def _read_pointer_blob(blob: bytes) -> _PointerBlob:
+    fast = _read_canonical_pointer(blob)
+    if fast is not None:
+        return fast
     values = top_level_scalars(blob, _POINTER_KEYS)
     version = values.get("version")
     reason = values.get("reason")
@@ -129,6 +141,28 @@ def _read_pointer_blob(blob: bytes) -> _PointerBlob:
         version if isinstance(version, int) and not isinstance(version, bool) else None,
         reason if isinstance(reason, str) else "",
     )
+
+
+def _read_canonical_pointer(blob: bytes) -> _PointerBlob | None:
+    """The blob read without the YAML parser, or None when it is not canonical
+    enough for that to give the parser's answer."""
+    if b"\n " in blob or b"\n\t" in blob or b"{" in blob or b"[" in blob:
+        return None  # indented continuation lines or flow style: let the parser decide
+    versions = _FAST_VERSION.findall(blob)
+    reasons = _FAST_REASON.findall(blob)
+    if len(versions) != 1 or len(reasons) > 1:
+        return None
+    reason = ""
+    if reasons:
+        try:
+            reason = reasons[0].decode()
+        except UnicodeDecodeError:
+            return None
+        if not _PLAIN_REASON.fullmatch(reason) or reason.lower() in _NOT_TEXT:
+            return None
+        if ": " in reason or " #" in reason:
+            return None
+    return _PointerBlob(int(versions[0]), reason)
 
 
 def stage_history(

@@ -1,0 +1,1 @@
+"""The example pipelines' stage code (importable from the repository root)."""

@@ -1,0 +1,1 @@
+"""diabetes-mlp: a small regressor on scikit-learn's bundled diabetes table."""
