@@ -1,50 +1,83 @@
 #!/usr/bin/env bash
-# make demo: build a registry in a scratch repository through the CLI, and show it.
+# make demo: the pipeline and the registry end to end, in a scratch repository.
 #
 # Everything happens under .demo/ (ignored by git): a bare repository stands in
-# for the team's origin, a folder for the DVC remote, and a clone for the
-# engineer's checkout. Two versions of a real (small) digits classifier are
-# trained, registered and pushed; then the registry is listed and checked.
+# for the team's origin, a folder for the DVC remote, and a checkout of this
+# project (its files as they are now) for the engineer's clone. There the DVC
+# pipeline trains, evaluates, exports and benchmarks the example models; the
+# digits classifier is registered, a param is changed, the pipeline runs again,
+# the second version is registered, and the two are compared. A second clone
+# then pulls the latest version's weights by hash from the DVC remote.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 demo="${DEMO_DIR:-$repo_root/.demo}"
 rm -rf "$demo"
-mkdir -p "$demo"
-cd "$demo"
+mkdir -p "$demo/repo"
 
 # The demo must not depend on (or change) the user's own git identity.
 export GIT_AUTHOR_NAME="Demo Engineer" GIT_AUTHOR_EMAIL="demo@example.com"
 export GIT_COMMITTER_NAME="Demo Engineer" GIT_COMMITTER_EMAIL="demo@example.com"
 export DVC_NO_ANALYTICS=1
+unset MLFLOW_TRACKING_URI  # runs go to the scratch clone's own .mlflow/
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+step() {
+    local shown="" arg
+    for arg in "$@"; do
+        [[ $arg =~ [[:space:]] ]] && arg="\"$arg\""
+        shown+="$arg "
+    done
+    printf '\n%s$ %s%s\n' "$bold" "${shown% }" "$plain"
+    "$@"
+}
 
-git init -q --bare -b main origin.git
-git clone -q origin.git registry 2>/dev/null
-cd registry
-git commit -q --allow-empty -m "Start the model registry"
+# The project's files as they are in this checkout (tracked and new, not ignored).
+(cd "$repo_root" && git ls-files -z --cached --others --exclude-standard \
+    | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+    | tar --null -T - -cf -) | tar -xf - -C "$demo/repo"
 
-step modelreg init --remote ../dvc-remote --commit
+git init -q --bare -b main "$demo/origin.git"
+cd "$demo/repo"
+git init -q -b main
+git add -A
+git commit -q -m "Start from the modelreg project ($(git -C "$repo_root" rev-parse --short HEAD))"
+git remote add origin "$demo/origin.git"
+git push -q -u origin main
+# The DVC remote is set per clone, without editing tracked files.
+step dvc remote modify --local local url "$demo/dvc-remote"
 
-step python "$repo_root/scripts/demo_model.py" --epochs 5 --lr 0.5 --out ../run-1
-step modelreg register digits-linear --weights ../run-1/weights.npz --onnx ../run-1/model.onnx \
-    --metrics ../run-1/metrics.json --params ../run-1/params.yaml \
-    --description "Baseline: 5 epochs" --tag task=image-classification --commit
+step dvc repro
+git add dvc.lock data outputs
+git commit -q -m "Run the example pipelines"
+step modelreg register digits-cnn --from-dvc --description "Baseline CNN: 16 channels" --commit
+step modelreg register diabetes-mlp --from-dvc --description "Baseline regressor" --commit
 
-step python "$repo_root/scripts/demo_model.py" --epochs 200 --lr 0.5 --out ../run-2
-step modelreg register digits-linear --weights ../run-2/weights.npz --onnx ../run-2/model.onnx \
-    --metrics ../run-2/metrics.json --params ../run-2/params.yaml \
-    --description "Longer training: 200 epochs" --tag task=image-classification --commit
-
+# A change of param is a commit; the pipeline reruns only the stages it affects.
+sed -i.bak 's/^    channels: 16$/    channels: 8/' params.yaml && rm params.yaml.bak
+grep -q '^    channels: 8$' params.yaml || { echo "demo: params.yaml has no 'channels: 16'" >&2; exit 1; }
+step git diff --stat
+git commit -q -am "Halve the CNN's channels: smaller and faster"
+step dvc repro
+git add dvc.lock
+git commit -q -m "Run the digits pipeline with 8 channels"
+step modelreg register digits-cnn --from-dvc --description "8 channels: smaller, faster" --commit
 git push -q origin main
 
 step modelreg list
-step modelreg versions digits-linear
-step modelreg show digits-linear/latest
-step modelreg resolve models:/digits-linear/latest
+step modelreg versions digits-cnn
+step modelreg compare digits-cnn 1 2
 step modelreg validate
+
+# A teammate's clone: the weights come from the DVC remote by hash, verified.
+git clone -q "$demo/origin.git" "$demo/teammate"
+cd "$demo/teammate"
+dvc remote modify --local local url "$demo/dvc-remote"
+step modelreg pull digits-cnn/latest
+cmp registry/digits-cnn/artifacts/2/model.onnx "$demo/repo/outputs/digits-cnn/model.onnx"
+echo "byte-identical to the pipeline's output"
+cd "$demo/repo"
 step git log --oneline
 
-printf '\nThe registry is in %s (origin: %s, DVC remote: %s).\n' \
-    "$demo/registry" "$demo/origin.git" "$demo/dvc-remote"
+printf '\nThe project clone is %s (origin: %s, DVC remote: %s).\n' \
+    "$demo/repo" "$demo/origin.git" "$demo/dvc-remote"

@@ -1,3 +1,7 @@
+"""``python -m modelreg``: the same as the ``modelreg`` command."""
+
+import sys
+
 from modelreg.cli import main
 
-raise SystemExit(main())
+sys.exit(main())

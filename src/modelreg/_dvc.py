@@ -36,6 +36,7 @@ __all__ = [
     "dvc_init",
     "dvc_push",
     "dvc_set_default_remote",
+    "local_store",
     "object_path",
     "read_dvc_config",
     "read_sidecar",
@@ -116,7 +117,8 @@ def object_path(store_root: Path, md5: str) -> Path:
     return store_root / "files" / "md5" / md5[:2] / md5[2:]
 
 
-def _local_path(url: str) -> Path | None:
+def local_store(url: str) -> Path | None:
+    """The folder of a local remote (a path or file:// URL); None for a cloud URL."""
     if url.startswith("file://"):
         return Path(url.removeprefix("file://"))
     if _URL_SCHEME.match(url):
@@ -132,7 +134,7 @@ class ObjectStore:
         self.config = config
         self.remote_name = remote or config.default_remote
         self.remote_url = config.remote_url(remote)
-        self._remote_dir = _local_path(self.remote_url) if self.remote_url else None
+        self._remote_dir = local_store(self.remote_url) if self.remote_url else None
 
     def describe(self) -> str:
         where = f"the DVC cache ({self.config.cache_dir})"

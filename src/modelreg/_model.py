@@ -142,6 +142,8 @@ class Model:
     tags: Mapping[str, str] = field(default_factory=_empty)
     created: datetime | None = None
     card: Mapping[str, str] = field(default_factory=_empty)
+    pipeline: Mapping[str, Any] = field(default_factory=_empty)
+    """Where ``register --from-dvc`` finds the pipeline's outputs (see the schema)."""
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Model:
@@ -154,6 +156,7 @@ class Model:
             tags=_frozen(doc.get("tags")),
             created=parse_timestamp(created) if created else None,
             card=_frozen(doc.get("card")),
+            pipeline=_frozen(doc.get("pipeline")),
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -166,6 +169,7 @@ class Model:
                 "tags": dict(self.tags),
                 "created": format_timestamp(self.created) if self.created else None,
                 "card": dict(self.card),
+                "pipeline": _thaw(self.pipeline),
             }
         )
         ordered: dict[str, Any] = canonical_order(doc, "model")

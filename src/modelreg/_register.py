@@ -34,7 +34,7 @@ from modelreg._registry import Registry
 from modelreg._schema import format_path, load_schema
 from modelreg._source import WorktreeSource, find_repo_root
 
-__all__ = ["Registration", "detect_format", "register"]
+__all__ = ["Registration", "detect_format", "register", "register_from_dvc"]
 
 _FORMATS_BY_SUFFIX = {
     ".onnx": "onnx",
@@ -99,6 +99,7 @@ def register(
     onnx: Path | None = None,
     metrics: Mapping[str, float] | None = None,
     params: Mapping[str, Any] | None = None,
+    lineage: Lineage | None = None,
     description: str = "",
     tags: Mapping[str, str] | None = None,
     commit: bool = False,
@@ -108,7 +109,8 @@ def register(
     """Register the next version of ``name`` from ``weights`` (and ``onnx``).
 
     ``push`` uploads the artifacts to the default DVC remote when one is
-    configured. ``commit`` commits exactly the files written.
+    configured. ``commit`` commits exactly the files written. ``lineage`` adds
+    the pipeline's part (stage, lock hash, data, run); the git commit is HEAD's.
     """
     check_model_name(name)
     root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
@@ -143,7 +145,8 @@ def register(
     git = Git(root)
     created = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
     head = git.head_commit()
-    lineage = Lineage(
+    lineage = replace(
+        lineage or Lineage(),
         git_commit=head,
         git_dirty=git.is_dirty([".", ":(exclude)registry"]) if head else None,
         params=params or {},
@@ -230,6 +233,48 @@ def register(
         )
         sha = git.commit_paths(message, written)
     return Registration(version, path, tuple(written), pushed, sha)
+
+
+def register_from_dvc(
+    name: str,
+    *,
+    repo: str | Path | None = None,
+    description: str = "",
+    tags: Mapping[str, str] | None = None,
+    commit: bool = False,
+    push: bool = True,
+    now: Callable[[], datetime] | None = None,
+) -> Registration:
+    """Register the next version of ``name`` from its DVC pipeline's outputs.
+
+    ``registry/<name>/model.yaml`` says where they are (its ``pipeline`` section);
+    see :mod:`modelreg._from_dvc` for what is read and checked.
+    """
+    from modelreg._from_dvc import read_pipeline
+
+    check_model_name(name)
+    root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
+    if not (root / model_manifest_path(name)).is_file():
+        raise InputError(
+            f"{model_manifest_path(name)} does not exist; create it with a 'pipeline' section "
+            "naming the training stage and its outputs (docs/registry-format.md)"
+        )
+    model = Registry(root, WorktreeSource(root)).model(name)
+    outputs = read_pipeline(root, name, model.pipeline)
+    return register(
+        name,
+        weights=outputs.weights,
+        repo=root,
+        onnx=outputs.onnx,
+        metrics=outputs.metrics,
+        params=outputs.params,
+        lineage=outputs.lineage,
+        description=description,
+        tags=tags,
+        commit=commit,
+        push=push,
+        now=now,
+    )
 
 
 def _refuse_case_twin(registry: Registry, name: str) -> None:

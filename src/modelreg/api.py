@@ -12,7 +12,12 @@ whose message is one line naming the file, the field and the fix.
 
 from __future__ import annotations
 
+from modelreg._benchmark import Settings as BenchmarkSettings
+from modelreg._benchmark import Subject as BenchmarkSubject
+from modelreg._benchmark import run_benchmark
 from modelreg._bootstrap import InitResult, init
+from modelreg._checkpoint import Checkpoint, TensorInfo, load_checkpoint, save_checkpoint
+from modelreg._compare import Comparison, compare_versions, metric_direction, render_markdown
 from modelreg._errors import (
     ConflictError,
     GitError,
@@ -23,6 +28,14 @@ from modelreg._errors import (
     ReferenceSyntaxError,
     StorageError,
     ValidationFailed,
+)
+from modelreg._export import (
+    ExportResult,
+    ParityError,
+    ParityReport,
+    Tolerances,
+    export_onnx,
+    load_parity_data,
 )
 from modelreg._findings import Finding
 from modelreg._history import StageChange, stage_history
@@ -41,16 +54,22 @@ from modelreg._model import (
     StagePointer,
     TensorSpec,
 )
+from modelreg._pull import PulledArtifact, PullResult, pull
 from modelreg._refs import ModelRef, parse_ref
-from modelreg._register import Registration, register
+from modelreg._register import Registration, register, register_from_dvc
 from modelreg._registry import Registry, Resolution, VersionStatus
 from modelreg._validate import ValidationReport, validate
 
 __all__ = [
     "Artifact",
+    "BenchmarkSettings",
+    "BenchmarkSubject",
     "Canary",
+    "Checkpoint",
+    "Comparison",
     "ConflictError",
     "Deprecation",
+    "ExportResult",
     "Finding",
     "GitError",
     "InitResult",
@@ -63,7 +82,11 @@ __all__ = [
     "ModelVersion",
     "ModelregError",
     "NotFoundError",
+    "ParityError",
+    "ParityReport",
     "Policy",
+    "PullResult",
+    "PulledArtifact",
     "ReferenceSyntaxError",
     "Registration",
     "Registry",
@@ -73,16 +96,28 @@ __all__ = [
     "StageChange",
     "StagePointer",
     "StorageError",
+    "TensorInfo",
     "TensorSpec",
+    "Tolerances",
     "ValidationFailed",
     "ValidationReport",
     "VersionStatus",
+    "compare_versions",
+    "export_onnx",
     "init",
+    "load_checkpoint",
     "load_metrics",
     "load_params",
+    "load_parity_data",
+    "metric_direction",
     "parse_ref",
     "parse_tags",
+    "pull",
     "register",
+    "register_from_dvc",
+    "render_markdown",
+    "run_benchmark",
+    "save_checkpoint",
     "stage_history",
     "validate",
 ]

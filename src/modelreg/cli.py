@@ -21,6 +21,7 @@ import click
 from modelreg import __version__
 
 if TYPE_CHECKING:
+    from modelreg._benchmark import Subject
     from modelreg._model import ModelVersion
     from modelreg._registry import Registry, VersionStatus
 
@@ -152,8 +153,13 @@ def init(options: _Options, stages: tuple[str, ...], remote: str | None, commit:
 @cli.command()
 @click.argument("name")
 @click.option(
+    "--from-dvc",
+    is_flag=True,
+    help="Take weights, ONNX, metrics and lineage from the DVC pipeline's outputs, "
+    "as model.yaml's 'pipeline' section names them.",
+)
+@click.option(
     "--weights",
-    required=True,
     type=click.Path(exists=True, path_type=Path),
     help="The trained weights (a file or an MLflow model folder).",
 )
@@ -176,7 +182,8 @@ def init(options: _Options, stages: tuple[str, ...], remote: str | None, commit:
 def register(
     options: _Options,
     name: str,
-    weights: Path,
+    from_dvc: bool,
+    weights: Path | None,
     onnx: Path | None,
     metrics: str | None,
     params: str | None,
@@ -185,25 +192,53 @@ def register(
     commit: bool,
     no_push: bool,
 ) -> None:
-    """Register the next version of model NAME."""
+    """Register the next version of model NAME.
+
+    Either from files (--weights, with --onnx, --metrics, --params), or with
+    --from-dvc from the outputs of the last 'dvc repro': dvc.lock gives the
+    hashes, stage and parameters, and the version is refused if those outputs
+    are stale or the ONNX export failed its parity check.
+    """
     from modelreg._inputs import load_metrics, load_params, parse_tags
     from modelreg._register import register as register_version
+    from modelreg._register import register_from_dvc
 
-    result = register_version(
-        name,
-        weights=weights,
-        repo=options.repo,
-        onnx=onnx,
-        metrics=load_metrics(metrics) if metrics else None,
-        params=load_params(params) if params else None,
-        description=description,
-        tags=parse_tags(tags),
-        commit=commit,
-        push=not no_push,
-    )
+    if from_dvc:
+        given = [f for f, v in (("--weights", weights), ("--onnx", onnx), ("--metrics", metrics),
+                                ("--params", params)) if v]  # fmt: skip
+        if given:
+            raise click.UsageError(f"--from-dvc reads the pipeline's outputs; drop {given[0]}")
+        result = register_from_dvc(
+            name,
+            repo=options.repo,
+            description=description,
+            tags=parse_tags(tags),
+            commit=commit,
+            push=not no_push,
+        )
+    else:
+        if weights is None:
+            raise click.UsageError("give --weights FILE, or --from-dvc")
+        result = register_version(
+            name,
+            weights=weights,
+            repo=options.repo,
+            onnx=onnx,
+            metrics=load_metrics(metrics) if metrics else None,
+            params=load_params(params) if params else None,
+            description=description,
+            tags=parse_tags(tags),
+            commit=commit,
+            push=not no_push,
+        )
     click.echo(f"registered {result.version.ref} ({result.path})")
     for artifact in result.version.artifacts:
         click.echo(f"  {artifact.name}: {artifact.path} md5 {artifact.md5} ({artifact.size} bytes)")
+    lineage = result.version.lineage
+    if lineage.dvc_stage:
+        click.echo(f"  lineage: stage {lineage.dvc_stage}, dvc.lock entry {lineage.dvc_lock_hash}")
+    if lineage.mlflow:
+        click.echo(f"  mlflow run {lineage.mlflow.run_id} ({lineage.mlflow.tracking_uri})")
     if result.pushed:
         click.echo("  artifacts pushed to the DVC remote")
     if result.commit:
@@ -548,6 +583,353 @@ def validate(
             click.echo(f"invalid: {summary}")
     if not report.ok:
         ctx.exit(1)
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--remote", metavar="NAME", help="The DVC remote to fetch from (default: DVC's).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_options
+def pull(options: _Options, ref: str, remote: str | None, as_json: bool) -> None:
+    """Fetch one version's artifacts by hash into the working tree, verified.
+
+    Objects come from the DVC cache or the remote by the md5 the version records, so
+    no old revision is checked out. Nothing in the working tree changes unless every
+    object of the version is present and verified.
+    """
+    from modelreg._pull import pull as pull_version
+
+    with options.registry() as registry:
+        version = registry.resolve(ref).version
+        result = pull_version(registry.root, version, remote=remote)
+    if as_json:
+        _emit_json(
+            {
+                "format": "modelreg.pull/1",
+                "ref": result.ref,
+                "remote": result.remote,
+                "artifacts": [
+                    {
+                        "name": p.artifact.name,
+                        "path": p.artifact.path,
+                        "location": str(p.location),
+                        "md5": p.artifact.md5,
+                        "size": p.artifact.size,
+                        "format": p.artifact.format,
+                        "source": p.source,
+                    }
+                    for p in result.artifacts
+                ],
+            }
+        )
+        return
+    click.echo(f"{result.ref}: {len(result.artifacts)} artifacts, verified by md5")
+    _table(
+        None,
+        ["artifact", "path", "md5", "size", "from"],
+        [
+            [p.artifact.name, str(p.location), p.artifact.md5, f"{p.artifact.size:,}", p.source]
+            for p in result.artifacts
+        ],
+    )
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("versions", nargs=-1, required=True)
+@click.option("--all", "everything", is_flag=True, help="Include per-class metrics.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--markdown", is_flag=True, help="Print a Markdown table (for pull requests).")
+@pass_options
+def compare(
+    options: _Options,
+    name: str,
+    versions: tuple[str, ...],
+    everything: bool,
+    as_json: bool,
+    markdown: bool,
+) -> None:
+    """Compare versions of model NAME side by side; the first is the baseline.
+
+    VERSIONS are numbers, 'latest', stages or aliases (e.g. production 4 5).
+    Shows every metric with its change against the baseline (the best value
+    marked *), the params that differ, artifact sizes and lineage.
+    """
+    from modelreg._compare import compare_versions, render_markdown, table_rows
+
+    if as_json and markdown:
+        raise click.UsageError("give --json or --markdown, not both")
+    if len(versions) < 2:
+        raise click.UsageError("name at least two versions to compare, e.g. 'compare NAME 1 2'")
+    with options.registry() as registry:
+        comparison = compare_versions(registry, name, versions)
+    if as_json:
+        _emit_json(comparison.to_document())
+    elif markdown:
+        click.echo(render_markdown(comparison, everything=everything), nl=False)
+    else:
+        _table(
+            f"{comparison.model}: changes against {comparison.refs[0]}, best value marked *",
+            ["", "", *comparison.refs],
+            table_rows(comparison, everything=everything),
+        )
+        hidden = sum(1 for row in comparison.rows if row.detail)
+        notes = (
+            [f"{hidden} per-class metrics hidden (--all shows them)"]
+            if hidden and not everything
+            else []
+        )
+        if comparison.same_params:
+            notes.append(f"{comparison.same_params} params equal in every version")
+        if notes:
+            click.echo("; ".join(notes))
+
+
+# --- running models ----------------------------------------------------------------------
+
+
+def _version_files(options: _Options, ref: str) -> tuple[str, Path | None, Path | None]:
+    """(the version's ref, its ONNX file, its torch checkpoint), verified by hash."""
+    from modelreg._local_artifacts import artifact_of, local_artifact
+
+    registry = options.registry()
+    version = registry.resolve(ref).version
+    onnx = artifact_of(version, "onnx")
+    weights = artifact_of(version, "pytorch")
+    return (
+        version.ref,
+        local_artifact(registry.root, version, onnx) if onnx else None,
+        local_artifact(registry.root, version, weights) if weights else None,
+    )
+
+
+@cli.command()
+@click.argument("ref", required=False)
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Export this checkpoint file instead of a registered version's weights.",
+)
+@click.option(
+    "--parity-data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Held-out .npz ('inputs', 'labels'); default: the one the checkpoint names.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The .onnx to write.")
+@click.option(
+    "--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here."
+)
+@click.option("--opset", type=click.IntRange(min=7), default=18, show_default=True)
+@click.option(
+    "--exporter",
+    type=click.Choice(["dynamo", "torchscript"]),
+    default="dynamo",
+    show_default=True,
+    help="torch.onnx.export's exporter: dynamo=True (torch.export) or dynamo=False.",
+)
+@click.option("--max-abs-diff", type=float, default=1e-4, show_default=True)
+@click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=0.999, show_default=True)
+@click.option("--max-accuracy-drop", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@pass_options
+def export(
+    options: _Options,
+    ref: str | None,
+    checkpoint: Path | None,
+    parity_data: Path | None,
+    out: Path | None,
+    report: Path | None,
+    opset: int,
+    exporter: str,
+    max_abs_diff: float,
+    min_top1_agreement: float,
+    max_accuracy_drop: float,
+    as_json: bool,
+) -> None:
+    """Export a version (REF) or a checkpoint to ONNX and prove it equal to torch.
+
+    The export is checked by onnx.checker and run beside torch on the held-out
+    data; outside the tolerances it fails, and no .onnx file is written.
+    """
+    from modelreg._errors import InputError
+    from modelreg._export import Tolerances, export_onnx, write_report
+    from modelreg._source import find_repo_root
+
+    if (ref is None) == (checkpoint is None):
+        raise click.UsageError("give either REF or --checkpoint")
+    if ref is not None:
+        label, _, checkpoint = _version_files(options, ref)
+        if checkpoint is None:
+            raise InputError(f"{label} has no pytorch weights to export")
+        out = out or checkpoint.with_suffix(".onnx")
+    assert checkpoint is not None
+    out = out or checkpoint.with_suffix(".onnx")
+    result = export_onnx(
+        checkpoint,
+        out,
+        parity_data=parity_data,
+        repo=find_repo_root(options.repo or Path.cwd()),
+        opset=opset,
+        dynamo=exporter == "dynamo",
+        tolerances=Tolerances(max_abs_diff, min_top1_agreement, max_accuracy_drop),
+    )
+    if report is not None:
+        write_report(result, report)
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    parity = result.parity
+    click.echo(
+        f"exported {out} (opset {result.opset}, dynamo={result.dynamo}, {result.size:,} bytes)"
+    )
+    click.echo("  onnx.checker: full check passed")
+    line = f"  parity on {parity.samples} held-out inputs: max abs diff {parity.max_abs_diff:.2e}"
+    if parity.top1_agreement is not None:
+        line += f", top-1 agreement {parity.top1_agreement:.2%}"
+    if parity.onnx_accuracy is not None and parity.torch_accuracy is not None:
+        line += f", accuracy {parity.onnx_accuracy:.2%} (torch {parity.torch_accuracy:.2%})"
+    click.echo(line)
+
+
+def _batch_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in value.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise click.BadParameter("batch sizes must be positive numbers, e.g. 1,8,64")
+    return sizes
+
+
+def _benchmark_subject(
+    options: _Options, label: str, ref: str | None, onnx: Path | None, checkpoint: Path | None
+) -> Subject:
+    """A version (REF) or a pair of files to benchmark, checked to exist."""
+    from modelreg._benchmark import Subject
+    from modelreg._errors import InputError
+
+    if ref is not None:
+        name, onnx, checkpoint = _version_files(options, ref)
+        if onnx is None:
+            raise InputError(f"{name} has no ONNX artifact; run 'modelreg export {name}' first")
+        return Subject(label, name, onnx, checkpoint)
+    assert onnx is not None
+    for path in (onnx, checkpoint):
+        if path is not None and not path.is_file():
+            raise InputError(f"{path}: no such file")
+    return Subject(label, str(onnx), onnx, checkpoint)
+
+
+@cli.command()
+@click.argument("ref", required=False)
+@click.option(
+    "--onnx",
+    "onnx_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Benchmark this ONNX file instead of a version.",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Its torch checkpoint, for the torch reference.",
+)
+@click.option(
+    "--baseline", metavar="REF", help="Compare against this version, measured interleaved."
+)
+@click.option(
+    "--baseline-onnx",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Compare against this ONNX file instead of a version.",
+)
+@click.option(
+    "--baseline-checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The baseline ONNX file's torch checkpoint.",
+)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--batch-sizes", default="1,8,64", show_default=True, callback=_batch_sizes)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPU threads per runtime (fixed, for stable figures).",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0.01),
+    default=0.5,
+    show_default=True,
+    help="Seconds of timed runs per configuration and batch size.",
+)
+@click.option("--warmup", type=click.IntRange(min=0), default=30, show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@pass_options
+def benchmark(
+    options: _Options,
+    ref: str | None,
+    onnx_path: Path | None,
+    checkpoint: Path | None,
+    baseline: str | None,
+    baseline_onnx: Path | None,
+    baseline_checkpoint: Path | None,
+    device: str,
+    batch_sizes: tuple[int, ...],
+    threads: int,
+    budget: float,
+    warmup: int,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Latency (p50/p95/p99) and throughput of a version on ONNX Runtime and torch.
+
+    With --baseline both versions are measured interleaved in one run, and the
+    verdict is the ratio of their p50 with its noise.
+    """
+    import os
+
+    from modelreg._benchmark import Settings, render_table, run_benchmark
+    from modelreg._source import find_repo_root
+
+    if (ref is None) == (onnx_path is None):
+        raise click.UsageError("give either REF or --onnx")
+    if baseline is not None and baseline_onnx is not None:
+        raise click.UsageError("give either --baseline or --baseline-onnx, not both")
+    if baseline_checkpoint is not None and baseline_onnx is None:
+        raise click.UsageError("--baseline-checkpoint needs --baseline-onnx")
+    candidate = _benchmark_subject(options, "candidate", ref, onnx_path, checkpoint)
+    base = None
+    if baseline is not None or baseline_onnx is not None:
+        base = _benchmark_subject(options, "baseline", baseline, baseline_onnx, baseline_checkpoint)
+    try:
+        repo = find_repo_root(options.repo or Path.cwd())
+    except Exception:
+        repo = None
+    settings = Settings(device, batch_sizes, warmup, budget, threads, 0, repo)
+    show_progress = sys.stderr.isatty() and not os.environ.get("CI")
+    if show_progress:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("benchmark", total=None)
+
+            def progress(what: str, done: int, total: int) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            report = run_benchmark(candidate, base, settings, progress=progress)
+    else:
+        report = run_benchmark(candidate, base, settings)
+    if out is not None:
+        from modelreg._yaml import write_text_atomic
+
+        write_text_atomic(out, json.dumps(report, indent=2) + "\n")
+    if as_json:
+        _emit_json(report)
+    else:
+        click.echo(render_table(report))
 
 
 # --- entry point -------------------------------------------------------------------------

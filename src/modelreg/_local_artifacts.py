@@ -1,0 +1,45 @@
+"""A registered version's artifacts as files in the working tree, checked by hash.
+
+Commands that run a model (export, benchmark) take the files where ``dvc pull`` or
+``modelreg pull`` put them, and refuse a file whose content is not the one the
+manifest records: a stale or tampered file must never be measured as the version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from modelreg._errors import InputError, NotFoundError
+from modelreg._model import Artifact, ModelVersion
+
+_CHUNK = 1 << 20
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def artifact_of(version: ModelVersion, fmt: str) -> Artifact | None:
+    return next((a for a in version.artifacts if a.format == fmt), None)
+
+
+def local_artifact(root: Path, version: ModelVersion, artifact: Artifact) -> Path:
+    """The artifact's file in the working tree, verified against its recorded md5."""
+    path = root / artifact.path
+    if not path.is_file():
+        raise NotFoundError(
+            f"{artifact.path} ({version.ref} {artifact.name}) is not in the working tree; "
+            f"run 'modelreg pull {version.ref}' first"
+        )
+    actual = file_md5(path)
+    if actual != artifact.md5:
+        raise InputError(
+            f"{artifact.path} has md5 {actual}, but {version.ref} records {artifact.md5}: "
+            f"the file is not this version's; run 'modelreg pull {version.ref}' to restore it"
+        )
+    return path

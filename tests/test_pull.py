@@ -1,0 +1,211 @@
+"""``modelreg pull``: one version's artifacts by hash, verified, on any clone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from modelreg._dvc import object_path
+from modelreg._errors import InputError, StorageError
+from modelreg._pull import pull
+from modelreg.api import Registry, register
+from tests import builders
+from tests.conftest import Workspace, git
+
+
+def md5_of(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def registered(workspace: Workspace, model_files: builders.ModelFiles) -> Workspace:
+    """Two versions registered, committed and pushed (git and DVC)."""
+    register(
+        "digits",
+        repo=workspace.root,
+        weights=model_files.weights,
+        onnx=model_files.onnx,
+        commit=True,
+    )
+    second = builders.model_files(workspace.root.parent / "second", seed=1)
+    register("digits", repo=workspace.root, weights=second.weights, onnx=second.onnx, commit=True)
+    workspace.git("push", "-q", "origin", "main")
+    return workspace
+
+
+def second_clone(ws: Workspace, where: Path, remote: Path | None = None) -> Path:
+    """A fresh clone of origin (clean DVC cache) whose DVC remote is set locally."""
+    git(where.parent, "clone", "-q", str(ws.origin), str(where))
+    local = where / ".dvc" / "config.local"
+    local.write_text(f"['remote \"storage\"']\n    url = {remote or ws.remote}\n")
+    return where
+
+
+def version(root: Path, ref: str):  # type: ignore[no-untyped-def]
+    with Registry.open(root) as registry:
+        return registry.resolve(ref).version
+
+
+def test_a_second_clone_gets_byte_identical_files_from_the_remote(
+    registered: Workspace, tmp_path: Path
+) -> None:
+    clone = second_clone(registered, tmp_path / "clone")
+    v1 = version(clone, "digits/1")
+    assert not (clone / v1.artifacts[0].path).exists()  # DVC files only, nothing pulled yet
+
+    result = pull(clone, v1)
+
+    assert result.ref == "digits/1"
+    for pulled in result.artifacts:
+        original = registered.root / pulled.artifact.path
+        assert pulled.location == clone / pulled.artifact.path
+        assert pulled.location.read_bytes() == original.read_bytes()
+        assert md5_of(pulled.location) == pulled.artifact.md5
+        assert pulled.source == "remote 'storage'"
+        # The verified object is in the clone's DVC cache now, as `dvc pull` would leave it.
+        assert object_path(clone / ".dvc" / "cache", pulled.artifact.md5).is_file()
+    # A second pull finds everything in place and writes nothing.
+    again = pull(clone, v1)
+    assert {p.source for p in again.artifacts} == {"working tree"}
+    # Only the asked version: version 2's files were not fetched.
+    v2 = version(clone, "digits/2")
+    assert not any((clone / a.path).exists() for a in v2.artifacts)
+
+
+def test_a_damaged_working_file_is_restored_from_the_cache(registered: Workspace) -> None:
+    v2 = version(registered.root, "digits/latest")
+    target = registered.root / v2.artifacts[0].path
+    target.write_bytes(b"edited by hand")
+
+    [restored, untouched] = pull(registered.root, v2).artifacts
+
+    assert restored.source == "cache" and md5_of(target) == v2.artifacts[0].md5
+    assert untouched.source == "working tree"
+
+
+def test_a_corrupted_cache_object_is_fetched_again(registered: Workspace) -> None:
+    v2 = version(registered.root, "digits/2")
+    weights = v2.artifacts[0]
+    (registered.root / weights.path).unlink()
+    cached = object_path(registered.root / ".dvc" / "cache", weights.md5)
+    cached.chmod(0o644)
+    cached.write_bytes(b"bit rot")
+
+    [pulled, _] = pull(registered.root, v2).artifacts
+
+    assert pulled.source == "remote 'storage'"
+    assert md5_of(registered.root / weights.path) == weights.md5 == md5_of(cached)
+
+
+def corrupt_copy_of_remote(ws: Workspace, tmp_path: Path, md5: str) -> Path:
+    bad = tmp_path / "bad-remote"
+    shutil.copytree(ws.remote, bad)
+    victim = object_path(bad, md5)
+    victim.chmod(0o644)
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    return bad
+
+
+def test_a_corrupted_remote_object_is_refused_and_nothing_is_written(
+    registered: Workspace, tmp_path: Path
+) -> None:
+    v1 = version(registered.root, "digits/1")
+    onnx = v1.artifacts[1]
+    bad = corrupt_copy_of_remote(registered, tmp_path, onnx.md5)
+    clone = second_clone(registered, tmp_path / "clone", remote=bad)
+
+    with pytest.raises(StorageError) as caught:
+        pull(clone, v1)
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"holds a corrupted object for digits/1 onnx ({onnx.path})" in message
+    assert f"not {onnx.md5}" in message and "nothing was written" in message
+    # The working tree is untouched, and the bad object never entered the cache.
+    assert not any((clone / a.path).exists() for a in v1.artifacts)
+    assert not object_path(clone / ".dvc" / "cache", onnx.md5).exists()
+    assert not list(clone.rglob("*.part"))
+
+
+def test_the_cli_refuses_a_corrupted_remote_in_one_line(
+    registered: Workspace, tmp_path: Path, modelreg_exe: str
+) -> None:
+    v1 = version(registered.root, "digits/1")
+    bad = corrupt_copy_of_remote(registered, tmp_path, v1.artifacts[0].md5)
+    clone = second_clone(registered, tmp_path / "clone", remote=bad)
+
+    done = subprocess.run(
+        [modelreg_exe, "pull", "digits/1"], cwd=clone, capture_output=True, text=True, check=False
+    )
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: the remote 'storage'")
+    assert "corrupted object for digits/1 weights" in done.stderr
+
+
+def test_cli_json_names_every_file(
+    registered: Workspace, tmp_path: Path, modelreg_exe: str
+) -> None:
+    clone = second_clone(registered, tmp_path / "clone")
+    done = subprocess.run(
+        [modelreg_exe, "pull", "models:/digits/latest", "--json"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["format"] == "modelreg.pull/1" and document["ref"] == "digits/2"
+    assert document["remote"] == "storage"
+    for entry in document["artifacts"]:
+        location = Path(entry["location"])
+        assert location == clone / entry["path"]
+        assert md5_of(location) == entry["md5"] and location.stat().st_size == entry["size"]
+        assert entry["source"] == "remote 'storage'"
+
+
+def test_an_object_missing_everywhere_is_named(registered: Workspace, tmp_path: Path) -> None:
+    v1 = version(registered.root, "digits/1")
+    empty_remote = tmp_path / "empty-remote"
+    empty_remote.mkdir()
+    clone = second_clone(registered, tmp_path / "clone", remote=empty_remote)
+
+    with pytest.raises(StorageError, match=r"is in neither the DVC cache nor the remote 'storage'"):
+        pull(clone, v1)
+    assert not any((clone / a.path).exists() for a in v1.artifacts)
+
+
+def test_an_unknown_remote_name_is_an_input_error(registered: Workspace) -> None:
+    with pytest.raises(InputError, match=r"no DVC remote named 'nope'"):
+        pull(registered.root, version(registered.root, "digits/1"), remote="nope")
+
+
+def test_a_folder_artifact_is_rebuilt_file_by_file(workspace: Workspace, tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    (folder / "data").mkdir(parents=True)
+    (folder / "MLmodel").write_text("flavors: {}\n")
+    (folder / "data" / "model.pth").write_bytes(bytes(range(256)) * 4)
+    register("digits", repo=workspace.root, weights=folder, commit=True)
+    workspace.git("push", "-q", "origin", "main")
+    clone = second_clone(workspace, tmp_path / "clone")
+    v1 = version(clone, "digits/1")
+
+    [pulled] = pull(clone, v1).artifacts
+
+    assert pulled.location.is_dir()
+    assert (pulled.location / "MLmodel").read_text() == "flavors: {}\n"
+    assert (pulled.location / "data" / "model.pth").read_bytes() == bytes(range(256)) * 4
+    # A stray file in the folder means it is not the version's: pull rebuilds it.
+    (pulled.location / "stray.txt").write_text("x")
+    [again] = pull(clone, v1).artifacts
+    assert again.source == "cache" and not (pulled.location / "stray.txt").exists()
