@@ -38,7 +38,8 @@ docs: $(STAMP)
 	$(PY) scripts/gen_cli_docs.py > docs/cli.md
 
 bench: $(STAMP)
-	$(PY) benchmarks/registry_scale.py
+	$(PY) -m benchmarks.registry_scale
+	$(PY) -m benchmarks.benchmark_stability --runs 3
 
 constraints: $(STAMP)
 	{ sed -n '1,4p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e' | grep -iv '^modelreg' | grep -iv '^torch=='; } > constraints.txt.new

@@ -60,6 +60,15 @@ def compare(reports: list[dict]) -> list[dict]:
     return rows
 
 
+def agreeing_pairs(rows: list[dict]) -> tuple[int, int]:
+    """(pairs of runs whose judged p50s all agree within LIMIT, all pairs of runs)."""
+    judged = [row["p50_ms"] for row in rows if row["judged"]]
+    count = len(judged[0]) if judged else 0
+    pairs = [(i, j) for i in range(count) for j in range(i + 1, count)]
+    agree = sum(all(abs(v[i] - v[j]) / min(v[i], v[j]) <= LIMIT for v in judged) for i, j in pairs)
+    return agree, len(pairs)
+
+
 def markdown(reports: list[dict], rows: list[dict], ok: bool, self_cmp: dict) -> str:
     device = reports[0]["device"]
     libs = reports[0]["libraries"]
@@ -84,7 +93,14 @@ def markdown(reports: list[dict], rows: list[dict], ok: bool, self_cmp: dict) ->
             f"| {row['runner']} | {row['batch']} | {runs} | {row['spread']:.1%} | {mark} |"
         )
     verdict = "within" if ok else "OUTSIDE"
-    lines += ["", f"Verdict: judged configurations {verdict} {LIMIT:.0%}."]
+    agreeing, pairs = agreeing_pairs(rows)
+    lines += [
+        "",
+        f"Verdict: judged configurations {verdict} {LIMIT:.0%}. Pairs of runs agreeing within "
+        f"{LIMIT:.0%} on every judged row: {agreeing} of {pairs}. On a shared virtual machine a "
+        "slowdown of the host that lasts a whole run moves every runner together (torch too); "
+        "the interleaved comparison below is immune to it, which is why gates use it.",
+    ]
     lines += [
         "",
         "The version against itself, interleaved in one run (what a gate compares):",
@@ -123,7 +139,14 @@ def main() -> int:
     stem = args.results / f"benchmark_stability_{args.device}"
     stem.with_suffix(".json").write_text(
         json.dumps(
-            {"limit": LIMIT, "ok": ok, "rows": rows, "reports": reports, "self": self_cmp},
+            {
+                "limit": LIMIT,
+                "ok": ok,
+                "agreeing_pairs": agreeing_pairs(rows),
+                "rows": rows,
+                "reports": reports,
+                "self": self_cmp,
+            },
             indent=2,
         )
         + "\n"
