@@ -198,13 +198,19 @@ def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) ->
             "history --stage production (no cache)",
             [modelreg, "history", MODEL, "--stage", "production", "--json"],
             history_check,
-            before=lambda: shutil.rmtree(cache, ignore_errors=True),
+            before=lambda: shutil.rmtree(cache / "history", ignore_errors=True),
         ),
         Command(
             "history --stage production",
             [modelreg, "history", MODEL, "--stage", "production", "--json"],
             history_check,
             300,
+        ),
+        Command(
+            "validate (10,000 versions, no cache)",
+            [modelreg, "validate", "--json"],
+            validate_check,
+            before=lambda: (cache / "manifests.marshal").unlink(missing_ok=True),
         ),
         Command(
             "validate (10,000 versions)", [modelreg, "validate", "--json"], validate_check, 2000

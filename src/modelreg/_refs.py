@@ -65,7 +65,10 @@ def parse_ref(raw: str) -> ModelRef:
         raise _fail(raw, "it is empty")
     if "#" in text:
         model, _, rest = text.partition("#")
-        raise _fail(raw, f"'#' is GTO's syntax; did you mean '{model}@{rest.split('#')[0]}'?")
+        suggestion = f"{model}@{rest.split('#')[0]}"
+        if suggestion.isprintable() and not any(ch.isspace() for ch in suggestion):
+            raise _fail(raw, f"'#' is GTO's syntax; did you mean '{suggestion}'?")
+        raise _fail(raw, "'#' is GTO's syntax; name a stage as NAME@stage")
 
     if "@" in text:
         model, _, pointer = text.partition("@")

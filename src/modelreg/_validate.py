@@ -48,6 +48,7 @@ from modelreg._layout import (
     version_number_from_filename,
     version_path,
 )
+from modelreg._manifest_cache import ManifestCache
 from modelreg._schema import SCHEMA_NAMES, format_path, schema_text
 from modelreg._source import TreeSource, WorktreeSource, find_repo_root
 from modelreg._yaml import line_of
@@ -128,8 +129,15 @@ class _ModelResult:
 class _ModelChecker:
     """All rules that involve one model's folder and nothing outside it."""
 
-    def __init__(self, source: TreeSource, name: str, stages: tuple[str, ...] | None) -> None:
+    def __init__(
+        self,
+        source: TreeSource,
+        name: str,
+        stages: tuple[str, ...] | None,
+        cache: ManifestCache | None = None,
+    ) -> None:
         self.source = source
+        self.cache = cache
         self.name = name
         self.stages = stages  # None when registry.yaml is itself invalid
         self.dir = model_dir(name)
@@ -159,8 +167,16 @@ class _ModelChecker:
             self.result.findings.append(Finding.from_error(exc, "unreadable"))
             return None
         self.raw[path] = data
+        key = b""
+        if self.cache is not None:
+            key = self.cache.key(kind, data)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
         document, findings = check_manifest_bytes(path, data, kind)
         self.result.findings.extend(findings)
+        if self.cache is not None and document is not None and not findings:
+            self.cache.put(key, document)
         return document
 
     def run(self) -> _ModelResult:
@@ -512,6 +528,13 @@ class _ChunkResult:
     findings: list[Finding]
     files: int
     artifacts: int
+    cache_used: set[bytes] = field(default_factory=set)
+    cache_new: dict[bytes, Any] = field(default_factory=dict)
+
+
+# The manifest cache's entries, set before worker processes fork so that they
+# inherit it instead of receiving a copy through a pipe. None: no cache.
+_CACHE_ENTRIES: dict[bytes, Any] | None = None
 
 
 def _check_chunk(
@@ -521,13 +544,17 @@ def _check_chunk(
     unit of work one process does. Runs in worker processes, so it takes and
     returns plain, picklable values."""
     source = WorktreeSource(Path(root))
+    cache = ManifestCache(None, _CACHE_ENTRIES) if _CACHE_ENTRIES is not None else None
     with _without_cycle_collection():
-        results = [_ModelChecker(source, name, stages).run() for name in names]
+        results = [_ModelChecker(source, name, stages, cache).run() for name in names]
     findings = [finding for result in results for finding in result.findings]
     refs = [ref for result in results for ref in result.artifacts]
     if presence and refs:
         findings += _missing_artifacts(Path(root), source, refs)
-    return _ChunkResult(findings, sum(r.files for r in results), len(refs))
+    chunk = _ChunkResult(findings, sum(r.files for r in results), len(refs))
+    if cache is not None:
+        chunk.cache_used, chunk.cache_new = cache.used, cache.new
+    return chunk
 
 
 # --- the registry as a whole -------------------------------------------------------------
@@ -878,13 +905,16 @@ def validate(
     base: str | None = None,
     offline: bool = False,
     jobs: int | None = None,
+    cache: bool = True,
 ) -> ValidationReport:
     """Check the registry in the working tree of ``repo``; see the module docstring.
 
     ``base`` (a branch, tag or commit) adds the checks against that revision
     and limits the per-model checks to models the change touches. ``offline``
     skips looking for artifacts in the DVC cache and remote. ``jobs`` caps
-    worker processes (default: one per CPU).
+    worker processes (default: one per CPU). ``cache`` keeps manifests that passed
+    parsing and their schema under ``.git/modelreg/`` by content, so unchanged files
+    are not parsed again (see :mod:`modelreg._manifest_cache`).
     """
     root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
     source = WorktreeSource(root)
@@ -917,10 +947,22 @@ def validate(
 
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     has_dvc = (root / ".dvc").is_dir()
-    chunks = _run_model_checks(root, source, names, stages, workers, not offline and has_dvc)
+    global _CACHE_ENTRIES
+    manifests = ManifestCache.open(root) if cache else None
+    _CACHE_ENTRIES = manifests.entries if manifests is not None else None
+    try:
+        chunks = _run_model_checks(root, source, names, stages, workers, not offline and has_dvc)
+    finally:
+        _CACHE_ENTRIES = None
     for chunk in chunks:
         findings.extend(chunk.findings)
         files += chunk.files
+    if manifests is not None:
+        manifests.save(
+            (key for chunk in chunks for key in chunk.cache_used),
+            {k: v for chunk in chunks for k, v in chunk.cache_new.items()},
+            complete=scope == "full",
+        )
     if not offline and not has_dvc and any(chunk.artifacts for chunk in chunks):
         findings.append(
             Finding(

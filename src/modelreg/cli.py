@@ -552,6 +552,11 @@ def history(
 )
 @click.option("--offline", is_flag=True, help="Do not look for artifacts in the DVC cache/remote.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Parse every file again instead of reusing unchanged ones (.git/modelreg).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
 @click.pass_context
@@ -561,12 +566,18 @@ def validate(
     base: str | None,
     offline: bool,
     jobs: int | None,
+    no_cache: bool,
     as_json: bool,
 ) -> None:
-    """Check every registry file against the schemas and the registry's rules."""
+    """Check every registry file against the schemas and the registry's rules.
+
+    Files that passed parsing and their schema before are remembered by content
+    under .git/modelreg/, so an unchanged file is not parsed again; an edited
+    file never matches and is checked in full.
+    """
     from modelreg._validate import validate as run_validation
 
-    report = run_validation(options.repo, base=base, offline=offline, jobs=jobs)
+    report = run_validation(options.repo, base=base, offline=offline, jobs=jobs, cache=not no_cache)
     if as_json:
         _emit_json(report.to_json())
     else:
