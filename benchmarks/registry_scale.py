@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.synthetic import History, build
+from modelreg._benchmark import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 GTO_PIN = "gto==1.10.1"
@@ -53,14 +54,7 @@ class Command:
 
 
 def machine() -> dict[str, object]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     memory = ""
     try:
         kib = int(Path("/proc/meminfo").read_text().split()[1])

@@ -558,16 +558,19 @@ def _describe(subject: Subject) -> dict[str, Any]:
     }
 
 
-def _device(settings: Settings) -> dict[str, Any]:
-    cpu = platform.processor()
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo on Linux)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    info: dict[str, Any] = {"kind": settings.device, "cpu": cpu, "cores": os.cpu_count()}
+    return platform.processor()
+
+
+def _device(settings: Settings) -> dict[str, Any]:
+    info: dict[str, Any] = {"kind": settings.device, "cpu": cpu_name(), "cores": os.cpu_count()}
     if settings.device == "cuda":
         try:
             import torch
