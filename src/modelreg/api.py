@@ -18,6 +18,7 @@ from modelreg._benchmark import run_benchmark
 from modelreg._bootstrap import InitResult, init
 from modelreg._checkpoint import Checkpoint, TensorInfo, load_checkpoint, save_checkpoint
 from modelreg._compare import Comparison, compare_versions, metric_direction, render_markdown
+from modelreg._deprecate import Deprecated, deprecate
 from modelreg._errors import (
     ConflictError,
     GitError,
@@ -68,6 +69,7 @@ __all__ = [
     "Checkpoint",
     "Comparison",
     "ConflictError",
+    "Deprecated",
     "Deprecation",
     "ExportResult",
     "Finding",
@@ -103,6 +105,7 @@ __all__ = [
     "ValidationReport",
     "VersionStatus",
     "compare_versions",
+    "deprecate",
     "export_onnx",
     "init",
     "load_checkpoint",

@@ -248,6 +248,38 @@ def register(
 # --- reading -----------------------------------------------------------------------------
 
 
+@cli.command()
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--reason", default="", help="Why it must not be used (kept in the manifest).")
+@click.option("--undo", is_flag=True, help="Lift the deprecation instead.")
+@click.option("--commit", is_flag=True, help="Commit the change.")
+@pass_options
+def deprecate(
+    options: _Options, name: str, version: int, reason: str, undo: bool, commit: bool
+) -> None:
+    """Mark VERSION of NAME as one that must not be used (--undo lifts it).
+
+    The version and its weights stay; a stage may no longer point at it and it
+    cannot be promoted. A version a stage holds must be replaced there first.
+    """
+    from modelreg._deprecate import deprecate as run_deprecate
+
+    if undo and reason:
+        raise click.UsageError("--reason goes with deprecating, not with --undo")
+    done = run_deprecate(name, version, repo=options.repo, reason=reason, undo=undo, commit=commit)
+    if undo:
+        click.echo(f"{done.version.ref} is no longer deprecated ({done.path})")
+    else:
+        why = f": {reason.strip()}" if reason.strip() else ""
+        click.echo(f"deprecated {done.version.ref}{why} ({done.path})")
+        if done.aliases:
+            shown = ", ".join(f"@{a}" for a in done.aliases)
+            click.echo(f"warning: {shown} still point at it; move them to another version")
+    if done.commit:
+        click.echo(f"committed {done.commit[:12]}")
+
+
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options

@@ -1,0 +1,93 @@
+"""``modelreg deprecate``: mark a version as one that must not be used.
+
+Deprecation is one of the fields a merged version may change (``x-mutable``),
+so it is an edit of the version file, reviewed like any other: the version stays
+in the registry and its weights stay in DVC, but validation refuses a stage that
+points at it, and promotion refuses it. A version a stage holds cannot be
+deprecated until the stage moves on; an alias pointing at it is only reported.
+``undo`` lifts the deprecation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from modelreg._bootstrap import write_manifest
+from modelreg._errors import ConflictError, InputError
+from modelreg._git import Git
+from modelreg._layout import version_path
+from modelreg._model import Deprecation, ModelVersion
+from modelreg._registry import Registry
+from modelreg._source import WorktreeSource, find_repo_root
+
+__all__ = ["Deprecated", "deprecate"]
+
+
+@dataclass(frozen=True)
+class Deprecated:
+    version: ModelVersion
+    path: str
+    aliases: tuple[str, ...]  # aliases that still point at the version
+    commit: str | None
+
+
+def deprecate(
+    name: str,
+    number: int,
+    *,
+    repo: str | Path | None = None,
+    reason: str = "",
+    undo: bool = False,
+    commit: bool = False,
+    now: Callable[[], datetime] | None = None,
+) -> Deprecated:
+    """Deprecate version ``number`` of ``name`` (or, with ``undo``, lift it)."""
+    if "\n" in reason or "\r" in reason:
+        raise InputError("--reason must be one line")
+    root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
+    registry = Registry(root, WorktreeSource(root))
+    version = registry.version(name, number)
+    status = registry.status(name).get(number)
+    path = version_path(name, number)
+    git = Git(root)
+    if commit and git.is_dirty([path]):
+        raise ConflictError(
+            f"{path} has uncommitted changes; commit or discard them before "
+            f"{'lifting the deprecation' if undo else 'deprecating'} with --commit"
+        )
+
+    if undo:
+        if version.deprecation is None:
+            raise ConflictError(f"{version.ref} is not deprecated; nothing to undo")
+        changed = replace(version, deprecation=None)
+    else:
+        if version.deprecation is not None:
+            since = version.deprecation.date.strftime("%Y-%m-%d")
+            why = f": {version.deprecation.reason}" if version.deprecation.reason else ""
+            raise ConflictError(
+                f"{version.ref} is already deprecated (since {since}{why}); use --undo to lift it"
+            )
+        if status is not None and status.stages:
+            held = ", ".join(status.stages)
+            raise ConflictError(
+                f"{version.ref} is in {held}; promote another version there (or roll back) "
+                "before deprecating it"
+            )
+        moment = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
+        changed = replace(version, deprecation=Deprecation(moment, reason.strip()))
+
+    write_manifest(root, path, changed.to_document(), "version")
+    sha = None
+    if commit:
+        event = "undeprecate" if undo else "deprecate"
+        subject = f"{'lift the deprecation of' if undo else 'deprecate'} {name} version {number}"
+        body = f"{reason.strip()}\n\n" if reason.strip() else ""
+        trailers = f"Modelreg-Event: {event}\nModelreg-Model: {name}\nModelreg-Version: {number}\n"
+        if reason.strip():
+            trailers += f"Modelreg-Reason: {reason.strip()}\n"
+        sha = git.commit_paths(f"{subject}\n\n{body}{trailers}", [path])
+    aliases = status.aliases if status is not None else ()
+    return Deprecated(changed, path, tuple(aliases), sha)
