@@ -39,6 +39,11 @@ def write_model(root: Path, name: str, **fields: Any) -> None:
     write_manifest(root, model_manifest_path(name), {"name": name, **fields}, "model")
 
 
+def md5_of(path: Path) -> str:
+    """The file's md5, as DVC and the manifests record it."""
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
 def artifact_content(name: str, number: int) -> bytes:
     return f"weights of {name} version {number}\n".encode()
 

@@ -7,7 +7,6 @@ pulls the latest weights into a teammate's clone; this test checks the result.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -16,12 +15,9 @@ from pathlib import Path
 import pytest
 
 from modelreg.api import Registry, validate
+from tests import builders
 
 ROOT = Path(__file__).parent.parent
-
-
-def md5_of(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +80,11 @@ def test_recorded_hashes_match_the_pipeline_outputs(demo: tuple[Path, str]) -> N
         latest = registry.resolve("digits-cnn/latest").version
     outputs = {"pytorch": "outputs/digits-cnn/model.pt", "onnx": "outputs/digits-cnn/model.onnx"}
     for artifact in latest.artifacts:
-        assert md5_of(repo / artifact.path) == artifact.md5
-        assert md5_of(repo / outputs[artifact.format]) == artifact.md5
+        assert builders.md5_of(repo / artifact.path) == artifact.md5
+        assert builders.md5_of(repo / outputs[artifact.format]) == artifact.md5
         assert (repo / artifact.path).stat().st_size == artifact.size
         # The teammate's clone pulled the same bytes from the DVC remote.
-        assert md5_of(folder / "teammate" / artifact.path) == artifact.md5
+        assert builders.md5_of(folder / "teammate" / artifact.path) == artifact.md5
 
 
 @pytest.mark.slow

@@ -75,10 +75,6 @@ BENCHMARK = {
 }
 
 
-def md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
 class Pipeline:
     """The files a `dvc repro` of prepare -> train -> evaluate -> export -> benchmark leaves."""
 
@@ -120,7 +116,7 @@ class Pipeline:
                 {
                     "path": p,
                     "hash": "md5",
-                    "md5": md5(self.root / p),
+                    "md5": builders.md5_of(self.root / p),
                     "size": (self.root / p).stat().st_size,
                 }
                 for p in paths
@@ -181,7 +177,7 @@ def test_outputs_metrics_params_and_lineage(pipeline: Pipeline) -> None:
     assert outputs.params == PARAMS
     lineage = outputs.lineage
     assert lineage.dvc_stage == "train"
-    assert lineage.data_hash == md5(pipeline.root / "data/train.npz")
+    assert lineage.data_hash == builders.md5_of(pipeline.root / "data/train.npz")
     assert lineage.mlflow is not None
     assert (lineage.mlflow.run_id, lineage.mlflow.tracking_uri) == ("abc123", "sqlite:///mlflow.db")
     lock = yaml.safe_load((pipeline.root / "dvc.lock").read_text())
@@ -199,8 +195,8 @@ def test_register_from_dvc_writes_a_valid_version(pipeline: Pipeline, workspace:
     assert version.lineage.git_commit == head and version.lineage.git_dirty is False
     assert version.lineage.dvc_stage == "train" and version.lineage.mlflow is not None
     weights, onnx = version.artifacts
-    assert weights.md5 == md5(pipeline.root / "out/model.pt")
-    assert onnx.md5 == md5(pipeline.root / "out/model.onnx") and onnx.opset == 18
+    assert weights.md5 == builders.md5_of(pipeline.root / "out/model.pt")
+    assert onnx.md5 == builders.md5_of(pipeline.root / "out/model.onnx") and onnx.opset == 18
     assert (workspace.root / onnx.path).read_bytes() == (
         pipeline.root / "out/model.onnx"
     ).read_bytes()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -16,10 +15,6 @@ from modelreg._pull import pull
 from modelreg.api import Registry, register
 from tests import builders
 from tests.conftest import Workspace, git
-
-
-def md5_of(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -65,7 +60,7 @@ def test_a_second_clone_gets_byte_identical_files_from_the_remote(
         original = registered.root / pulled.artifact.path
         assert pulled.location == clone / pulled.artifact.path
         assert pulled.location.read_bytes() == original.read_bytes()
-        assert md5_of(pulled.location) == pulled.artifact.md5
+        assert builders.md5_of(pulled.location) == pulled.artifact.md5
         assert pulled.source == "remote 'storage'"
         # The verified object is in the clone's DVC cache now, as `dvc pull` would leave it.
         assert object_path(clone / ".dvc" / "cache", pulled.artifact.md5).is_file()
@@ -84,7 +79,7 @@ def test_a_damaged_working_file_is_restored_from_the_cache(registered: Workspace
 
     [restored, untouched] = pull(registered.root, v2).artifacts
 
-    assert restored.source == "cache" and md5_of(target) == v2.artifacts[0].md5
+    assert restored.source == "cache" and builders.md5_of(target) == v2.artifacts[0].md5
     assert untouched.source == "working tree"
 
 
@@ -99,7 +94,7 @@ def test_a_corrupted_cache_object_is_fetched_again(registered: Workspace) -> Non
     [pulled, _] = pull(registered.root, v2).artifacts
 
     assert pulled.source == "remote 'storage'"
-    assert md5_of(registered.root / weights.path) == weights.md5 == md5_of(cached)
+    assert builders.md5_of(registered.root / weights.path) == weights.md5 == builders.md5_of(cached)
 
 
 def corrupt_copy_of_remote(ws: Workspace, tmp_path: Path, md5: str) -> Path:
@@ -170,7 +165,9 @@ def test_cli_json_names_every_file(
     for entry in document["artifacts"]:
         location = Path(entry["location"])
         assert location == clone / entry["path"]
-        assert md5_of(location) == entry["md5"] and location.stat().st_size == entry["size"]
+        assert (
+            builders.md5_of(location) == entry["md5"] and location.stat().st_size == entry["size"]
+        )
         assert entry["source"] == "remote 'storage'"
 
 

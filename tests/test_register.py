@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,6 @@ from modelreg._errors import InputError, ModelregError, NotFoundError, StorageEr
 from modelreg.api import Registry, init, load_metrics, load_params, parse_tags, register, validate
 from tests import builders
 from tests.conftest import Workspace, git
-
-
-def md5_of(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def register_files(ws: Workspace, files: builders.ModelFiles, **kwargs: Any) -> Any:
@@ -52,7 +47,7 @@ def test_register_records_tracks_pushes_and_commits(
     assert (weights.name, weights.format, weights.opset) == ("weights", "pytorch", None)
     assert (onnx.name, onnx.format, onnx.opset) == ("onnx", "onnx", 18)
     for artifact, source in ((weights, model_files.weights), (onnx, model_files.onnx)):
-        assert artifact.md5 == md5_of(source)
+        assert artifact.md5 == builders.md5_of(source)
         assert artifact.size == source.stat().st_size
         assert (workspace.root / artifact.path).read_bytes() == source.read_bytes()
         assert object_path(workspace.root / ".dvc" / "cache", artifact.md5).is_file()

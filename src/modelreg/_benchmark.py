@@ -144,15 +144,20 @@ def _ort_cuda_host(subject: Subject, x: np.ndarray, settings: Settings) -> Calla
     return lambda: session.run(None, feed)
 
 
-def _bound(session: Any, x: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
+def _bound(
+    session: Any, x: np.ndarray, out_shape: Sequence[int] | None = None
+) -> tuple[Any, tuple[Any, ...]]:
     """An IO binding with the input and output in fixed GPU buffers (returned beside
-    it: they must live as long as the binding)."""
+    it: they must live as long as the binding). Without ``out_shape`` one run finds
+    the output's shape; a session that captures a CUDA graph on its first run must
+    be given it instead."""
     import numpy as np
 
     ort = _ort()
     x_gpu = ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0)
-    probe = session.run(None, {session.get_inputs()[0].name: x})[0]
-    y_gpu = ort.OrtValue.ortvalue_from_shape_and_type(probe.shape, np.float32, "cuda", 0)
+    if out_shape is None:
+        out_shape = session.run(None, {session.get_inputs()[0].name: x})[0].shape
+    y_gpu = ort.OrtValue.ortvalue_from_shape_and_type(out_shape, np.float32, "cuda", 0)
     binding = session.io_binding()
     binding.bind_ortvalue_input(session.get_inputs()[0].name, x_gpu)
     binding.bind_ortvalue_output(session.get_outputs()[0].name, y_gpu)
@@ -168,17 +173,8 @@ def _ort_cuda_iobinding(subject: Subject, x: np.ndarray, settings: Settings) -> 
 def _ort_cuda_graph(subject: Subject, x: np.ndarray, settings: Settings) -> Callable[[], Any]:
     provider = ("CUDAExecutionProvider", {"device_id": 0, "enable_cuda_graph": "1"})
     session = _ort_session(subject, [provider], 1)
-    import numpy as np
-
-    ort = _ort()
-    x_gpu = ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0)
-    shape = [x.shape[0], *_output_shape(subject)]
-    y_gpu = ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, "cuda", 0)
-    binding = session.io_binding()
-    binding.bind_ortvalue_input(session.get_inputs()[0].name, x_gpu)
-    binding.bind_ortvalue_output(session.get_outputs()[0].name, y_gpu)
+    binding, buffers = _bound(session, x, [x.shape[0], *_output_shape(subject)])
     session.run_with_iobinding(binding)  # the first run captures the graph
-    buffers = (x_gpu, y_gpu)
     return lambda: (session.run_with_iobinding(binding), buffers)
 
 
@@ -284,21 +280,24 @@ RUNNERS: dict[str, list[tuple[str, Callable[[Subject, Any, Settings], Callable[[
 }
 
 
-def _input_name(subject: Subject) -> str:
+def _first_input(subject: Subject) -> Any:
+    """The model's first real input (graph inputs that are initialisers are weights)."""
     import onnx
 
     model = onnx.load(str(subject.onnx), load_external_data=False)
     initialisers = {i.name for i in model.graph.initializer}
-    return str(next(i.name for i in model.graph.input if i.name not in initialisers))
+    return next(i for i in model.graph.input if i.name not in initialisers)
+
+
+def _input_name(subject: Subject) -> str:
+    return str(_first_input(subject).name)
 
 
 def _input_shape(subject: Subject) -> tuple[list[int], str]:
     """The first input's shape without the batch dimension, and its dtype name."""
     import onnx
 
-    model = onnx.load(str(subject.onnx), load_external_data=False)
-    initialisers = {i.name for i in model.graph.initializer}
-    first = next(i for i in model.graph.input if i.name not in initialisers)
+    first = _first_input(subject)
     dims = [
         d.dim_value if d.HasField("dim_value") else -1 for d in first.type.tensor_type.shape.dim
     ]

@@ -95,6 +95,11 @@ class Comparison:
     rows: tuple[Row, ...]
     same_params: int  # params equal across the versions, not listed
 
+    @property
+    def hidden(self) -> int:
+        """How many detail rows (per-class metrics) the text leaves out by default."""
+        return sum(1 for row in self.rows if row.detail)
+
     def section(self, name: str) -> list[Row]:
         return [row for row in self.rows if row.section == name]
 
@@ -323,9 +328,8 @@ def render_markdown(comparison: Comparison, *, everything: bool = False) -> str:
         section = cells[0]
         lines.append("| " + " | ".join(escape(c) for c in [label, *cells[1:]]) + " |")
     notes = []
-    hidden = sum(1 for row in comparison.rows if row.detail)
-    if hidden and not everything:
-        notes.append(f"{hidden} per-class metrics not shown.")
+    if comparison.hidden and not everything:
+        notes.append(f"{comparison.hidden} per-class metrics not shown.")
     if comparison.same_params:
         notes.append(f"{comparison.same_params} params are the same in every version.")
     notes.append(

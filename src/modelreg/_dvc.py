@@ -134,7 +134,7 @@ class ObjectStore:
         self.config = config
         self.remote_name = remote or config.default_remote
         self.remote_url = config.remote_url(remote)
-        self._remote_dir = local_store(self.remote_url) if self.remote_url else None
+        self.remote_dir = local_store(self.remote_url) if self.remote_url else None
 
     def describe(self) -> str:
         where = f"the DVC cache ({self.config.cache_dir})"
@@ -148,8 +148,8 @@ class ObjectStore:
         missing = {m for m in wanted if not self._complete(self.config.cache_dir, m)}
         if not missing or not self.remote_url:
             return missing
-        if self._remote_dir is not None:
-            return {m for m in missing if not self._complete(self._remote_dir, m)}
+        if self.remote_dir is not None:
+            return {m for m in missing if not self._complete(self.remote_dir, m)}
         return self._missing_in_cloud(missing)
 
     def _complete(self, store: Path, md5: str) -> bool:

@@ -95,16 +95,12 @@ class ManifestCache:
         self.new[key] = document
         self.used.add(key)
 
-    def save(self, used: Iterable[bytes], new: dict[bytes, Any], *, complete: bool) -> None:
-        """Keep ``new`` documents. After a ``complete`` run (every manifest was read),
-        drop entries no file used, so the cache follows the registry as it changes."""
+    def save(self, used: Iterable[bytes], new: dict[bytes, Any]) -> None:
+        """Keep what a full run used and ``new`` documents; entries no file used are
+        dropped, so the cache follows the registry as it changes."""
         if self.file is None:
             return
-        used = set(used)
-        if complete:
-            kept = {k: self.entries[k] for k in used if k in self.entries}
-        else:
-            kept = dict(self.entries)
+        kept = {k: self.entries[k] for k in set(used) if k in self.entries}
         kept.update(new)
         if kept.keys() == self.entries.keys() or len(kept) > _MAX_ENTRIES:
             return

@@ -26,14 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from modelreg._dvc import DvcConfig, local_store, object_path, read_dvc_config
+from modelreg._dvc import DvcConfig, ObjectStore, object_path, read_dvc_config
 from modelreg._errors import InputError, StorageError
 from modelreg._local_artifacts import file_md5
 from modelreg._model import Artifact, ModelVersion
 
 __all__ = ["PullResult", "PulledArtifact", "pull"]
-
-_CHUNK = 1 << 20
 
 IN_WORKTREE = "working tree"
 FROM_CACHE = "cache"
@@ -63,19 +61,16 @@ class _Entry:
     md5: str
 
 
-class _Objects:
+class _Objects(ObjectStore):
     """Verified access to DVC objects in the cache, fetching from the remote on a miss."""
 
     def __init__(self, root: Path, config: DvcConfig, remote: str | None) -> None:
-        self.root = root
+        super().__init__(root, config, remote)
         self.cache = config.cache_dir
-        self.remote_name = remote or config.default_remote
-        self.remote_url = config.remote_url(self.remote_name)
         if remote and self.remote_url is None:
             raise InputError(
                 f"no DVC remote named {remote!r}; see 'dvc remote list' for the configured ones"
             )
-        self.remote_dir = local_store(self.remote_url) if self.remote_url else None
 
     @property
     def remote_label(self) -> str:

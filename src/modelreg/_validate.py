@@ -963,7 +963,6 @@ def validate(
         manifests.save(
             (key for chunk in chunks for key in chunk.cache_used),
             {k: v for chunk in chunks for k, v in chunk.cache_new.items()},
-            complete=True,
         )
     if not offline and not has_dvc and any(chunk.artifacts for chunk in chunks):
         findings.append(

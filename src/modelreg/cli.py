@@ -245,9 +245,6 @@ def register(
         click.echo(f"committed {result.commit[:12]}")
 
 
-# --- reading -----------------------------------------------------------------------------
-
-
 @cli.command()
 @click.argument("name")
 @click.argument("version", type=click.IntRange(min=1))
@@ -278,6 +275,9 @@ def deprecate(
             click.echo(f"warning: {shown} still point at it; move them to another version")
     if done.commit:
         click.echo(f"committed {done.commit[:12]}")
+
+
+# --- reading -----------------------------------------------------------------------------
 
 
 @cli.command(name="list")
@@ -716,10 +716,9 @@ def compare(
             ["", "", *comparison.refs],
             table_rows(comparison, everything=everything),
         )
-        hidden = sum(1 for row in comparison.rows if row.detail)
         notes = (
-            [f"{hidden} per-class metrics hidden (--all shows them)"]
-            if hidden and not everything
+            [f"{comparison.hidden} per-class metrics hidden (--all shows them)"]
+            if comparison.hidden and not everything
             else []
         )
         if comparison.same_params:
@@ -735,14 +734,15 @@ def _version_files(options: _Options, ref: str) -> tuple[str, Path | None, Path 
     """(the version's ref, its ONNX file, its torch checkpoint), verified by hash."""
     from modelreg._local_artifacts import artifact_of, local_artifact
 
-    registry = options.registry()
-    version = registry.resolve(ref).version
+    with options.registry() as registry:
+        version = registry.resolve(ref).version
+        root = registry.root
     onnx = artifact_of(version, "onnx")
     weights = artifact_of(version, "pytorch")
     return (
         version.ref,
-        local_artifact(registry.root, version, onnx) if onnx else None,
-        local_artifact(registry.root, version, weights) if weights else None,
+        local_artifact(root, version, onnx) if onnx else None,
+        local_artifact(root, version, weights) if weights else None,
     )
 
 
@@ -804,7 +804,6 @@ def export(
         label, _, checkpoint = _version_files(options, ref)
         if checkpoint is None:
             raise InputError(f"{label} has no pytorch weights to export")
-        out = out or checkpoint.with_suffix(".onnx")
     assert checkpoint is not None
     out = out or checkpoint.with_suffix(".onnx")
     result = export_onnx(
@@ -935,6 +934,7 @@ def benchmark(
     import os
 
     from modelreg._benchmark import Settings, render_table, run_benchmark
+    from modelreg._errors import InputError
     from modelreg._source import find_repo_root
 
     if (ref is None) == (onnx_path is None):
@@ -947,9 +947,9 @@ def benchmark(
     base = None
     if baseline is not None or baseline_onnx is not None:
         base = _benchmark_subject(options, "baseline", baseline, baseline_onnx, baseline_checkpoint)
-    try:
-        repo = find_repo_root(options.repo or Path.cwd())
-    except Exception:
+    try:  # where the checkpoint's architecture is imported from, when in a repository
+        repo: Path | None = find_repo_root(options.repo or Path.cwd())
+    except InputError:
         repo = None
     settings = Settings(device, batch_sizes, warmup, budget, threads, 0, repo)
     show_progress = sys.stderr.isatty() and not os.environ.get("CI")
