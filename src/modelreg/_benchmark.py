@@ -6,8 +6,8 @@ TensorRT when its libraries are there) and torch as the reference (eager; on
 CUDA also a captured CUDA graph). Candidate and baseline are measured
 *interleaved*: each batch size runs in blocks, and every block times every
 (subject, configuration) pair in a rotating order, so slow drift of the machine
-falls on both alike. The verdict is the candidate/baseline ratio of p50, with the
-spread of the per-block ratios as its noise.
+falls on both alike. The verdict is the median of the per-block candidate/baseline
+ratios of p50, with their spread as its noise.
 
 Each call is timed alone (``perf_counter_ns`` around one synchronous inference; on
 CUDA the call includes the synchronisation), after warm-up, for a fixed time
@@ -96,9 +96,9 @@ class _Pair:
             kept = sorted(range(len(medians)), key=medians.__getitem__)[: (len(medians) + 1) // 2]
         return sorted(kept)
 
-    def samples(self, blocks: Sequence[int] | None = None) -> list[int]:
-        chosen = self.quiet() if blocks is None else blocks
-        return [ns for i in chosen for ns in self.blocks[i]]
+    def samples(self) -> list[int]:
+        """Every timing from the quiet blocks."""
+        return [ns for i in self.quiet() for ns in self.blocks[i]]
 
 
 # --- runners ------------------------------------------------------------------------------
@@ -474,9 +474,12 @@ def _compare(pairs: list[_Pair], batch: int) -> list[dict[str, Any]]:
             continue
         # Blocks where both sides ran undisturbed (interleaved, so mostly the same ones).
         both = sorted(set(cand.quiet()) & set(base.quiet())) or list(range(len(cand.blocks)))
-        ratio = statistics.median(cand.samples(both)) / statistics.median(base.samples(both))
+        # Each block pairs the two sides in time, so its ratio cancels whatever the
+        # machine did then; the verdict is the median of those paired ratios, which
+        # by construction lies inside the spread reported beside it.
         medians = zip(cand.block_p50, base.block_p50, strict=True)
         blocks = sorted(c / b for i, (c, b) in enumerate(medians) if i in both)
+        ratio = statistics.median(blocks)
         rows.append(
             {
                 "runner": runner,
