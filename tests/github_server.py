@@ -1,0 +1,521 @@
+"""A fake GitHub REST API on loopback, for testing the client over real HTTP.
+
+It answers the endpoints modelreg uses the way GitHub does: the same JSON field
+names, status codes, ``Link`` pagination and error bodies. It checks the bearer
+token, records every request, and can be told to fail::
+
+    with FakeGitHub(repo="acme/models", token="t0ken", origin=bare_repo) as gh:
+        client = GitHub("acme/models", "t0ken", api_url=gh.url)
+        ...
+        assert gh.pulls[0]["body"] == "..."
+
+With ``origin`` (a bare git repository) branches are that repository's
+``refs/heads``: pull request heads and bases are checked against it and the
+``git/ref`` endpoints read and write it. Without one they live in
+``gh.branches``. ``prefix="/api/v3"`` serves under a path, as GitHub Enterprise
+does.
+
+Failure injection, checked after authentication, on every request:
+``rate_limited`` (primary rate limit), ``secondary_limit`` (with
+``retry-after``), ``forbidden`` (403 for a token without permission).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+DOCS = "https://docs.github.com/rest"
+HTML_ROOT = "https://github.com"
+FAKE_SHA = "f" * 40
+
+
+class Recorded(NamedTuple):
+    """One request: ``path`` as sent (prefix and query included), header names lower-case."""
+
+    method: str
+    path: str
+    body: Any
+    headers: dict[str, str]
+
+
+class Reply(NamedTuple):
+    status: int
+    body: Any = None
+    headers: Mapping[str, str] = {}
+
+
+def _error(status: int, message: str, docs: str = DOCS, /, **extra: Any) -> Reply:
+    return Reply(status, {"message": message, "documentation_url": docs, **extra})
+
+
+NOT_FOUND = _error(404, "Not Found", f"{DOCS}/overview/resources-in-the-rest-api")
+
+# The router: method, path under /repos/OWNER/NAME, and the FakeGitHub method that answers.
+ROUTES = [
+    ("GET", r"/pulls", "_list_pulls"),
+    ("POST", r"/pulls", "_create_pull"),
+    ("GET", r"/issues/(\d+)/comments", "_list_comments"),
+    ("POST", r"/issues/(\d+)/comments", "_add_comment"),
+    ("PATCH", r"/issues/comments/(\d+)", "_edit_comment"),
+    ("GET", r"/git/ref/heads/(.+)", "_get_ref"),
+    ("POST", r"/git/refs", "_create_ref"),
+    ("DELETE", r"/git/refs/heads/(.+)", "_delete_ref"),
+]
+_COMPILED = [(m, re.compile(r"/repos/([^/]+)/([^/]+)" + p), name) for m, p, name in ROUTES]
+
+
+class FakeGitHub:
+    def __init__(
+        self,
+        repo: str = "acme/models",
+        token: str = "t0ken",
+        origin: Path | str | None = None,
+        *,
+        prefix: str = "",
+        branches: Mapping[str, str] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.owner = repo.split("/")[0]
+        self.token = token
+        self.origin = Path(origin) if origin is not None else None
+        self.prefix = prefix.rstrip("/")
+        self.branches: dict[str, str] = dict(
+            branches if branches is not None else {"main": FAKE_SHA}
+        )
+        self.requests: list[Recorded] = []
+        self.pulls: list[dict[str, Any]] = []
+        self.comments: list[dict[str, Any]] = []
+        self.rate_limited = False
+        self.rate_limit_reset = int(time.time()) + 1800
+        self.secondary_limit = False
+        self.forbidden = False
+        self._lock = threading.Lock()
+        self._next_comment_id = 1_000_001
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifetime ----------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "the fake GitHub is not running"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """The API root to give the client (with the prefix, no trailing slash)."""
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
+
+    def start(self) -> FakeGitHub:
+        fake = self
+
+        class Handler(_Handler):
+            github = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- seeding -----------------------------------------------------------------------
+
+    def add_pull(
+        self,
+        *,
+        head: str,
+        base: str = "main",
+        title: str = "",
+        body: str = "",
+        state: str = "open",
+        draft: bool = False,
+    ) -> dict[str, Any]:
+        """A pull request as if opened earlier (its branches are not checked)."""
+        with self._lock:
+            return self._new_pull(head, base, title or f"Change {head}", body, state, draft)
+
+    def paths(self, method: str | None = None) -> list[str]:
+        """The paths requested (without query), optionally only those of ``method``."""
+        return [
+            urlsplit(r.path).path for r in self.requests if method is None or r.method == method
+        ]
+
+    # --- dispatch ----------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Reply:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+            bad_json = True
+        else:
+            bad_json = False
+        with self._lock:
+            self.requests.append(Recorded(method, target, body, headers))
+            auth = headers.get("authorization", "")
+            if auth not in (f"Bearer {self.token}", f"token {self.token}"):
+                return _error(401, "Bad credentials")
+            if self.rate_limited:
+                return Reply(
+                    403,
+                    {
+                        "message": "API rate limit exceeded for user ID 1.",
+                        "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api",
+                    },
+                    self._rate_headers(remaining=0),
+                )
+            if self.secondary_limit:
+                return Reply(
+                    403,
+                    {
+                        "message": "You have exceeded a secondary rate limit. Please wait a few "
+                        "minutes before you try again.",
+                        "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api"
+                        "#about-secondary-rate-limits",
+                    },
+                    {"retry-after": "60"},
+                )
+            if self.forbidden:
+                return _error(403, "Resource not accessible by integration", status="403")
+            if bad_json:
+                return _error(400, "Problems parsing JSON")
+            parts = urlsplit(target)
+            path = parts.path
+            if self.prefix:
+                if not path.startswith(self.prefix + "/"):
+                    return NOT_FOUND
+                path = path[len(self.prefix) :]
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            for route_method, pattern, action in _COMPILED:
+                match = pattern.fullmatch(path)
+                if match is None:
+                    continue
+                owner, name, *rest = (unquote(g) for g in match.groups())
+                if f"{owner}/{name}" != self.repo:
+                    return NOT_FOUND
+                if route_method != method:
+                    continue
+                answer: Callable[..., Reply] = getattr(self, action)
+                return answer(*rest, query=query, body=body, path=path)
+            return NOT_FOUND
+
+    def _rate_headers(self, remaining: int) -> dict[str, str]:
+        return {
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": str(remaining),
+            "x-ratelimit-reset": str(self.rate_limit_reset),
+            "x-ratelimit-used": str(5000 - remaining),
+            "x-ratelimit-resource": "core",
+        }
+
+    def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, str]) -> Reply:
+        """One page of ``items`` and GitHub's ``Link`` header (next, last, first, prev)."""
+        per_page = min(max(int(query.get("per_page", 30)), 1), 100)
+        page = max(int(query.get("page", 1)), 1)
+        last = max((len(items) + per_page - 1) // per_page, 1)
+        chunk = items[(page - 1) * per_page : page * per_page]
+
+        def link(number: int, rel: str) -> str:
+            q = urlencode({**query, "per_page": per_page, "page": number})
+            return f'<http://127.0.0.1:{self.port}{self.prefix}{path}?{q}>; rel="{rel}"'
+
+        links = []
+        if page < last:
+            links += [link(page + 1, "next"), link(last, "last")]
+        if page > 1:
+            links += [link(1, "first"), link(min(page - 1, last), "prev")]
+        return Reply(200, chunk, {"link": ", ".join(links)} if links else {})
+
+    # --- branches ----------------------------------------------------------------------
+
+    def branch(self, name: str) -> str | None:
+        """The commit branch ``name`` points at, from origin or ``branches``."""
+        if self.origin is None:
+            return self.branches.get(name)
+        done = self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{name}^{{commit}}")
+        return done.stdout.strip() or None
+
+    def _git(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "--git-dir", str(self.origin), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def _ref(self, name: str, sha: str) -> dict[str, Any]:
+        return {
+            "ref": f"refs/heads/{name}",
+            "node_id": "REF_fake",
+            "url": f"{self.url}/repos/{self.repo}/git/refs/heads/{name}",
+            "object": {
+                "sha": sha,
+                "type": "commit",
+                "url": f"{self.url}/repos/{self.repo}/git/commits/{sha}",
+            },
+        }
+
+    def _get_ref(self, name: str, **_: Any) -> Reply:
+        sha = self.branch(name)
+        return NOT_FOUND if sha is None else Reply(200, self._ref(name, sha))
+
+    def _create_ref(self, *, body: Any, **_: Any) -> Reply:
+        body = body if isinstance(body, dict) else {}
+        ref, sha = body.get("ref"), body.get("sha")
+        if not isinstance(ref, str) or not isinstance(sha, str):
+            return _error(422, 'Invalid request.\n\n"ref", "sha" weren\'t supplied.')
+        if not ref.startswith("refs/") or ref.count("/") < 2:
+            return _error(422, "Reference name is invalid")
+        if not ref.startswith("refs/heads/"):
+            return _error(422, "Only branches (refs/heads/...) are served by the fake GitHub")
+        name = ref.removeprefix("refs/heads/")
+        if self.branch(name) is not None:
+            return _error(422, "Reference already exists")
+        if self.origin is None:
+            if not re.fullmatch(r"[0-9a-f]{40}", sha):
+                return _error(422, "Object does not exist")
+            self.branches[name] = sha
+        else:
+            if self._git("check-ref-format", ref).returncode != 0:
+                return _error(422, "Reference name is invalid")
+            if self._git("cat-file", "-e", f"{sha}^{{commit}}").returncode != 0:
+                return _error(422, "Object does not exist")
+            done = self._git("update-ref", ref, sha, "")
+            if done.returncode != 0:
+                return _error(422, f"Reference update failed: {done.stderr.strip()}")
+        return Reply(201, self._ref(name, sha))
+
+    def _delete_ref(self, name: str, **_: Any) -> Reply:
+        if self.branch(name) is None:
+            return _error(422, "Reference does not exist")
+        if self.origin is None:
+            del self.branches[name]
+        else:
+            self._git("update-ref", "-d", f"refs/heads/{name}")
+        return Reply(204)
+
+    # --- pull requests -----------------------------------------------------------------
+
+    def _new_pull(
+        self, head: str, base: str, title: str, body: str, state: str, draft: bool
+    ) -> dict[str, Any]:
+        number = len(self.pulls) + 1
+        api = f"{self.url}/repos/{self.repo}"
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        pull = {
+            "url": f"{api}/pulls/{number}",
+            "id": 9_000_000 + number,
+            "node_id": f"PR_fake{number}",
+            "number": number,
+            "html_url": f"{HTML_ROOT}/{self.repo}/pull/{number}",
+            "issue_url": f"{api}/issues/{number}",
+            "state": state,
+            "locked": False,
+            "title": title,
+            "body": body,
+            "draft": draft,
+            "user": {"login": "modelreg-bot", "id": 1, "type": "Bot"},
+            "head": {
+                "label": f"{self.owner}:{head}",
+                "ref": head,
+                "sha": self.branch(head) or FAKE_SHA,
+                "repo": {"full_name": self.repo},
+            },
+            "base": {
+                "label": f"{self.owner}:{base}",
+                "ref": base,
+                "sha": self.branch(base) or FAKE_SHA,
+                "repo": {"full_name": self.repo},
+            },
+            "created_at": stamp,
+            "updated_at": stamp,
+            "closed_at": None if state == "open" else stamp,
+            "merged_at": None,
+        }
+        self.pulls.append(pull)
+        return pull
+
+    def _create_pull(self, *, body: Any, **_: Any) -> Reply:
+        body = body if isinstance(body, dict) else {}
+        missing = [f for f in ("head", "base") if not isinstance(body.get(f), str)]
+        if missing:
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[
+                    {"resource": "PullRequest", "field": f, "code": "missing_field"}
+                    for f in missing
+                ],
+            )
+        if not isinstance(body.get("title"), str) or not body["title"]:
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Issue", "field": "title", "code": "missing_field"}],
+            )
+        head, base = body["head"], body["base"]
+        if ":" in head:
+            owner, _, head = head.partition(":")
+            if owner != self.owner:  # forks are not modelled
+                head = f"{owner}:{head}"
+        invalid = [
+            {"resource": "PullRequest", "field": field, "code": "invalid"}
+            for field, branch in (("base", base), ("head", head))
+            if self.branch(branch) is None
+        ]
+        if invalid:
+            return _error(422, "Validation Failed", errors=invalid)
+        # GitHub allows one open pull request per head and base.
+        if any(
+            p["state"] == "open" and p["head"]["ref"] == head and p["base"]["ref"] == base
+            for p in self.pulls
+        ):
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"A pull request already exists for {self.owner}:{head}.",
+                    }
+                ],
+            )
+        text = body.get("body")
+        pull = self._new_pull(
+            head,
+            base,
+            body["title"],
+            text if isinstance(text, str) else "",
+            "open",
+            bool(body.get("draft", False)),
+        )
+        return Reply(201, pull)
+
+    def _list_pulls(self, *, query: dict[str, str], path: str, **_: Any) -> Reply:
+        state = query.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Search", "field": "state", "code": "invalid"}],
+            )
+        chosen = [p for p in self.pulls if state == "all" or p["state"] == state]
+        head = query.get("head")
+        # Like GitHub, a head filter without "owner:" is ignored.
+        if head is not None and ":" in head:
+            chosen = [p for p in chosen if p["head"]["label"] == head]
+        if "base" in query:
+            chosen = [p for p in chosen if p["base"]["ref"] == query["base"]]
+        # GitHub sorts by creation, newest first, unless told otherwise.
+        if query.get("direction", "desc") == "desc":
+            chosen = chosen[::-1]
+        return self._page(chosen, path, query)
+
+    # --- comments ----------------------------------------------------------------------
+
+    def _issue_url(self, number: int) -> str:
+        return f"{self.url}/repos/{self.repo}/issues/{number}"
+
+    def _list_comments(self, number: str, *, query: dict[str, str], path: str, **_: Any) -> Reply:
+        if not 1 <= int(number) <= len(self.pulls):
+            return NOT_FOUND
+        url = self._issue_url(int(number))
+        return self._page([c for c in self.comments if c["issue_url"] == url], path, query)
+
+    def _add_comment(self, number: str, *, body: Any, **_: Any) -> Reply:
+        if not 1 <= int(number) <= len(self.pulls):
+            return NOT_FOUND
+        text = body.get("body") if isinstance(body, dict) else None
+        if not isinstance(text, str):
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "IssueComment", "field": "body", "code": "missing_field"}],
+            )
+        comment_id = self._next_comment_id
+        self._next_comment_id += 1
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        comment = {
+            "id": comment_id,
+            "node_id": f"IC_fake{comment_id}",
+            "url": f"{self.url}/repos/{self.repo}/issues/comments/{comment_id}",
+            "html_url": f"{HTML_ROOT}/{self.repo}/pull/{number}#issuecomment-{comment_id}",
+            "issue_url": self._issue_url(int(number)),
+            "body": text,
+            "user": {"login": "modelreg-bot", "id": 1, "type": "Bot"},
+            "created_at": stamp,
+            "updated_at": stamp,
+            "author_association": "NONE",
+        }
+        self.comments.append(comment)
+        return Reply(201, comment)
+
+    def _edit_comment(self, comment_id: str, *, body: Any, **_: Any) -> Reply:
+        comment = next((c for c in self.comments if c["id"] == int(comment_id)), None)
+        if comment is None:
+            return NOT_FOUND
+        text = body.get("body") if isinstance(body, dict) else None
+        if not isinstance(text, str):
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "IssueComment", "field": "body", "code": "missing_field"}],
+            )
+        comment["body"] = text
+        comment["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return Reply(200, comment)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, hands it to the :class:`FakeGitHub`, writes its reply."""
+
+    github: FakeGitHub
+    protocol_version = "HTTP/1.1"  # keep-alive, as GitHub and httpx use it
+    # Headers and body go out in two writes: without this, delayed ACKs add 40 ms each.
+    disable_nagle_algorithm = True
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.github.handle(self.command, self.path, headers, raw)
+        data = b"" if reply.body is None else json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        if reply.body is not None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-GitHub-Api-Version-Selected", "2022-11-28")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output quiet
