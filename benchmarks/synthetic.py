@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelreg._bootstrap import schema_comment
 from modelreg._dvc import object_path
 from modelreg._layout import (
     artifact_dir,
     model_manifest_path,
+    schema_comment,
     stage_pointer_path,
     version_path,
 )

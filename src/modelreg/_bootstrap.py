@@ -9,7 +9,6 @@ the schema copies, so it is also the upgrade step.
 from __future__ import annotations
 
 import os
-import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from modelreg._dvc import dvc_init, dvc_set_default_remote
 from modelreg._errors import InputError
 from modelreg._findings import read_manifest
 from modelreg._git import Git
-from modelreg._layout import CONFIG_PATH, SCHEMAS_DIR, name_problem
+from modelreg._layout import CONFIG_PATH, SCHEMAS_DIR, name_problem, schema_comment
 from modelreg._schema import SCHEMA_NAMES, schema_text
 from modelreg._source import WorktreeSource, find_repo_root
 from modelreg._yaml import dump_yaml, write_text_atomic
@@ -51,18 +50,13 @@ stages:
 #     require:
 #       accuracy: {{min: 0.97}}
 #       onnx_top1_agreement: {{min: 0.999}}
-#       latency_p50_ms: {{max: 5.0}}
+#       latency_p50_ms: {{max: 5.0}}        # the latency budget
+#     onnx_parity: true               # an ONNX export whose parity check passed
 #     no_regression:                  # against the version in production now
 #       accuracy: {{better: higher, tolerance: 0.005}}
 #       latency_p50_ms: {{better: lower, relative_tolerance: 0.10}}
 policies: {{}}
 """
-
-
-def schema_comment(relpath: str, kind: str) -> str:
-    """The ``yaml-language-server`` line that points an editor at the schema copy."""
-    target = posixpath.relpath(f"{SCHEMAS_DIR}/{kind}.schema.json", posixpath.dirname(relpath))
-    return f"yaml-language-server: $schema={target}"
 
 
 def write_manifest(root: Path, relpath: str, document: dict[str, Any], kind: str) -> None:

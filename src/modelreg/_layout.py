@@ -13,6 +13,7 @@ Every path is repository-relative, POSIX-style, as git prints it::
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from modelreg._errors import InputError
@@ -36,6 +37,7 @@ __all__ = [
     "model_dir",
     "model_manifest_path",
     "name_problem",
+    "schema_comment",
     "stage_pointer_path",
     "version_number_from_filename",
     "version_path",
@@ -64,6 +66,12 @@ _WINDOWS_DEVICES = frozenset(
     | {f"com{i}" for i in range(1, 10)}
     | {f"lpt{i}" for i in range(1, 10)}
 )
+
+
+def schema_comment(relpath: str, kind: str) -> str:
+    """The ``yaml-language-server`` line that points an editor at the schema copy."""
+    target = posixpath.relpath(f"{SCHEMAS_DIR}/{kind}.schema.json", posixpath.dirname(relpath))
+    return f"yaml-language-server: $schema={target}"
 
 
 def model_dir(model: str) -> str:

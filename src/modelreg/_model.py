@@ -70,6 +70,7 @@ class Policy:
     from_stages: tuple[str, ...] | None = None
     require: Mapping[str, Mapping[str, float]] = field(default_factory=_empty)
     no_regression: Mapping[str, Mapping[str, Any]] = field(default_factory=_empty)
+    onnx_parity: bool = False
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Policy:
@@ -78,6 +79,7 @@ class Policy:
             from_stages=tuple(sources) if sources is not None else None,
             require=_frozen({k: _frozen(v) for k, v in doc.get("require", {}).items()}),
             no_regression=_frozen({k: _frozen(v) for k, v in doc.get("no_regression", {}).items()}),
+            onnx_parity=bool(doc.get("onnx_parity", False)),
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -86,6 +88,7 @@ class Policy:
                 "from": list(self.from_stages) if self.from_stages is not None else None,
                 "require": {k: dict(v) for k, v in self.require.items()},
                 "no_regression": {k: dict(v) for k, v in self.no_regression.items()},
+                "onnx_parity": self.onnx_parity or None,
             }
         )
 
