@@ -19,6 +19,7 @@ from modelreg._bootstrap import InitResult, init
 from modelreg._checkpoint import Checkpoint, TensorInfo, load_checkpoint, save_checkpoint
 from modelreg._compare import Comparison, compare_versions, metric_direction, render_markdown
 from modelreg._deprecate import Deprecated, deprecate
+from modelreg._diff import RegistryDiff, RegistryEvent, diff_revisions
 from modelreg._errors import (
     ConflictError,
     GitError,
@@ -55,10 +56,12 @@ from modelreg._model import (
     StagePointer,
     TensorSpec,
 )
+from modelreg._promote import Gate, Promotion, check_gates, promote
 from modelreg._pull import PulledArtifact, PullResult, pull
 from modelreg._refs import ModelRef, parse_ref
 from modelreg._register import Registration, register, register_from_dvc
 from modelreg._registry import Registry, Resolution, VersionStatus
+from modelreg._rollback import Rollback, rollback
 from modelreg._validate import ValidationReport, validate
 
 __all__ = [
@@ -73,6 +76,7 @@ __all__ = [
     "Deprecation",
     "ExportResult",
     "Finding",
+    "Gate",
     "GitError",
     "InitResult",
     "InputError",
@@ -87,13 +91,17 @@ __all__ = [
     "ParityError",
     "ParityReport",
     "Policy",
+    "Promotion",
     "PullResult",
     "PulledArtifact",
     "ReferenceSyntaxError",
     "Registration",
     "Registry",
     "RegistryConfig",
+    "RegistryDiff",
+    "RegistryEvent",
     "Resolution",
+    "Rollback",
     "Signature",
     "StageChange",
     "StagePointer",
@@ -104,8 +112,10 @@ __all__ = [
     "ValidationFailed",
     "ValidationReport",
     "VersionStatus",
+    "check_gates",
     "compare_versions",
     "deprecate",
+    "diff_revisions",
     "export_onnx",
     "init",
     "load_checkpoint",
@@ -115,10 +125,12 @@ __all__ = [
     "metric_direction",
     "parse_ref",
     "parse_tags",
+    "promote",
     "pull",
     "register",
     "register_from_dvc",
     "render_markdown",
+    "rollback",
     "run_benchmark",
     "save_checkpoint",
     "stage_history",

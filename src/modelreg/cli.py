@@ -277,6 +277,184 @@ def deprecate(
         click.echo(f"committed {done.commit[:12]}")
 
 
+_PR_HELP = (
+    "Open a pull request (a new branch pushed to origin, GITHUB_TOKEN or GH_TOKEN) instead "
+    "of committing on the current branch."
+)
+
+
+def _pr_options(function: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--pr/--no-pr", default=False, help=_PR_HELP),
+            click.option(
+                "--base",
+                metavar="BRANCH",
+                help="With --pr: the branch to merge into (default: origin's default branch).",
+            ),
+            click.option(
+                "--api-url",
+                metavar="URL",
+                help="With --pr: the GitHub API (default: $GITHUB_API_URL, else api.github.com).",
+            ),
+            click.option(
+                "--github-repo",
+                metavar="OWNER/NAME",
+                help="With --pr: the repository (default: $GITHUB_REPOSITORY).",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def _github(pr: bool, api_url: str | None, github_repo: str | None) -> Any:
+    if not pr:
+        if api_url or github_repo:
+            raise click.UsageError("--api-url and --github-repo go with --pr")
+        return None
+    from modelreg._github import GitHub
+
+    return GitHub.from_environment(github_repo, api_url=api_url)
+
+
+def _landed(result: Any) -> None:
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if result.pull is not None:
+        click.echo(f"opened pull request #{result.pull.number}: {result.pull.html_url}")
+        click.echo(f"  branch {result.branch}, commit {result.commit[:12]}")
+    else:
+        click.echo(f"committed {result.commit[:12]}")
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--to", "stage", required=True, metavar="STAGE", help="The stage to move.")
+@click.option("--reason", default="", help="Why (kept in the pointer and the commit).")
+@click.option(
+    "--force", is_flag=True, help="Override failing gates (needs --reason; goes in the commit)."
+)
+@_pr_options
+@pass_options
+def promote(
+    options: _Options,
+    name: str,
+    version: int,
+    stage: str,
+    reason: str,
+    force: bool,
+    pr: bool,
+    base: str | None,
+    api_url: str | None,
+    github_repo: str | None,
+    as_json: bool,
+) -> None:
+    """Move STAGE of NAME to VERSION, checking the stage's policy.
+
+    The policy in registry/registry.yaml (source stage, metric bounds, no regression
+    against the version in the stage, ONNX parity) must pass. The one pointer file
+    changes, the version it replaces is retired (archived), and the commit carries
+    Modelreg-* trailers. Undo it with 'modelreg rollback' or 'git revert'.
+    """
+    from modelreg._promote import promote as run_promote
+
+    if base and not pr:
+        raise click.UsageError("--base goes with --pr")
+    github = _github(pr, api_url, github_repo)
+    try:
+        done = run_promote(
+            name,
+            version,
+            stage,
+            repo=options.repo,
+            reason=reason,
+            force=force,
+            pr=pr,
+            base=base,
+            github=github,
+        )
+    finally:
+        if github is not None:
+            github.close()
+    if as_json:
+        _emit_json({"format": "modelreg.promote/1", **done.to_json()})
+        return
+    was = f" (was v{done.previous}, now retired)" if done.previous else ""
+    forced = " FORCED past failing gates" if done.forced else ""
+    click.echo(f"promoted {done.model}/{done.version} to {done.stage}{was}{forced}")
+    if len(done.gates) > 1:  # more than 'not deprecated': the stage has a policy
+        for gate in done.gates:
+            click.echo(f"  {'pass' if gate.passed else 'FAIL'}  {gate.name}: {gate.detail}")
+    _landed(done)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--stage", required=True, metavar="STAGE", help="The stage to roll back.")
+@click.option(
+    "--to",
+    "to",
+    type=click.IntRange(min=1),
+    metavar="VERSION",
+    help="Go back to this earlier version (default: the one before the current).",
+)
+@click.option("--reason", default="", help="Why (kept in the commit).")
+@_pr_options
+@pass_options
+def rollback(
+    options: _Options,
+    name: str,
+    stage: str,
+    to: int | None,
+    reason: str,
+    pr: bool,
+    base: str | None,
+    api_url: str | None,
+    github_repo: str | None,
+    as_json: bool,
+) -> None:
+    """Put STAGE of NAME back on the version it held before.
+
+    Reverts the commit that made the current assignment (a merged or squashed pull
+    request counts as one commit), so the pointer file is exactly what it was. Run
+    again, it walks further back; --to goes back to a named version in one commit.
+    """
+    from modelreg._rollback import rollback as run_rollback
+
+    if base and not pr:
+        raise click.UsageError("--base goes with --pr")
+    github = _github(pr, api_url, github_repo)
+    try:
+        done = run_rollback(
+            name,
+            stage,
+            repo=options.repo,
+            to=to,
+            reason=reason,
+            pr=pr,
+            base=base,
+            github=github,
+        )
+    finally:
+        if github is not None:
+            github.close()
+    if as_json:
+        _emit_json({"format": "modelreg.rollback/1", **done.to_json()})
+        return
+    how = (
+        f"reverting {', '.join(c[:12] for c in done.reverted)}"
+        if done.reverted
+        else "with a fresh pointer (history does not show the earlier file)"
+    )
+    click.echo(
+        f"rolled {done.model} {done.stage} back from v{done.rolled_back} to v{done.version}, {how}"
+    )
+    _landed(done)
+
+
 # --- reading -----------------------------------------------------------------------------
 
 
@@ -573,6 +751,40 @@ def history(
     ]
     columns = ["DATE", "STAGE", "VERSION", "CHANGE", "AUTHOR", "COMMIT", "PR", "REASON"]
     _table(f"{model}: {len(changes)} stage changes", columns, rows)
+
+
+@cli.command()
+@click.argument("base")
+@click.argument("head", default="HEAD")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (for deploy jobs).")
+@click.option("--markdown", is_flag=True, help="Print a Markdown table (for a job summary).")
+@pass_options
+def diff(options: _Options, base: str, head: str, as_json: bool, markdown: bool) -> None:
+    """The registry events between revisions BASE and HEAD (default: HEAD).
+
+    Registered, removed, deprecated and changed versions; stages promoted, rolled
+    back or cleared; aliases set or removed. Read from the state of the two
+    revisions, so a squash merge or a hand 'git revert' shows what it did, e.g.
+    'modelreg diff HEAD~1' after a merge, or 'modelreg diff origin/main HEAD' on a branch.
+    """
+    from modelreg._diff import describe, diff_revisions, render_markdown
+
+    if as_json and markdown:
+        raise click.UsageError("give --json or --markdown, not both")
+    found = diff_revisions(options.repo, base, head)
+    if as_json:
+        _emit_json(found.to_json())
+    elif markdown:
+        click.echo(render_markdown(found), nl=False)
+    elif not found.events:
+        click.echo(f"no registry changes between {base} and {head}")
+    else:
+        count = len(found.events)
+        _table(
+            f"{count} registry event{'s' if count != 1 else ''} between {base} and {head}",
+            ["EVENT", "MODEL", "VERSION", "STAGE", "DETAIL"],
+            [describe(e) for e in found.events],
+        )
 
 
 # --- checking ----------------------------------------------------------------------------

@@ -1,0 +1,402 @@
+"""``modelreg promote``: move a stage to a version, as one reviewed commit.
+
+A promotion checks the stage's policy (``registry.yaml``), then rewrites one
+pointer file, ``registry/<model>/stages/<stage>.yaml``: the new version, when,
+the version it replaces (``previous``), the reason, and the versions the stage
+has given up (``retired``, shown as archived). Nothing else changes, so
+reverting the commit restores the earlier pointer byte for byte, and two
+promotions of one stage always touch the same lines (git serializes them),
+while promotions of different models never meet.
+
+The gates, in order: the version is not deprecated (never overridable, since
+validation refuses a stage on a deprecated version), it comes from a stage the
+policy allows, its metrics meet the bounds, they do not regress against the
+version in the stage beyond the tolerance, and its ONNX export passed parity.
+``force`` overrides every gate but deprecation, and needs a reason: both land
+in the commit message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelreg._errors import ConflictError, InputError
+from modelreg._git import Git
+from modelreg._landing import BRANCH_PREFIX, Edit, Landed, PullRequestBase, Worktree, trailers
+from modelreg._layout import schema_comment, stage_pointer_path
+from modelreg._model import ModelVersion, Policy, StagePointer, format_timestamp
+from modelreg._registry import Registry
+from modelreg._source import find_repo_root
+from modelreg._yaml import dump_yaml
+
+if TYPE_CHECKING:
+    from modelreg._github import GitHub, PullRequest
+
+__all__ = ["Gate", "Promotion", "check_gates", "clean_reason", "promote"]
+
+_MAX_REASON = 2000  # the pointer schema's maxLength
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One policy check and how the version fared."""
+
+    name: str
+    passed: bool
+    detail: str
+    overridable: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"gate": self.name, "passed": self.passed, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Promotion:
+    model: str
+    stage: str
+    version: int
+    previous: int | None
+    reason: str
+    forced: bool
+    gates: tuple[Gate, ...]
+    path: str
+    commit: str
+    branch: str | None = None
+    pull: PullRequest | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "stage": self.stage,
+            "version": self.version,
+            "previous": self.previous,
+            "reason": self.reason or None,
+            "forced": self.forced,
+            "gates": [g.to_json() for g in self.gates],
+            "path": self.path,
+            "commit": self.commit,
+            "branch": self.branch,
+            "pull_request": (
+                {"number": self.pull.number, "url": self.pull.html_url} if self.pull else None
+            ),
+            "warnings": list(self.warnings),
+        }
+
+
+def clean_reason(reason: str) -> str:
+    reason = reason.strip()
+    if "\n" in reason or "\r" in reason:
+        raise InputError("--reason must be one line")
+    if len(reason) > _MAX_REASON:
+        raise InputError(f"--reason is {len(reason)} characters; keep it under {_MAX_REASON}")
+    return reason
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def check_gates(
+    registry: Registry, version: ModelVersion, stage: str, current: StagePointer | None
+) -> list[Gate]:
+    """Every gate of ``stage``'s policy, passed or not, for ``version``."""
+    policy = registry.config.policies.get(stage, Policy())
+    label = f"v{version.version}"
+    gates = []
+    if version.deprecation is not None:
+        why = f": {version.deprecation.reason}" if version.deprecation.reason else ""
+        gates.append(Gate("not deprecated", False, f"{label} is deprecated{why}", False))
+    else:
+        gates.append(Gate("not deprecated", True, f"{label} is not deprecated", False))
+
+    if policy.from_stages is not None:
+        status = registry.status(version.model).get(version.version)
+        held = [s for s in (status.stages if status else ()) if s != stage]
+        allowed = ", ".join(policy.from_stages)
+        passed = any(s in policy.from_stages for s in held) or (
+            "none" in policy.from_stages and not held
+        )
+        where = f"is in {', '.join(held)}" if held else "holds no stage"
+        gates.append(Gate("source stage", passed, f"{label} {where}; {stage} takes from {allowed}"))
+
+    for metric, bound in policy.require.items():
+        value = version.metrics.get(metric)
+        limits = []
+        if "min" in bound:
+            limits.append(f">= {_number(bound['min'])}")
+        if "max" in bound:
+            limits.append(f"<= {_number(bound['max'])}")
+        wanted = " and ".join(limits) or "recorded"
+        if value is None:
+            detail = f"{label} has no {metric} recorded (needs {wanted})"
+            gates.append(Gate(f"{metric} {wanted}", False, detail))
+            continue
+        passed = bound.get("min", value) <= value <= bound.get("max", value)
+        gates.append(Gate(f"{metric} {wanted}", passed, f"{_number(value)}"))
+
+    if policy.no_regression:
+        gates.extend(_regression_gates(registry, version, stage, current, policy))
+
+    if policy.onnx_parity:
+        onnx = next((a for a in version.artifacts if a.format == "onnx"), None)
+        diff = version.metrics.get("onnx_max_abs_diff")
+        if onnx is None:
+            gates.append(Gate("ONNX parity", False, f"{label} has no ONNX artifact"))
+        elif diff is None:
+            detail = f"{label}'s ONNX export has no parity result (register it with --from-dvc)"
+            gates.append(Gate("ONNX parity", False, detail))
+        else:
+            agreement = version.metrics.get("onnx_top1_agreement")
+            extra = f", top-1 agreement {_number(agreement)}" if agreement is not None else ""
+            gates.append(Gate("ONNX parity", True, f"passed: max abs diff {_number(diff)}{extra}"))
+    return gates
+
+
+def _regression_gates(
+    registry: Registry,
+    version: ModelVersion,
+    stage: str,
+    current: StagePointer | None,
+    policy: Policy,
+) -> list[Gate]:
+    gates = []
+    incumbent = registry.version(version.model, current.version) if current else None
+    for metric, rule in policy.no_regression.items():
+        name = f"no {metric} regression"
+        value = version.metrics.get(metric)
+        if incumbent is None:
+            gates.append(Gate(name, True, f"{stage} holds no version to compare with"))
+            continue
+        before = incumbent.metrics.get(metric)
+        if value is None:
+            gates.append(Gate(name, False, f"v{version.version} has no {metric} recorded"))
+            continue
+        if before is None:
+            detail = f"v{incumbent.version} has no {metric} recorded; nothing to compare"
+            gates.append(Gate(name, True, detail))
+            continue
+        allowed = float(rule.get("tolerance", 0.0)) + float(
+            rule.get("relative_tolerance", 0.0)
+        ) * abs(before)
+        worse = before - value if rule["better"] == "higher" else value - before
+        passed = worse <= allowed + 1e-12
+        detail = (
+            f"{_number(value)} vs {_number(before)} in v{incumbent.version} "
+            f"({rule['better']} is better; {_number(allowed)} worse allowed)"
+        )
+        gates.append(Gate(name, passed, detail))
+    return gates
+
+
+def pointer_bytes(path: str, pointer: StagePointer) -> bytes:
+    return dump_yaml(pointer.to_document(), header=schema_comment(path, "pointer")).encode()
+
+
+def promote(
+    name: str,
+    number: int,
+    stage: str,
+    *,
+    repo: str | Path | None = None,
+    reason: str = "",
+    force: bool = False,
+    pr: bool = False,
+    base: str | None = None,
+    github: GitHub | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> Promotion:
+    """Move ``stage`` of model ``name`` to version ``number``.
+
+    Without ``pr`` the commit lands on the current branch; with it, on a new branch
+    pushed to origin, and a pull request against ``base`` is opened through
+    ``github`` (default: :meth:`GitHub.from_environment`).
+    """
+    reason = clean_reason(reason)
+    if force and not reason:
+        raise InputError(
+            "--force needs --reason: say why the gates are overridden (it goes in the commit)"
+        )
+    git = Git(find_repo_root(Path(repo) if repo is not None else Path.cwd()))
+    place: Worktree | PullRequestBase
+    if pr:
+        if github is None:
+            from modelreg._github import GitHub
+
+            github = GitHub.from_environment()
+        place = PullRequestBase.fetch(git, github, base)
+    else:
+        place = Worktree(git)
+    with place.registry() as registry:
+        version = registry.version(name, number)  # clear errors for an unknown model or version
+        current = registry.pointer(name, stage)
+        canonical = registry.config.canonical_stage(stage)
+        assert canonical is not None  # pointer() refused an undeclared stage
+        stage = canonical
+        name = version.model
+        path = stage_pointer_path(name, stage)
+        what = f"{name}'s {stage} pointer"
+        if isinstance(place, Worktree):
+            place.check_clean(path)
+        if current is not None and current.version == number:
+            since = f" since {format_timestamp(current.since)}" if current.since else ""
+            raise ConflictError(f"{version.ref} is already in {stage}{since}; nothing to promote")
+
+        gates = check_gates(registry, version, stage, current)
+        failed = [g for g in gates if not g.passed]
+        hard = [g for g in failed if not g.overridable]
+        if hard:
+            raise ConflictError(f"cannot promote {version.ref} to {stage}: {hard[0].detail}")
+        if failed and not force:
+            listed = "; ".join(f"{g.name}: {g.detail}" for g in failed)
+            raise ConflictError(
+                f"{version.ref} fails the {stage} policy in registry/registry.yaml ({listed}); "
+                "fix the version, or override with --force --reason TEXT"
+            )
+
+        moment = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
+        retired = set(current.retired) | {current.version} if current else set()
+        pointer = StagePointer(
+            model=name,
+            name=stage,
+            version=number,
+            since=moment,
+            previous=current.version if current else None,
+            reason=reason,
+            retired=tuple(sorted(retired - {number})),
+        )
+        message = _message(version, stage, current, reason, gates, force)
+        edit = Edit(path, pointer_bytes(path, pointer))
+
+        if isinstance(place, PullRequestBase):
+            prefix = f"{BRANCH_PREFIX}/{name}/{stage}/"
+            place.check_open_pulls(prefix, what)
+            body = pull_body(registry, version, stage, current, reason, gates, force)
+            landed = place.land(
+                [edit],
+                message,
+                branch=f"{prefix}promote-v{number}",
+                title=f"Promote {name} v{number} to {stage}",
+                body=body,
+            )
+        else:
+            place.check_upstream(path, what)
+            landed = place.land([edit], message)
+        return _promotion(version, stage, current, reason, force, gates, path, landed)
+
+
+def _promotion(
+    version: ModelVersion,
+    stage: str,
+    current: StagePointer | None,
+    reason: str,
+    force: bool,
+    gates: list[Gate],
+    path: str,
+    landed: Landed,
+) -> Promotion:
+    return Promotion(
+        model=version.model,
+        stage=stage,
+        version=version.version,
+        previous=current.version if current else None,
+        reason=reason,
+        forced=force and any(not g.passed for g in gates),
+        gates=tuple(gates),
+        path=path,
+        commit=landed.commit,
+        branch=landed.branch,
+        pull=landed.pull,
+        warnings=landed.warnings,
+    )
+
+
+def _message(
+    version: ModelVersion,
+    stage: str,
+    current: StagePointer | None,
+    reason: str,
+    gates: list[Gate],
+    force: bool,
+) -> str:
+    failed = [g for g in gates if not g.passed]
+    lines = [f"promote {version.model} version {version.version} to {stage}", ""]
+    if reason:
+        lines += [reason, ""]
+    if current is not None:
+        lines += [f"Replaces version {current.version}, which {stage} retires.", ""]
+    if gates:
+        lines += [f"Gates: {sum(g.passed for g in gates)} of {len(gates)} passed."]
+        lines += [f"- {g.name}: {'pass' if g.passed else 'FAIL'} ({g.detail})" for g in gates]
+        lines.append("")
+    pairs = [
+        ("Modelreg-Event", "promote"),
+        ("Modelreg-Model", version.model),
+        ("Modelreg-Stage", stage),
+        ("Modelreg-Version", str(version.version)),
+        ("Modelreg-Previous", str(current.version) if current else "none"),
+        ("Modelreg-Reason", reason),
+    ]
+    if force and failed:
+        pairs.append(("Modelreg-Forced", ", ".join(g.name for g in failed)))
+    return "\n".join(lines) + "\n" + trailers(pairs)
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def gate_table(gates: list[Gate] | tuple[Gate, ...]) -> str:
+    if not gates:
+        return "No gates: the stage has no policy in registry/registry.yaml.\n"
+    lines = ["| gate | result | detail |", "|---|---|---|"]
+    for gate in gates:
+        result = "pass" if gate.passed else "**FAIL**"
+        lines.append(f"| {_escape(gate.name)} | {result} | {_escape(gate.detail)} |")
+    return "\n".join(lines) + "\n"
+
+
+def pull_body(
+    registry: Registry,
+    version: ModelVersion,
+    stage: str,
+    current: StagePointer | None,
+    reason: str,
+    gates: list[Gate],
+    force: bool,
+) -> str:
+    """The promotion pull request's description: what changes, the gates, the comparison."""
+    from modelreg._compare import compare_versions, render_markdown
+
+    name = version.model
+    parts = [
+        f"<!-- modelreg:promote model={name} stage={stage} version={version.version} -->",
+        f"## Promote {name} v{version.version} to {stage}",
+        "",
+    ]
+    if reason:
+        parts += [f"**Reason:** {_escape(reason)}", ""]
+    if current is not None:
+        since = f" (since {format_timestamp(current.since)})" if current.since else ""
+        parts += [f"Replaces v{current.version}{since}; {stage} retires it (archived).", ""]
+    else:
+        parts += [f"{stage} holds no version yet.", ""]
+    failed = [g for g in gates if not g.passed]
+    parts += ["### Gates", ""]
+    if force and failed:
+        names = ", ".join(g.name for g in failed)
+        parts += [f"> **Forced** past failing gates ({names}). Reason: {_escape(reason)}", ""]
+    parts += [gate_table(gates)]
+    selectors = [str(current.version), str(version.version)] if current else [str(version.version)]
+    comparison = compare_versions(registry, name, selectors)
+    parts += ["### Comparison", "", render_markdown(comparison)]
+    parts += [
+        "Merging this pull request is the deployment event. To undo it: "
+        f"`modelreg rollback {name} --stage {stage}`, or revert the merge.",
+        "",
+    ]
+    return "\n".join(parts)
