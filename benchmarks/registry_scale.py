@@ -165,6 +165,13 @@ def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) ->
         assert marker in text, f"{EDITED} has no quoted description to edit"
         path.write_text(text.replace(marker, marker + "Edited. ", 1))
 
+    # promote commits; each timed run starts from the registry as built.
+    built = _git(repo, "rev-parse", "HEAD")
+    candidate = production - 1 if production > 1 else production + 1
+
+    def reset_registry() -> None:
+        _git(repo, "reset", "--quiet", "--hard", built)
+
     python = str(ROOT / ".venv" / "bin" / "python")
     result = [
         # Floors, for reading the rest on a machine of unknown speed: the interpreter
@@ -216,14 +223,44 @@ def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) ->
             300,
             before=edit_one_file,
         ),
+        Command(
+            "promote --no-pr (one commit)",
+            [modelreg, "promote", MODEL, str(candidate), "--to", "production", "--no-pr"],
+            expect(f"promoted {MODEL}/{candidate} to production", "promoted"),
+            300,
+            before=reset_registry,
+        ),
     ]
     if gto is not None:
+        tags = set(_git(repo, "tag", "--list", f"{MODEL}#prod#*").split())
+
+        def drop_new_tags() -> None:
+            for tag in set(_git(repo, "tag", "--list", f"{MODEL}#prod#*").split()) - tags:
+                _git(repo, "tag", "--delete", tag)
+
         result += [
             Command(
                 "gto show NAME#prod",
                 [str(gto), "show", f"{MODEL}#prod"],
                 expect(f"v{production}.0.0", f"v{production}.0.0"),
                 rounds=gto_rounds,
+            ),
+            Command(
+                "gto assign NAME --stage prod",
+                # --force: GTO counts every version ever assigned as still in the stage.
+                [
+                    str(gto),
+                    "assign",
+                    MODEL,
+                    "--version",
+                    f"v{candidate}.0.0",
+                    "--stage",
+                    "prod",
+                    "--force",
+                ],
+                lambda _: None,
+                rounds=gto_rounds,
+                before=drop_new_tags,
             ),
             Command(
                 "gto history NAME",
@@ -233,6 +270,11 @@ def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) ->
             ),
         ]
     return result
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
 
 
 def summarise(command: Command) -> dict[str, object]:
@@ -289,6 +331,9 @@ def main() -> int:
             print(f"round {round_no + 1}/{args.rounds} done", flush=True)
     finally:
         (repo / EDITED).write_bytes(original)
+        for command in plan:  # leave the registry (and GTO's tags) as built
+            if command.before is not None and command.name.startswith(("promote", "gto assign")):
+                command.before()
 
     rows = [summarise(c) for c in plan]
     report: dict[str, object] = {
@@ -313,6 +358,13 @@ def main() -> int:
             "ratio_low": round(min(theirs) / max(ours), 1),
             "ratio_high": round(max(theirs) / min(ours), 1),
             "target": 50,
+        }
+        ours = [s * 1000 for s in by_name["promote --no-pr (one commit)"].samples]
+        theirs = [s * 1000 for s in by_name["gto assign NAME --stage prod"].samples]
+        report["promote_vs_gto_assign"] = {
+            "ratio_of_medians": round(statistics.median(theirs) / statistics.median(ours), 1),
+            "ratio_low": round(min(theirs) / max(ours), 1),
+            "ratio_high": round(max(theirs) / min(ours), 1),
         }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "registry_scale.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -356,6 +408,13 @@ def render_markdown(report: dict[str, object]) -> str:
             f"`show` vs `gto show NAME#prod`: {ratio['ratio_of_medians']}x faster (ratio of "
             f"medians; {ratio['ratio_low']}x to {ratio['ratio_high']}x from the extremes); "
             f"target {ratio['target']}x.",
+        ]
+    ratio = report.get("promote_vs_gto_assign")
+    if isinstance(ratio, dict):
+        lines += [
+            "",
+            f"`promote --no-pr` vs `gto assign`: {ratio['ratio_of_medians']}x faster (ratio of "
+            f"medians; {ratio['ratio_low']}x to {ratio['ratio_high']}x from the extremes).",
         ]
     return "\n".join(lines) + "\n"
 
