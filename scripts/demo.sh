@@ -6,7 +6,8 @@
 # project (its files as they are now) for the engineer's clone. There the DVC
 # pipeline trains, evaluates, exports and benchmarks the example models; the
 # digits classifier is registered, a param is changed, the pipeline runs again,
-# the second version is registered, and the two are compared. A second clone
+# the second version is registered, and the two are compared. Version 1 goes to
+# production, then version 2, and a rollback puts version 1 back. A second clone
 # then pulls the latest version's weights by hash from the DVC remote.
 set -euo pipefail
 
@@ -68,6 +69,19 @@ step modelreg list
 step modelreg versions digits-cnn
 step modelreg compare digits-cnn 1 2
 step modelreg validate
+
+# Promotion is one commit of one pointer file; rollback reverts it.
+step modelreg promote digits-cnn 1 --to production --reason "baseline"
+step modelreg promote digits-cnn 2 --to production --reason "8 channels: half the size"
+promoted=$(git rev-parse HEAD)
+step modelreg history digits-cnn --stage production
+step modelreg rollback digits-cnn --stage production --reason "demo: back to the baseline"
+step git show --stat --format='%B' HEAD
+step modelreg diff "$promoted" HEAD
+step modelreg resolve digits-cnn@production
+[ "$(modelreg resolve digits-cnn@production)" = "digits-cnn/1" ] \
+    || { echo "demo: production should hold digits-cnn/1 after the rollback" >&2; exit 1; }
+git push -q origin main
 
 # A teammate's clone: the weights come from the DVC remote by hash, verified.
 git clone -q "$demo/origin.git" "$demo/teammate"

@@ -67,9 +67,11 @@ def test_registration_promotion_and_deprecation(registry: Workspace) -> None:
 
 
 def test_rollback_and_hand_revert_are_told_from_promotion(registry: Workspace) -> None:
-    promote("digits", 1, "production", repo=registry.root, now=lambda: _at(9))
+    promote("digits", 1, "production", repo=registry.root, reason="first", now=lambda: _at(9))
     promote("digits", 2, "production", repo=registry.root, now=lambda: _at(10))
     promoted = registry.git("rev-parse", "HEAD").strip()
+    (registry.root / "unrelated.txt").write_text("not a registry file\n")
+    registry.commit_all("unrelated")
     rollback("digits", "production", repo=registry.root)
     assert events(registry, promoted) == [("rolled_back", "digits", 1, "production", 2, ())]
 
@@ -84,7 +86,7 @@ def test_rollback_and_hand_revert_are_told_from_promotion(registry: Workspace) -
     promote("digits", 3, "production", repo=registry.root, now=lambda: _at(12))
     assert events(registry, reverted) == [("promoted", "digits", 3, "production", 1, ())]
     # The whole range, from before any promotion, is one promotion to the state now.
-    assert events(registry, "HEAD~6") == [("promoted", "digits", 3, "production", None, ())]
+    assert events(registry, "HEAD~7") == [("promoted", "digits", 3, "production", None, ())]
 
 
 def test_metadata_removal_clearing_and_config(registry: Workspace) -> None:

@@ -319,6 +319,8 @@ def _stage_events(
     earlier = pointer_stack(git, base_commit, path)[:-1] if old is not None else []
     restored = any(state.blob == change.new for state in earlier)
     event: EventKind = "rolled_back" if restored else "promoted"
+    if restored:
+        reason = ""  # the restored file's reason is the old promotion's, not the rollback's
     return [
         RegistryEvent(event, model, path, version=new, stage=stage, previous=old, detail=reason)
     ]
