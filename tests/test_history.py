@@ -61,7 +61,8 @@ def test_history_reads_every_kind_of_change(history_repo: Workspace) -> None:
         (c.stage, c.from_version, c.to_version, c.kind, c.pr, c.reason, c.merge) for c in changes
     ]
     assert summary == [
-        ("production", 3, 2, "rolled back", None, "better accuracy", False),
+        # A hand revert has no reason of its own (not v2's old one it restored).
+        ("production", 3, 2, "rolled back", None, "", False),
         ("production", 2, 3, "promoted", 15, "faster", True),
         ("staging", None, 3, "assigned", None, "", False),
         ("production", 1, 2, "promoted", 7, "better accuracy", False),

@@ -418,3 +418,14 @@ def test_cli_promote_and_rollback(
     )
     history = cli.invoke(cli_group, [*repo, "history", "digits"])
     assert "retrained" in history.output and "rolled back" in history.output
+    again = cli.invoke(cli_group, [*repo, "promote", "digits", "3", "--to", "production"])
+    assert again.exit_code == 0, again.output
+    cli.invoke(
+        cli_group, [*repo, "rollback", "digits", "--stage", "production", "--reason", "flaky"]
+    )
+    changes = stage_history(Registry.open(registry.root), "digits", stage="production")
+    # The rollback's own reason, not the one of the promotion whose file it restored.
+    assert [(c.kind, c.reason) for c in changes[:2]] == [
+        ("rolled back", "flaky"),
+        ("promoted", ""),
+    ]

@@ -231,7 +231,13 @@ def _to_change(model: str, item: _RawChange, blobs: dict[str, _PointerBlob]) -> 
         from_version=before,
         to_version=after,
         kind=kind,
-        reason=new.reason or header.get("reason", "").strip(),
+        # A rollback restores the earlier file with its old reason; the rollback's own
+        # reason is in its commit's trailer (a hand revert has none).
+        reason=(
+            header.get("reason", "").strip()
+            if kind == "rolled back"
+            else new.reason or header.get("reason", "").strip()
+        ),
         pr=_pr_number(subject),
         subject=subject,
         merge=len(header.get("parents", "").split()) > 1,
