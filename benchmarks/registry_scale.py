@@ -277,6 +277,16 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+def speedup(ours: Command, theirs: Command) -> dict[str, float]:
+    """How many times faster ``ours`` ran than ``theirs`` in the same run."""
+    mine, other = ours.samples, theirs.samples
+    return {
+        "ratio_of_medians": round(statistics.median(other) / statistics.median(mine), 1),
+        "ratio_low": round(min(other) / max(mine), 1),
+        "ratio_high": round(max(other) / min(mine), 1),
+    }
+
+
 def summarise(command: Command) -> dict[str, object]:
     ms = sorted(s * 1000 for s in command.samples)
     median = statistics.median(ms)
@@ -351,21 +361,11 @@ def main() -> int:
     }
     by_name = {c.name: c for c in plan}
     if gto is not None:
-        ours = [s * 1000 for s in by_name["show NAME@production"].samples]
-        theirs = [s * 1000 for s in by_name["gto show NAME#prod"].samples]
-        report["show_vs_gto"] = {
-            "ratio_of_medians": round(statistics.median(theirs) / statistics.median(ours), 1),
-            "ratio_low": round(min(theirs) / max(ours), 1),
-            "ratio_high": round(max(theirs) / min(ours), 1),
-            "target": 50,
-        }
-        ours = [s * 1000 for s in by_name["promote --no-pr (one commit)"].samples]
-        theirs = [s * 1000 for s in by_name["gto assign NAME --stage prod"].samples]
-        report["promote_vs_gto_assign"] = {
-            "ratio_of_medians": round(statistics.median(theirs) / statistics.median(ours), 1),
-            "ratio_low": round(min(theirs) / max(ours), 1),
-            "ratio_high": round(max(theirs) / min(ours), 1),
-        }
+        show = speedup(by_name["show NAME@production"], by_name["gto show NAME#prod"])
+        report["show_vs_gto"] = {**show, "target": 50}
+        report["promote_vs_gto_assign"] = speedup(
+            by_name["promote --no-pr (one commit)"], by_name["gto assign NAME --stage prod"]
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "registry_scale.json").write_text(json.dumps(report, indent=2) + "\n")
     markdown = render_markdown(report)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from modelreg._errors import ManifestError
 from modelreg._findings import check_manifest_bytes
@@ -36,35 +36,22 @@ from modelreg._source import find_repo_root
 
 __all__ = ["RegistryDiff", "RegistryEvent", "describe", "diff_revisions", "render_markdown"]
 
+# In the order events are listed in, within one model.
 EventKind = Literal[
+    "config_changed",
     "registered",
-    "removed",
+    "metadata_changed",
     "deprecated",
     "undeprecated",
-    "metadata_changed",
+    "removed",
     "promoted",
     "rolled_back",
     "cleared",
     "canary_changed",
     "alias_set",
     "alias_removed",
-    "config_changed",
 ]
-# The order events are listed in, within one model.
-_ORDER: tuple[EventKind, ...] = (
-    "config_changed",
-    "registered",
-    "metadata_changed",
-    "deprecated",
-    "undeprecated",
-    "removed",
-    "promoted",
-    "rolled_back",
-    "cleared",
-    "canary_changed",
-    "alias_set",
-    "alias_removed",
-)
+_ORDER: tuple[EventKind, ...] = get_args(EventKind)
 
 
 @dataclass(frozen=True)

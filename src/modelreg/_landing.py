@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modelreg._errors import ConflictError, GitError, InputError
 from modelreg._git import Git
@@ -32,7 +32,15 @@ from modelreg._yaml import write_bytes_atomic
 if TYPE_CHECKING:
     from modelreg._github import GitHub, PullRequest
 
-__all__ = ["BRANCH_PREFIX", "Edit", "Landed", "PullRequestBase", "Worktree", "trailers"]
+__all__ = [
+    "BRANCH_PREFIX",
+    "Edit",
+    "Landed",
+    "PullRequestBase",
+    "Worktree",
+    "landed_json",
+    "trailers",
+]
 
 BRANCH_PREFIX = "modelreg"
 
@@ -51,6 +59,31 @@ class Landed:
     branch: str | None = None
     pull: PullRequest | None = None
     warnings: tuple[str, ...] = ()
+
+
+class _LandedResult(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def commit(self) -> str: ...
+    @property
+    def branch(self) -> str | None: ...
+    @property
+    def pull(self) -> PullRequest | None: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+
+
+def landed_json(result: _LandedResult) -> dict[str, Any]:
+    """Where a promotion or rollback landed, for ``--json``."""
+    pull = result.pull
+    return {
+        "path": result.path,
+        "commit": result.commit,
+        "branch": result.branch,
+        "pull_request": {"number": pull.number, "url": pull.html_url} if pull else None,
+        "warnings": list(result.warnings),
+    }
 
 
 def trailers(pairs: list[tuple[str, str]]) -> str:

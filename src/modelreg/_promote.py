@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg._errors import ConflictError, InputError
 from modelreg._git import Git
-from modelreg._landing import BRANCH_PREFIX, Edit, Landed, PullRequestBase, Worktree, trailers
+from modelreg._landing import (
+    BRANCH_PREFIX,
+    Edit,
+    Landed,
+    PullRequestBase,
+    Worktree,
+    landed_json,
+    trailers,
+)
 from modelreg._layout import schema_comment, stage_pointer_path
 from modelreg._model import ModelVersion, Policy, StagePointer, format_timestamp
 from modelreg._registry import Registry
@@ -78,13 +86,7 @@ class Promotion:
             "reason": self.reason or None,
             "forced": self.forced,
             "gates": [g.to_json() for g in self.gates],
-            "path": self.path,
-            "commit": self.commit,
-            "branch": self.branch,
-            "pull_request": (
-                {"number": self.pull.number, "url": self.pull.html_url} if self.pull else None
-            ),
-            "warnings": list(self.warnings),
+            **landed_json(self),
         }
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from modelreg._errors import ConflictError
 from modelreg._findings import check_manifest_bytes
 from modelreg._git import Git, is_null_sha
-from modelreg._landing import BRANCH_PREFIX, Edit, PullRequestBase, Worktree, trailers
+from modelreg._landing import BRANCH_PREFIX, Edit, PullRequestBase, Worktree, landed_json, trailers
 from modelreg._layout import stage_pointer_path
 from modelreg._model import StagePointer, format_timestamp
 from modelreg._promote import clean_reason, pointer_bytes
@@ -64,13 +64,7 @@ class Rollback:
             "rolled_back": self.rolled_back,
             "reverted": list(self.reverted),
             "reason": self.reason or None,
-            "path": self.path,
-            "commit": self.commit,
-            "branch": self.branch,
-            "pull_request": (
-                {"number": self.pull.number, "url": self.pull.html_url} if self.pull else None
-            ),
-            "warnings": list(self.warnings),
+            **landed_json(self),
         }
 
 

@@ -9,10 +9,11 @@ place errors become exit codes: 0 ok, 1 a modelreg error (one line on stderr),
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from modelreg import __version__
 
 if TYPE_CHECKING:
     from modelreg._benchmark import Subject
+    from modelreg._github import GitHub
     from modelreg._model import ModelVersion
     from modelreg._registry import Registry, VersionStatus
 
@@ -309,14 +311,22 @@ def _pr_options(function: Any) -> Any:
     return function
 
 
-def _github(pr: bool, api_url: str | None, github_repo: str | None) -> Any:
+@contextlib.contextmanager
+def _github(
+    pr: bool, base: str | None, api_url: str | None, github_repo: str | None
+) -> Iterator[GitHub | None]:
+    """The GitHub client a --pr command uses (None without --pr), closed afterwards."""
     if not pr:
+        if base:
+            raise click.UsageError("--base goes with --pr")
         if api_url or github_repo:
             raise click.UsageError("--api-url and --github-repo go with --pr")
-        return None
+        yield None
+        return
     from modelreg._github import GitHub
 
-    return GitHub.from_environment(github_repo, api_url=api_url)
+    with GitHub.from_environment(github_repo, api_url=api_url) as github:
+        yield github
 
 
 def _landed(result: Any) -> None:
@@ -361,10 +371,7 @@ def promote(
     """
     from modelreg._promote import promote as run_promote
 
-    if base and not pr:
-        raise click.UsageError("--base goes with --pr")
-    github = _github(pr, api_url, github_repo)
-    try:
+    with _github(pr, base, api_url, github_repo) as github:
         done = run_promote(
             name,
             version,
@@ -376,9 +383,6 @@ def promote(
             base=base,
             github=github,
         )
-    finally:
-        if github is not None:
-            github.close()
     if as_json:
         _emit_json({"format": "modelreg.promote/1", **done.to_json()})
         return
@@ -424,10 +428,7 @@ def rollback(
     """
     from modelreg._rollback import rollback as run_rollback
 
-    if base and not pr:
-        raise click.UsageError("--base goes with --pr")
-    github = _github(pr, api_url, github_repo)
-    try:
+    with _github(pr, base, api_url, github_repo) as github:
         done = run_rollback(
             name,
             stage,
@@ -438,9 +439,6 @@ def rollback(
             base=base,
             github=github,
         )
-    finally:
-        if github is not None:
-            github.close()
     if as_json:
         _emit_json({"format": "modelreg.rollback/1", **done.to_json()})
         return
