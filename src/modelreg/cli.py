@@ -785,6 +785,32 @@ def diff(options: _Options, base: str, head: str, as_json: bool, markdown: bool)
         )
 
 
+@cli.command()
+@click.option(
+    "--base",
+    default="HEAD~1",
+    show_default=True,
+    metavar="REV",
+    help="The revision the change starts from (on a pull request: origin/main).",
+)
+@click.option("--head", default="HEAD", show_default=True, metavar="REV", help="Where it ends.")
+@click.option(
+    "--markdown", is_flag=True, default=True, help="Print Markdown (the default, and only, format)."
+)
+@pass_options
+def report(options: _Options, base: str, head: str, markdown: bool) -> None:
+    """The job summary of a change: events, gates, comparisons and charts.
+
+    For each model the change touches: the gate results of every stage that moved,
+    the new version beside the one before, a Mermaid chart of a metric across
+    versions and the promotion timeline, all of which GitHub renders. The first
+    line is a marker CI uses to keep one comment per pull request up to date.
+    """
+    from modelreg._report import render_report
+
+    click.echo(render_report(options.repo, base, head), nl=False)
+
+
 # --- checking ----------------------------------------------------------------------------
 
 
