@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -198,3 +199,39 @@ def test_bad_revisions_and_broken_files_are_one_line_errors(
     with pytest.raises(ManifestError, match=r"versions/2.yaml:\d+: version: .*\(at HEAD; run"):
         diff_revisions(registry.root, base)
     assert main([*repo, "diff", base, "--json", "--markdown"]) == 2
+
+
+def test_github_output_for_deploy_jobs(
+    registry: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner
+) -> None:
+    base = registry.git("rev-parse", "HEAD").strip()
+    promote("digits", 2, "production", repo=registry.root, now=lambda: _at(9))
+    builders.write_version(registry.root, "digits", 4)
+    registry.commit_all("v4")
+    repo = ["--repo", str(registry.root)]
+    assert (
+        "--github-output needs $GITHUB_OUTPUT"
+        in cli.invoke(cli_group, [*repo, "diff", base, "--github-output"]).output
+    )
+
+    output = tmp_path / "github_output"
+    output.write_text("earlier=kept\n")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    done = cli.invoke(cli_group, [*repo, "diff", base, "--github-output", "--markdown"])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("### Registry changes between")
+    lines = output.read_text().splitlines()
+    assert lines[:5] == [
+        "earlier=kept",
+        "changed=true",
+        "count=2",
+        'models=["digits"]',
+        'moves=[{"model":"digits","stage":"production","version":2,"previous":null,'
+        '"event":"promoted"}]',
+    ]
+    assert lines[5].startswith('events=[{"event":"registered","model":"digits","version":4,')
+    assert len(lines) == 6
+
+    output.write_text("")
+    cli.invoke(cli_group, [*repo, "diff", "HEAD", "--github-output"])
+    assert output.read_text().splitlines()[:3] == ["changed=false", "count=0", "models=[]"]

@@ -553,3 +553,40 @@ def test_from_environment_refuses_a_bad_api_url(url: str) -> None:
     with pytest.raises(GitHubError) as excinfo:
         GitHub.from_environment("acme/models", env=env)
     assert raised(excinfo).startswith(f"GITHUB_API_URL is {url!r}, not an API URL")
+
+
+def test_cli_comment_keeps_one_sticky_comment(
+    fake: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from modelreg.cli import cli
+
+    number = fake.add_pull(head="modelreg/x", title="x")["number"]
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    report = tmp_path / "report.md"
+    runner = CliRunner()
+    for text in ("<!-- modelreg:report -->\nfirst\n", "<!-- modelreg:report -->\nsecond\n"):
+        report.write_text(text)
+        done = runner.invoke(cli, ["comment", "--pr", str(number), "--file", str(report)])
+        assert done.exit_code == 0, done.output
+        assert done.output.startswith(f"comment on #{number}: http")
+    # Piped in, with its own marker: a second comment beside the report's.
+    done = runner.invoke(
+        cli, ["comment", "--pr", str(number), "--marker", "<!-- other -->"], input="hello\n"
+    )
+    assert done.exit_code == 0, done.output
+    assert [c["body"] for c in fake.comments] == [
+        "<!-- modelreg:report -->\nsecond\n",
+        "<!-- other -->\nhello\n",
+    ]
+    empty = runner.invoke(cli, ["comment", "--pr", str(number)], input="  \n")
+    assert empty.exit_code == 2 and "the comment is empty" in empty.output
+    bad = runner.invoke(cli, ["comment", "--pr", "1", "--marker", "x"], input="a")
+    assert bad.exit_code == 2 and "--marker must be an HTML comment" in bad.output
+    long = runner.invoke(cli, ["comment", "--pr", str(number)], input="y" * 70_000)
+    assert long.exit_code == 0, long.output
+    assert fake.comments[0]["body"].endswith("*(cut: the full report is in the job summary)*\n")
+    assert len(fake.comments[0]["body"]) < 65_536

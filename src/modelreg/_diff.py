@@ -15,6 +15,7 @@ otherwise.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,14 @@ from modelreg._layout import (
 )
 from modelreg._source import find_repo_root
 
-__all__ = ["RegistryDiff", "RegistryEvent", "describe", "diff_revisions", "render_markdown"]
+__all__ = [
+    "RegistryDiff",
+    "RegistryEvent",
+    "describe",
+    "diff_revisions",
+    "github_outputs",
+    "render_markdown",
+]
 
 # In the order events are listed in, within one model.
 EventKind = Literal[
@@ -106,6 +114,34 @@ class RegistryDiff:
             "head_commit": self.head_commit,
             "events": [e.to_json() for e in self.events],
         }
+
+
+def github_outputs(diff: RegistryDiff) -> dict[str, str]:
+    """The diff as GitHub Actions step outputs, one line each, for deploy jobs:
+    ``changed``, ``count``, ``models`` (JSON list), ``moves`` (JSON list of the stages
+    that moved: model, stage, version, previous, event) and ``events`` (JSON)."""
+    moves = [
+        {
+            "model": e.model,
+            "stage": e.stage,
+            "version": e.version,
+            "previous": e.previous,
+            "event": e.event,
+        }
+        for e in diff.events
+        if e.event in ("promoted", "rolled_back", "cleared")
+    ]
+
+    def compact(value: object) -> str:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+
+    return {
+        "changed": "true" if diff.events else "false",
+        "count": str(len(diff.events)),
+        "models": compact(sorted({e.model for e in diff.events if e.model})),
+        "moves": compact(moves),
+        "events": compact([e.to_json() for e in diff.events]),
+    }
 
 
 @dataclass(frozen=True)

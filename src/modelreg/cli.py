@@ -311,6 +311,15 @@ def _pr_options(function: Any) -> Any:
     return function
 
 
+def _github_output_file() -> Path:
+    import os
+
+    name = os.environ.get("GITHUB_OUTPUT", "")
+    if not name:
+        raise click.UsageError("--github-output needs $GITHUB_OUTPUT (set by GitHub Actions)")
+    return Path(name)
+
+
 @contextlib.contextmanager
 def _github(
     pr: bool, base: str | None, api_url: str | None, github_repo: str | None
@@ -451,6 +460,42 @@ def rollback(
         f"rolled {done.model} {done.stage} back from v{done.rolled_back} to v{done.version}, {how}"
     )
     _landed(done)
+
+
+@cli.command()
+@click.option("--pr", "number", required=True, type=click.IntRange(min=1), help="The PR number.")
+@click.option(
+    "--file",
+    "source",
+    type=click.File("r", encoding="utf-8"),
+    default="-",
+    show_default=True,
+    help="The comment's Markdown ('-': standard input), e.g. from 'modelreg report'.",
+)
+@click.option(
+    "--marker",
+    default="<!-- modelreg:report -->",
+    show_default=True,
+    help="The HTML comment that identifies the one comment to keep up to date.",
+)
+@click.option("--api-url", metavar="URL", help="The GitHub API (default: $GITHUB_API_URL).")
+@click.option("--github-repo", metavar="OWNER/NAME", help="Default: $GITHUB_REPOSITORY.")
+def comment(
+    number: int, source: Any, marker: str, api_url: str | None, github_repo: str | None
+) -> None:
+    """Post Markdown on pull request PR as one comment, updated in place on later runs."""
+    body = source.read()
+    if not marker.startswith("<!--") or not marker.endswith("-->"):
+        raise click.UsageError("--marker must be an HTML comment, e.g. '<!-- my-report -->'")
+    if not body.strip():
+        raise click.UsageError("the comment is empty; give --file or pipe the Markdown in")
+    limit = 65_000  # GitHub refuses comments over 65,536 characters
+    if len(body) > limit:
+        body = body[:limit] + "\n\n*(cut: the full report is in the job summary)*\n"
+    with _github(True, None, api_url, github_repo) as github:
+        assert github is not None
+        done = github.upsert_comment(number, body, marker=marker)
+    click.echo(f"comment on #{number}: {done.html_url}")
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -756,8 +801,15 @@ def history(
 @click.argument("head", default="HEAD")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for deploy jobs).")
 @click.option("--markdown", is_flag=True, help="Print a Markdown table (for a job summary).")
+@click.option(
+    "--github-output",
+    is_flag=True,
+    help="Also write changed, count, models, moves and events to $GITHUB_OUTPUT.",
+)
 @pass_options
-def diff(options: _Options, base: str, head: str, as_json: bool, markdown: bool) -> None:
+def diff(
+    options: _Options, base: str, head: str, as_json: bool, markdown: bool, github_output: bool
+) -> None:
     """The registry events between revisions BASE and HEAD (default: HEAD).
 
     Registered, removed, deprecated and changed versions; stages promoted, rolled
@@ -765,11 +817,15 @@ def diff(options: _Options, base: str, head: str, as_json: bool, markdown: bool)
     revisions, so a squash merge or a hand 'git revert' shows what it did, e.g.
     'modelreg diff HEAD~1' after a merge, or 'modelreg diff origin/main HEAD' on a branch.
     """
-    from modelreg._diff import describe, diff_revisions, render_markdown
+    from modelreg._diff import describe, diff_revisions, github_outputs, render_markdown
 
     if as_json and markdown:
         raise click.UsageError("give --json or --markdown, not both")
+    output = _github_output_file() if github_output else None
     found = diff_revisions(options.repo, base, head)
+    if output is not None:
+        with output.open("a", encoding="utf-8") as stream:
+            stream.writelines(f"{k}={v}\n" for k, v in github_outputs(found).items())
     if as_json:
         _emit_json(found.to_json())
     elif markdown:
