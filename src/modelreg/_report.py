@@ -92,11 +92,13 @@ def _stage_move(
 
 
 def _registered(registry: Registry, model: str, numbers: Sequence[int]) -> str:
-    """The new versions beside the production version (or the one before them)."""
+    """The new versions beside the version in the last stage (else the one before them)."""
     from modelreg._compare import compare_versions
 
-    baseline = registry.pointer(model, registry.config.stages[-1])
-    selectors = [str(baseline.version)] if baseline and baseline.version not in numbers else []
+    pointer = registry.pointer(model, registry.config.stages[-1])
+    earlier = [n for n in registry.version_numbers(model) if n < min(numbers)]
+    baseline = pointer.version if pointer else (earlier[-1] if earlier else None)
+    selectors = [str(baseline)] if baseline is not None and baseline not in numbers else []
     selectors += [str(n) for n in numbers]
     heading = f"#### New version{'s' if len(numbers) > 1 else ''}: " + ", ".join(
         f"v{n}" for n in numbers

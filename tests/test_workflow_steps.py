@@ -1,0 +1,235 @@
+"""Each workflow's run: steps, in order, in a sandbox registry with a bare origin, a
+DVC remote and the local GitHub server, asserting on what they produce."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.actions_runner import ROOT, Runner
+from tests.conftest import Workspace, git
+from tests.github_server import FakeGitHub
+
+torch = pytest.importorskip("torch")
+
+from modelreg.api import TensorInfo, save_checkpoint  # noqa: E402
+
+TOKEN = "workflow-token"
+CONFIG = {"channels": 4, "hidden": 8, "dropout": 0.0}
+MARKER = "<!-- modelreg:report -->"
+
+
+def save_cnn(path: Path, seed: int) -> None:
+    from pipelines.digits_cnn.model import DigitsCNN
+
+    torch.manual_seed(seed)
+    save_checkpoint(
+        path,
+        DigitsCNN(**CONFIG),
+        architecture="pipelines.digits_cnn.model:DigitsCNN",
+        config=CONFIG,
+        inputs=[TensorInfo("images", "float32", (-1, 1, 8, 8))],
+        outputs=[TensorInfo("logits", "float32", (-1, 10))],
+        classes=[str(c) for c in range(10)],
+        parity_data="data/test.npz",
+    )
+
+
+def register(ws: Workspace, seed: int, accuracy: float) -> None:
+    weights = ws.root.parent / f"weights-{seed}" / "model.pt"
+    weights.parent.mkdir(exist_ok=True)
+    save_cnn(weights, seed)
+    from click.testing import CliRunner
+
+    from modelreg.cli import cli
+
+    done = CliRunner().invoke(
+        cli,
+        [
+            "--repo",
+            str(ws.root),
+            "register",
+            "digits",
+            "--weights",
+            str(weights),
+            "--metrics",
+            json.dumps({"accuracy": accuracy}),
+            "--commit",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+
+
+@pytest.fixture
+def sandbox(workspace: Workspace) -> Workspace:
+    """A registry holding digits v1 (a real small CNN), its code and parity data,
+    pushed to origin; the DVC remote holds the weights."""
+    from sklearn.datasets import load_digits
+
+    for relpath in (
+        "pipelines/__init__.py",
+        "pipelines/digits_cnn/__init__.py",
+        "pipelines/digits_cnn/model.py",
+    ):
+        target = workspace.root / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / relpath, target)
+    digits = load_digits()
+    (workspace.root / "data").mkdir()
+    images = (digits.images[:60].astype(np.float32) / 16.0)[:, None]
+    np.savez(workspace.root / "data" / "test.npz", inputs=images, labels=digits.target[:60])
+    workspace.commit_all("the model's code and held-out data")
+    register(workspace, seed=0, accuracy=0.90)
+    workspace.git("push", "-q", "origin", "main")
+    return workspace
+
+
+@pytest.fixture
+def github(sandbox: Workspace) -> Iterator[FakeGitHub]:
+    with FakeGitHub(repo="acme/models", token=TOKEN, origin=sandbox.origin) as server:
+        yield server
+
+
+def runner(ws: Workspace, github: FakeGitHub, tmp_path: Path, **kwargs: Any) -> Runner:
+    return Runner(
+        ws.root,
+        tmp_path / "runs",
+        github_env={"GITHUB_API_URL": github.url},
+        secrets={"MODELREG_PR_TOKEN": TOKEN},
+        **kwargs,
+    )
+
+
+def test_validate_reports_exports_and_keeps_one_comment(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    sandbox.git("checkout", "-q", "-b", "add-v2")
+    register(sandbox, seed=1, accuracy=0.93)
+    sandbox.git("push", "-q", "origin", "add-v2")
+    number = github.add_pull(head="add-v2", title="digits v2")["number"]
+    event = {"pull_request": {"number": number, "head": {"repo": {"full_name": "acme/models"}}}}
+    local = runner(sandbox, github, tmp_path, event_name="pull_request", event=event)
+    local.github["base_ref"] = "main"
+
+    job = local.run("validate.yml", "validate")
+
+    assert "ok: the change is valid" in job.step("Validate the change").output
+    diff = job.step("Registry events").outputs
+    assert (diff["changed"], diff["models"]) == ("true", '["digits"]')
+    assert json.loads(diff["events"])[0]["ref"] == "digits/2"
+    report = json.loads((sandbox.root / "exports" / "digits-2.json").read_text())
+    assert report["parity"]["passed"] is True
+    assert (sandbox.root / "exports" / "digits-2.onnx").stat().st_size > 1000
+    assert job.summary.startswith(MARKER)
+    assert "| registered | digits | v2 |" in job.summary
+    assert "#### New version: v2" in job.summary
+    assert job.uploaded == [sandbox.root / "report.md"]
+    [comment] = github.comments
+    assert comment["body"] == (sandbox.root / "report.md").read_text()
+
+    # Run again unchanged: the comment is left alone. After a new push it is updated in
+    # place, never repeated.
+    local.run("validate.yml", "validate")
+    assert github.paths("PATCH") == []
+    manifest = sandbox.root / "registry" / "digits" / "versions" / "2.yaml"
+    manifest.write_text(manifest.read_text() + "description: wider classifier head\n")
+    sandbox.commit_all("describe v2")
+    local.run("validate.yml", "validate")
+    assert len(github.comments) == 1
+    assert "wider classifier head" in github.comments[0]["body"]
+    assert github.paths("PATCH") == [f"/repos/acme/models/issues/comments/{comment['id']}"]
+
+
+def test_promote_by_hand_opens_the_pull_request(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    register(sandbox, seed=1, accuracy=0.93)
+    sandbox.git("push", "-q", "origin", "main")
+    inputs = {"model": "digits", "version": "2", "stage": "production", "reason": "better"}
+    local = runner(
+        sandbox, github, tmp_path, event_name="workflow_dispatch", event={}, inputs=inputs
+    )
+
+    job = local.run("promote.yml", "promote")
+
+    assert job.step("Propose new versions for staging").skipped
+    assert "opened pull request #" in job.step("Open the promotion pull request").output
+    [pull] = github.pulls
+    assert pull["head"]["ref"] == "modelreg/digits/production/promote-v2"
+    assert "## Promote digits v2 to production" in pull["body"]
+    assert git(sandbox.origin, "branch", "--list", "modelreg/*").strip() == (
+        "modelreg/digits/production/promote-v2"
+    )
+    # The token reached git through the job's environment, not the repository's config.
+    assert "extraheader" not in (sandbox.root / ".git" / "config").read_text()
+
+
+def test_a_push_that_registers_proposes_staging(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    before = sandbox.git("rev-parse", "HEAD").strip()
+    register(sandbox, seed=1, accuracy=0.93)
+    sandbox.git("push", "-q", "origin", "main")
+    local = runner(sandbox, github, tmp_path, event_name="push", event={"before": before})
+
+    job = local.run("promote.yml", "promote")
+
+    assert job.step("Open the promotion pull request").skipped
+    [pull] = github.pulls
+    assert pull["head"]["ref"] == "modelreg/digits/staging/promote-v2"
+
+
+def test_rollback_opens_the_revert_pull_request(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    from modelreg.api import promote
+
+    register(sandbox, seed=1, accuracy=0.93)
+    promote("digits", 1, "production", repo=sandbox.root)
+    promote("digits", 2, "production", repo=sandbox.root)
+    sandbox.git("push", "-q", "origin", "main")
+    inputs = {"model": "digits", "stage": "production", "to": "", "reason": "latency"}
+    local = runner(
+        sandbox, github, tmp_path, event_name="workflow_dispatch", event={}, inputs=inputs
+    )
+
+    job = local.run("rollback.yml", "rollback")
+
+    assert "opened pull request #" in job.step("Open the rollback pull request").output
+    [pull] = github.pulls
+    assert pull["head"]["ref"] == "modelreg/digits/production/rollback-to-v1"
+    assert pull["title"] == "Roll back digits production to v1"
+
+
+def test_on_merge_gives_deploy_jobs_the_events(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    from modelreg.api import promote
+
+    promote("digits", 1, "production", repo=sandbox.root)
+    before = sandbox.git("rev-parse", "HEAD").strip()
+    register(sandbox, seed=1, accuracy=0.93)
+    promote("digits", 2, "production", repo=sandbox.root, reason="better")
+    local = runner(sandbox, github, tmp_path, event_name="push", event={"before": before})
+
+    job = local.run("on-merge.yml", "events")
+
+    assert job.outputs["changed"] == "true"
+    assert json.loads(job.outputs["moves"]) == [
+        {"model": "digits", "stage": "production", "version": 2, "previous": 1, "event": "promoted"}
+    ]
+    assert job.step("The range this push brought").outputs == {"base": before}
+    assert "#### Promotion of production: v1 → v2" in job.summary
+    assert "```mermaid\ntimeline" in job.summary
+
+    # A first push (no 'before') falls back to the last commit.
+    first = runner(
+        sandbox, github, tmp_path / "first", event_name="push", event={"before": "0" * 40}
+    )
+    assert first.run("on-merge.yml", "events").outputs["moves"].startswith('[{"model":"digits"')
