@@ -82,6 +82,8 @@ step modelreg resolve digits-cnn@production
 [ "$(modelreg resolve digits-cnn@production)" = "digits-cnn/1" ] \
     || { echo "demo: production should hold digits-cnn/1 after the rollback" >&2; exit 1; }
 git push -q origin main
+# The static dashboard CI publishes to GitHub Pages.
+step modelreg dashboard --out "$demo/site"
 
 # A teammate's clone: the weights come from the DVC remote by hash, verified.
 git clone -q "$demo/origin.git" "$demo/teammate"
@@ -93,5 +95,5 @@ echo "byte-identical to the pipeline's output"
 cd "$demo/repo"
 step git log --oneline
 
-printf '\nThe project clone is %s (origin: %s, DVC remote: %s).\n' \
-    "$demo/repo" "$demo/origin.git" "$demo/dvc-remote"
+printf '\nThe project clone is %s (origin: %s, DVC remote: %s); the dashboard is %s.\n' \
+    "$demo/repo" "$demo/origin.git" "$demo/dvc-remote" "$demo/site/index.html"

@@ -6,7 +6,7 @@ Only what the project's workflows use: ``run:`` steps under ``bash -eo pipefail`
 ``GITHUB_OUTPUT``, ``GITHUB_ENV`` and ``GITHUB_STEP_SUMMARY`` files, and job
 outputs. ``uses:`` steps are the ones a sandbox already stands for: the checkout
 (the sandbox is one), the setup action (modelreg is on PATH) and artifact uploads
-(the paths are recorded and must exist).
+(the paths are recorded and must exist), including the Pages upload.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ class Runner:
                 continue
             uses = step.get("uses", "")
             if uses:
-                if "upload-artifact" in uses:
+                if "upload-artifact" in uses or "upload-pages-artifact" in uses:
                     path = self.repo / substitute(step["with"]["path"], context)
                     assert path.exists(), f"{name}: nothing to upload at {path}"
                     uploaded.append(path)

@@ -233,3 +233,22 @@ def test_on_merge_gives_deploy_jobs_the_events(
         sandbox, github, tmp_path / "first", event_name="push", event={"before": "0" * 40}
     )
     assert first.run("on-merge.yml", "events").outputs["moves"].startswith('[{"model":"digits"')
+
+
+def test_on_merge_builds_the_dashboard_for_pages(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    from modelreg.api import promote
+
+    promote("digits", 1, "production", repo=sandbox.root, reason="first")
+    local = runner(sandbox, github, tmp_path, event_name="push", event={"before": "0" * 40})
+
+    job = local.run("on-merge.yml", "dashboard")
+
+    assert job.uploaded == [sandbox.root / "site"]
+    page = (sandbox.root / "site" / "index.html").read_text()
+    assert '<section id="m-digits">' in page and "first" in page
+    assert (
+        "wrote site/index.html (1 model, 1 version; valid)"
+        in job.step("Build the dashboard").output
+    )

@@ -172,6 +172,7 @@ def test_every_modelreg_command_line_parses_against_the_cli(
         "export",
         "report",
         "comment",
+        "dashboard",
         "resolve",
         "benchmark",
         "promote",

@@ -867,6 +867,31 @@ def report(options: _Options, base: str, head: str, markdown: bool) -> None:
     click.echo(render_report(options.repo, base, head), nl=False)
 
 
+@cli.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write index.html into (e.g. for GitHub Pages).",
+)
+@pass_options
+def dashboard(options: _Options, out: Path) -> None:
+    """Write the registry as one static page: stages, versions, trends, timeline.
+
+    Self-contained HTML (inline CSS and SVG, no script or external asset): each
+    model's version in each stage and alias, its versions with key metrics, a
+    quality metric and latency across versions, the stage changes with authors
+    and pull-request links, and whether the registry validates.
+    """
+    from modelreg._dashboard import build_dashboard
+
+    done = build_dashboard(options.repo, out)
+    state = "valid" if done.valid else "NOT valid"
+    models = f"{done.models} model{'s' if done.models != 1 else ''}"
+    versions = f"{done.versions} version{'s' if done.versions != 1 else ''}"
+    click.echo(f"wrote {done.path} ({models}, {versions}; {state})")
+
+
 # --- checking ----------------------------------------------------------------------------
 
 
