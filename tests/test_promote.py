@@ -429,3 +429,46 @@ def test_cli_promote_and_rollback(
         ("rolled back", "flaky"),
         ("promoted", ""),
     ]
+
+
+def test_check_only_prints_the_gates_and_changes_nothing(strict: Workspace, cli: CliRunner) -> None:
+    promote("digits", 1, "staging", repo=strict.root, now=lambda: _at(9))
+    promote("digits", 1, "production", repo=strict.root, now=lambda: _at(10))
+    promote("digits", 3, "staging", repo=strict.root, now=lambda: _at(11))
+    base = strict.git("rev-parse", "HEAD").strip()
+    repo = ["--repo", str(strict.root)]
+
+    failing = cli.invoke(
+        cli_group, [*repo, "promote", "digits", "3", "--to", "production", "--check"]
+    )
+    assert failing.exit_code == 1
+    lines = failing.output.splitlines()
+    assert lines[0] == "digits/3 to production (against v1): 6 of 7 gates pass"
+    assert "  FAIL  no accuracy regression: 0.949 vs 0.95 in v1" in failing.output
+    assert strict.git("rev-parse", "HEAD").strip() == base and strict.status() == ""
+
+    passing = cli.invoke(
+        cli_group, [*repo, "promote", "digits", "2", "--to", "staging", "--check", "--json"]
+    )
+    assert passing.exit_code == 0, passing.output
+    import json
+
+    document = json.loads(passing.output)
+    assert (document["format"], document["against"], document["passed"]) == (
+        "modelreg.gates/1",
+        3,
+        True,
+    )
+
+    # On a promotion branch the pointer already moved: --base judges against the stage
+    # as the base branch holds it.
+    promote("digits", 3, "production", repo=strict.root, force=True, reason="hotfix")
+    moved = cli.invoke(
+        cli_group,
+        [*repo, "promote", "digits", "3", "--to", "production", "--check", "--base", base],
+    )
+    assert moved.output.startswith(f"digits/3 to production (against v1 on {base}): 6 of 7")
+    refused = cli.invoke(
+        cli_group, [*repo, "promote", "digits", "3", "--to", "production", "--check", "--pr"]
+    )
+    assert refused.exit_code == 2 and "--check changes nothing" in refused.output

@@ -252,3 +252,39 @@ def test_on_merge_builds_the_dashboard_for_pages(
         "wrote site/index.html (1 model, 1 version; valid)"
         in job.step("Build the dashboard").output
     )
+
+
+def test_benchmark_plans_new_versions_and_skips_a_rollback(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    from modelreg.api import promote, rollback
+
+    event = {"pull_request": {"number": 3, "head": {"repo": {"full_name": "acme/models"}}}}
+    register(sandbox, seed=1, accuracy=0.93)
+    promote("digits", 1, "production", repo=sandbox.root)
+    promote("digits", 2, "production", repo=sandbox.root)
+    sandbox.git("push", "-q", "origin", "main")
+
+    # A pull request that registers v3 and promotes it: one candidate, gated on production.
+    sandbox.git("checkout", "-q", "-b", "v3")
+    register(sandbox, seed=2, accuracy=0.95)
+    promote("digits", 3, "production", repo=sandbox.root)
+    local = runner(sandbox, github, tmp_path / "a", event_name="pull_request", event=event)
+    local.github["base_ref"] = "main"
+    plan = local.run("benchmark.yml", "plan")
+    assert json.loads(plan.outputs["candidates"]) == [
+        {"ref": "digits/3", "model": "digits", "version": 3, "stage": "production"}
+    ]
+
+    # A rollback pull request: nothing to measure, so the GPU job does not start.
+    sandbox.git("checkout", "-q", "main")
+    sandbox.git("checkout", "-q", "-b", "roll-back")
+    rollback("digits", "production", repo=sandbox.root)
+    local = runner(sandbox, github, tmp_path / "b", event_name="pull_request", event=event)
+    local.github["base_ref"] = "main"
+    assert local.run("benchmark.yml", "plan").outputs["candidates"] == "[]"
+
+    # A fork's pull request never gets as far as planning the GPU job.
+    fork = {"pull_request": {"number": 4, "head": {"repo": {"full_name": "eve/models"}}}}
+    local = runner(sandbox, github, tmp_path / "c", event_name="pull_request", event=fork)
+    assert local.run("benchmark.yml", "plan").steps == []

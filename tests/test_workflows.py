@@ -214,9 +214,14 @@ def test_promotions_are_never_cancelled_and_gpu_runs_only_same_repo_code() -> No
         job = next(iter(_load(GITHUB / "workflows" / f"{stem}.yml")["jobs"].values()))
         assert job["concurrency"]["cancel-in-progress"] is False
         assert job["concurrency"]["group"].startswith("promote-")
-    benchmark = _load(GITHUB / "workflows" / "benchmark.yml")["jobs"]["benchmark"]
-    assert benchmark["runs-on"] == ["self-hosted", "linux", "x64", "gpu"]
-    assert benchmark["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    jobs = _load(GITHUB / "workflows" / "benchmark.yml")["jobs"]
+    assert jobs["benchmark"]["runs-on"] == ["self-hosted", "linux", "x64", "gpu"]
+    # The GPU job runs only after the plan, which only same-repository pull requests pass.
+    assert jobs["benchmark"]["needs"] == "plan"
+    assert (
+        jobs["plan"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    )
+    assert jobs["plan"]["runs-on"] == "ubuntu-latest"
     labels = yaml.safe_load((GITHUB / "actionlint.yaml").read_text())
     assert labels["self-hosted-runner"]["labels"] == ["gpu"]
     owners = (GITHUB / "CODEOWNERS").read_text()

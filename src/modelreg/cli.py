@@ -356,15 +356,24 @@ def _landed(result: Any) -> None:
 @click.option(
     "--force", is_flag=True, help="Override failing gates (needs --reason; goes in the commit)."
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only check the gates (against the stage on --base when given); change nothing; "
+    "exit 1 if one fails.",
+)
 @_pr_options
 @pass_options
+@click.pass_context
 def promote(
+    ctx: click.Context,
     options: _Options,
     name: str,
     version: int,
     stage: str,
     reason: str,
     force: bool,
+    check: bool,
     pr: bool,
     base: str | None,
     api_url: str | None,
@@ -380,6 +389,12 @@ def promote(
     """
     from modelreg._promote import promote as run_promote
 
+    if check:
+        if pr or force:
+            raise click.UsageError("--check changes nothing: give it without --pr and --force")
+        if not _gates_pass(options, name, version, stage, base, as_json):
+            ctx.exit(1)
+        return
     with _github(pr, base, api_url, github_repo) as github:
         done = run_promote(
             name,
@@ -402,6 +417,50 @@ def promote(
         for gate in done.gates:
             click.echo(f"  {'pass' if gate.passed else 'FAIL'}  {gate.name}: {gate.detail}")
     _landed(done)
+
+
+def _gates_pass(
+    options: _Options, name: str, number: int, stage: str, base: str | None, as_json: bool
+) -> bool:
+    """Print the stage policy's gates for a version (judged against the version in the
+    stage now, or on ``base``) and say whether all pass."""
+    from modelreg._promote import check_gates
+    from modelreg._registry import Registry
+
+    with options.registry() as registry:
+        version = registry.version(name, number)
+        current = registry.pointer(version.model, stage)  # a clear error for a bad stage
+        canonical = registry.config.canonical_stage(stage) or stage
+        if base is not None:
+            with Registry.open(options.repo, rev=base) as before:
+                held = version.model in before.model_names()
+                current = before.pointer(version.model, canonical) if held else None
+        gates = check_gates(registry, version, canonical, current)
+    passed = all(g.passed for g in gates)
+    against = f"v{current.version}" if current else "an empty stage"
+    where = f" on {base}" if base else ""
+    if as_json:
+        _emit_json(
+            {
+                "format": "modelreg.gates/1",
+                "model": version.model,
+                "version": number,
+                "stage": canonical,
+                "against": current.version if current else None,
+                "base": base,
+                "passed": passed,
+                "gates": [g.to_json() for g in gates],
+            }
+        )
+        return passed
+    count = sum(g.passed for g in gates)
+    click.echo(
+        f"{version.ref} to {canonical} (against {against}{where}): "
+        f"{count} of {len(gates)} gates pass"
+    )
+    for gate in gates:
+        click.echo(f"  {'pass' if gate.passed else 'FAIL'}  {gate.name}: {gate.detail}")
+    return passed
 
 
 @cli.command()
