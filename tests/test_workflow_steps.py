@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests import builders
 from tests.actions_runner import ROOT, Runner
 from tests.conftest import Workspace, git
 from tests.github_server import FakeGitHub
@@ -126,6 +127,9 @@ def test_validate_reports_exports_and_keeps_one_comment(
     report = json.loads((sandbox.root / "exports" / "digits-2.json").read_text())
     assert report["parity"]["passed"] is True
     assert (sandbox.root / "exports" / "digits-2.onnx").stat().st_size > 1000
+    assert (
+        "no torch checkpoint" not in job.step("Export new versions to ONNX and check parity").output
+    )
     assert job.summary.startswith(MARKER)
     assert "| registered | digits | v2 |" in job.summary
     assert "#### New version: v2" in job.summary
@@ -288,3 +292,31 @@ def test_benchmark_plans_new_versions_and_skips_a_rollback(
     fork = {"pull_request": {"number": 4, "head": {"repo": {"full_name": "eve/models"}}}}
     local = runner(sandbox, github, tmp_path / "c", event_name="pull_request", event=fork)
     assert local.run("benchmark.yml", "plan").steps == []
+
+
+def test_validate_skips_exporting_a_version_without_a_checkpoint(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    sandbox.git("checkout", "-q", "-b", "onnx-only")
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(builders.onnx_model_bytes(3))
+    from click.testing import CliRunner
+
+    from modelreg.cli import cli
+
+    done = CliRunner().invoke(
+        cli, ["--repo", str(sandbox.root), "register", "digits", "--weights", str(onnx), "--commit"]
+    )
+    assert done.exit_code == 0, done.output
+    event = {"pull_request": {"number": 5, "head": {"repo": {"full_name": "elsewhere/fork"}}}}
+    local = runner(sandbox, github, tmp_path, event_name="pull_request", event=event)
+    local.github["base_ref"] = "main"
+
+    job = local.run("validate.yml", "validate")
+
+    export = job.step("Export new versions to ONNX and check parity").output
+    assert "::notice::digits/2 has no torch checkpoint: nothing to export" in export
+    assert not (sandbox.root / "exports" / "digits-2.onnx").exists()
+    # A fork's pull request gets no comment: its report is the job summary.
+    assert job.step("Sticky comment").skipped and github.comments == []
+    assert "| registered | digits | v2 |" in job.summary
