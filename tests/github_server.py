@@ -58,6 +58,12 @@ def _error(status: int, message: str, docs: str = DOCS, /, **extra: Any) -> Repl
 
 
 NOT_FOUND = _error(404, "Not Found", f"{DOCS}/overview/resources-in-the-rest-api")
+# What GitHub answers a comment created or edited without a text body.
+_MISSING_COMMENT_BODY = _error(
+    422,
+    "Validation Failed",
+    errors=[{"resource": "IssueComment", "field": "body", "code": "missing_field"}],
+)
 
 # The router: method, path under /repos/OWNER/NAME, and the FakeGitHub method that answers.
 ROUTES = [
@@ -452,11 +458,7 @@ class FakeGitHub:
             return NOT_FOUND
         text = body.get("body") if isinstance(body, dict) else None
         if not isinstance(text, str):
-            return _error(
-                422,
-                "Validation Failed",
-                errors=[{"resource": "IssueComment", "field": "body", "code": "missing_field"}],
-            )
+            return _MISSING_COMMENT_BODY
         comment_id = self._next_comment_id
         self._next_comment_id += 1
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -481,11 +483,7 @@ class FakeGitHub:
             return NOT_FOUND
         text = body.get("body") if isinstance(body, dict) else None
         if not isinstance(text, str):
-            return _error(
-                422,
-                "Validation Failed",
-                errors=[{"resource": "IssueComment", "field": "body", "code": "missing_field"}],
-            )
+            return _MISSING_COMMENT_BODY
         comment["body"] = text
         comment["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return Reply(200, comment)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from modelreg._compare import metric_direction
 from modelreg._errors import ModelregError
 from modelreg._history import StageChange, stage_history
 from modelreg._model import ModelVersion, StagePointer, format_timestamp
@@ -201,8 +202,6 @@ def _metric(value: float | None) -> str:
 
 def _chart(versions: Sequence[ModelVersion], metric: str, held: set[int]) -> str:
     """An SVG line chart of ``metric`` across versions; stage-held versions stand out."""
-    from modelreg._compare import metric_direction
-
     points = [(v.version, float(v.metrics[metric])) for v in versions if metric in v.metrics]
     points = points[-_VERSIONS_SHOWN:]
     width, height, left, right, top, bottom = 520, 200, 56, 16, 28, 30

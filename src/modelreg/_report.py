@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelreg._compare import metric_direction
+from modelreg._compare import compare_versions, metric_direction
 from modelreg._compare import render_markdown as render_comparison
 from modelreg._diff import RegistryDiff, RegistryEvent, diff_revisions
 from modelreg._diff import render_markdown as render_events
@@ -75,8 +75,6 @@ def _stage_move(
     registry: Registry, model: str, event: RegistryEvent, current: StagePointer | None
 ) -> str:
     """Gate results and the comparison for a stage that moved to a new version."""
-    from modelreg._compare import compare_versions
-
     assert event.version is not None and event.stage is not None
     what = "Promotion" if event.event == "promoted" else "Rollback"
     previous = f"v{event.previous}" if event.previous else "an empty stage"
@@ -93,8 +91,6 @@ def _stage_move(
 
 def _registered(registry: Registry, model: str, numbers: Sequence[int]) -> str:
     """The new versions beside the version in the last stage (else the one before them)."""
-    from modelreg._compare import compare_versions
-
     pointer = registry.pointer(model, registry.config.stages[-1])
     earlier = [n for n in registry.version_numbers(model) if n < min(numbers)]
     baseline = pointer.version if pointer else (earlier[-1] if earlier else None)
