@@ -18,6 +18,7 @@ any file in the working tree changes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ from modelreg._errors import InputError, StorageError
 from modelreg._local_artifacts import file_md5
 from modelreg._model import Artifact, ModelVersion
 
-__all__ = ["PullResult", "PulledArtifact", "pull"]
+__all__ = ["PullResult", "PulledArtifact", "pull", "verified_bytes"]
 
 IN_WORKTREE = "working tree"
 FROM_CACHE = "cache"
@@ -253,3 +254,30 @@ def pull(root: Path, version: ModelVersion, *, remote: str | None = None) -> Pul
                 _write_folder(objects.cache, target, entries)
         pulled.append(PulledArtifact(artifact, target, source))
     return PullResult(version.ref, objects.remote_name, tuple(pulled))
+
+
+def verified_bytes(
+    root: Path, version: ModelVersion, artifact: Artifact, *, remote: str | None = None
+) -> tuple[bytes, str]:
+    """One file artifact's content, checked against its md5, and where it came from.
+
+    The working-tree file is used when its content matches; otherwise the object
+    is taken from the DVC cache or fetched from the remote (into the cache, as pull
+    does), without writing the working tree. The bytes returned are the bytes
+    hashed, so nothing can change the file between the check and its use.
+    """
+    what = f"{version.ref} {artifact.name} ({artifact.path})"
+    if artifact.is_directory:
+        raise InputError(f"{what} is a folder; only a single-file artifact can be loaded")
+    expected = _bare(artifact.md5)
+    target = _inside(root, artifact.path)
+    with contextlib.suppress(OSError):
+        data = target.read_bytes()
+        if hashlib.md5(data).hexdigest() == expected:
+            return data, IN_WORKTREE
+    objects = _Objects(root, read_dvc_config(root), remote)
+    source = objects.ensure(artifact.md5, what)
+    data = object_path(objects.cache, artifact.md5).read_bytes()
+    if hashlib.md5(data).hexdigest() != expected:
+        raise StorageError(f"{what}: the cached object changed while it was read; try again")
+    return data, source

@@ -951,6 +951,92 @@ def dashboard(options: _Options, out: Path) -> None:
     click.echo(f"wrote {done.path} ({models}, {versions}; {state})")
 
 
+# --- serving -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("refs", nargs=-1, metavar="[[NAME=]REF]...")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free."
+)
+@click.option(
+    "--poll",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between checks of the stage pointers.",
+)
+@click.option(
+    "--follow",
+    metavar="REMOTE/BRANCH",
+    help="Follow the pointers as committed on this branch (fetched at every poll, e.g. "
+    "origin/main) instead of the working tree.",
+)
+@click.option("--remote", metavar="NAME", help="The DVC remote to fetch artifacts from.")
+@click.option(
+    "--threads",
+    default=0,
+    type=click.IntRange(min=0),
+    help="ONNX Runtime threads per session (default 0: one per core).",
+)
+@click.option(
+    "--max-body",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="The largest request body accepted, in MiB.",
+)
+@click.option("--access-log", is_flag=True, help="Log every request.")
+@pass_options
+def serve(
+    options: _Options,
+    refs: tuple[str, ...],
+    host: str,
+    port: int,
+    poll: float,
+    follow: str | None,
+    remote: str | None,
+    threads: int,
+    max_body: int,
+    access_log: bool,
+) -> None:
+    """Serve models over HTTP with ONNX Runtime, following their stage pointers.
+
+    Each REF (NAME@production, NAME@champion, NAME/latest, NAME/3) is served as
+    NAME, or under the name given as NAME=REF; with none, every model that has a
+    version in production. Endpoints: the Open Inference Protocol (KServe v2:
+    /v2/models/NAME/infer and its metadata and health), GET /model/info and
+    POST /predict for the first model, /metrics for Prometheus, /docs and
+    /openapi.json.
+
+    When a pointer moves (promote, rollback, a merged pull request), the new
+    version's ONNX file is verified by md5, loaded, warmed up and swapped in;
+    requests in flight finish on the old one. A version that fails is refused and
+    logged, and the old one keeps serving. A stage with a canary sends the
+    canary its share of requests.
+    """
+    import logging
+
+    import uvicorn
+
+    from modelreg._serve_app import create_app
+    from modelreg._serving import prepare
+    from modelreg._source import find_repo_root
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    serve_log = logging.getLogger("modelreg.serve")
+    serve_log.addHandler(handler)
+    serve_log.setLevel(logging.INFO)
+    root = find_repo_root(options.repo or Path.cwd())
+    server = prepare(root, refs, follow=follow, remote=remote, threads=threads)
+    app = create_app(
+        server.routes, server.follower, server.metrics, poll=poll, max_body=max_body << 20
+    )
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+
+
 # --- checking ----------------------------------------------------------------------------
 
 

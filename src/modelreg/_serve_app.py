@@ -1,0 +1,570 @@
+"""The inference server's HTTP surface: an ASGI app (FastAPI) run under uvicorn.
+
+Endpoints:
+
+- the Open Inference Protocol (KServe v2, Triton): ``/v2``, ``/v2/health/live``,
+  ``/v2/health/ready``, ``/v2/models/{name}[/versions/{v}]``, ``.../ready`` and
+  ``.../infer``;
+- the seeds' shape, for the first model served: ``GET /model/info``, ``POST /predict``;
+- ``/metrics`` for Prometheus; ``/openapi.json`` describes all of them.
+
+Request bodies are read and checked by hand (:mod:`modelreg._serve_tensors`), not
+by a request model: the checks give one-line messages in the protocol's
+``{"error": ...}`` shape, and they cost less than model validation on the hot
+path. Every response to an inference names the version that answered it, in the
+body and in the ``X-Model-Version`` header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from modelreg import __version__
+from modelreg._serve_metrics import CONTENT_TYPE, Metrics
+from modelreg._serve_tensors import RequestError, decode_predict, decode_v2, encode_v2
+from modelreg._serving import Follower, LoadedModel, Route
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("modelreg.serve")
+
+DEFAULT_MAX_BODY = 16 << 20
+VERSION_HEADER = "X-Model-Version"
+
+_ERROR = {
+    "description": "The request cannot be served; the message says why.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}},
+            }
+        }
+    },
+}
+_TENSOR_DATA = {
+    "type": "array",
+    "description": "Row-major values, flat or nested.",
+    "items": {},
+}
+_TENSOR = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "datatype", "shape", "data"],
+    "properties": {
+        "name": {"type": "string"},
+        "datatype": {
+            "type": "string",
+            "enum": [
+                "BOOL",
+                "UINT8",
+                "UINT16",
+                "UINT32",
+                "UINT64",
+                "INT8",
+                "INT16",
+                "INT32",
+                "INT64",
+                "FP16",
+                "FP32",
+                "FP64",
+                "BYTES",
+            ],
+        },
+        "shape": {"type": "array", "items": {"type": "integer"}},
+        "parameters": {"type": "object"},
+        "data": _TENSOR_DATA,
+    },
+}
+_METADATA_TENSOR = {
+    "type": "object",
+    "required": ["name", "datatype", "shape"],
+    "properties": {
+        "name": {"type": "string"},
+        "datatype": {"type": "string"},
+        "shape": {"type": "array", "items": {"type": "integer"}},
+    },
+}
+_INFER_REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["inputs"],
+    "properties": {
+        "id": {"type": "string"},
+        "parameters": {"type": "object"},
+        "inputs": {"type": "array", "minItems": 1, "items": _TENSOR},
+        "outputs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}, "parameters": {"type": "object"}},
+            },
+        },
+    },
+}
+_INFER_RESPONSE = {
+    "type": "object",
+    "required": ["model_name", "model_version", "outputs"],
+    "properties": {
+        "model_name": {"type": "string"},
+        "model_version": {"type": "string"},
+        "id": {"type": "string"},
+        "outputs": {"type": "array", "items": _TENSOR},
+    },
+}
+_MODEL_METADATA = {
+    "type": "object",
+    "required": ["name", "versions", "platform", "inputs", "outputs"],
+    "properties": {
+        "name": {"type": "string"},
+        "versions": {"type": "array", "items": {"type": "string"}},
+        "platform": {"type": "string"},
+        "inputs": {"type": "array", "items": _METADATA_TENSOR},
+        "outputs": {"type": "array", "items": _METADATA_TENSOR},
+    },
+}
+_PREDICT_REQUEST = {
+    "type": "object",
+    "required": ["inputs"],
+    "additionalProperties": False,
+    "properties": {
+        "inputs": {
+            "description": "One example or a batch, as nested arrays; an object keyed by "
+            "input name for a model with several inputs.",
+            "oneOf": [{"type": "array"}, {"type": "object"}],
+        }
+    },
+}
+_PREDICT_RESPONSE = {
+    "type": "object",
+    "required": ["model_name", "version", "outputs"],
+    "properties": {
+        "model_name": {"type": "string"},
+        "version": {"type": "string"},
+        "stage": {"type": "string"},
+        "predictions": {"type": "array", "items": {"type": "object"}},
+        "outputs": {"type": "object"},
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _dumps(payload: Any, version: int, started: float) -> Response:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return Response(
+        json.dumps(payload, separators=(",", ":")),
+        media_type="application/json",
+        headers={VERSION_HEADER: str(version), "Server-Timing": f"app;dur={elapsed_ms:.3f}"},
+    )
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    """The body as JSON; a 413 past ``limit`` bytes, a 400 for anything not JSON."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(f"the request body is {declared} bytes; the limit is {limit}", 413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(f"the request body is over the limit of {limit} bytes", 413)
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except RecursionError:
+        raise RequestError("the request body is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise RequestError(f"the request body is not valid JSON: {exc}") from None
+
+
+async def _run(model: LoadedModel, outputs: Sequence[str], feeds: dict[str, np.ndarray]) -> Any:
+    try:
+        return await run_in_threadpool(model.run, outputs, feeds)
+    except Exception as exc:
+        # ONNX Runtime's own check of the feeds (e.g. two inputs that must share a batch
+        # size) is the client's error; anything else is the server's.
+        text = " ".join(str(exc).split())
+        if type(exc).__name__ == "InvalidArgument" or "INVALID_ARGUMENT" in text:
+            raise RequestError(f"the model rejected the inputs: {text[:300]}") from None
+        raise
+
+
+def _softmax_rows(values: np.ndarray) -> np.ndarray:
+    rows = values.astype(np.float64).reshape(values.shape[0], -1)
+    if (rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3):
+        return rows  # already probabilities
+    shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
+    probabilities: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return probabilities
+
+
+def _predictions(model: LoadedModel, first: np.ndarray) -> list[dict[str, Any]]:
+    """Per example: the top class, its index and probability, for a classifier's output."""
+    classes = model.version.signature.classes if model.version.signature else ()
+    if first.ndim != 2 or first.dtype.kind != "f" or first.shape[1] < 2:
+        return []
+    probabilities = _softmax_rows(first)
+    top = probabilities.argmax(axis=1)
+    return [
+        {
+            "index": int(index),
+            "label": classes[index] if index < len(classes) else str(int(index)),
+            "confidence": float(row[index]),
+        }
+        for index, row in zip(top, probabilities, strict=True)
+    ]
+
+
+def _model_metadata(route: Route, model: LoadedModel) -> dict[str, Any]:
+    serving = route.current()
+    versions = [str(serving.primary.number)]
+    if serving.canary is not None:
+        versions.append(str(serving.canary.number))
+    return {
+        "name": route.name,
+        "versions": versions,
+        "platform": "onnxruntime_onnx",
+        "inputs": [spec.to_metadata() for spec in model.inputs.values()],
+        "outputs": [spec.to_metadata() for spec in model.outputs.values()],
+    }
+
+
+def _model_info(route: Route) -> dict[str, Any]:
+    serving = route.current()
+    version = serving.primary.version
+    lineage = version.lineage.to_document()
+    canary = (
+        {"version": str(serving.canary.number), "weight": serving.target.weight}
+        if serving.canary is not None
+        else None
+    )
+    return {
+        "model_name": version.model,
+        "name": route.name,
+        "version": str(version.version),
+        "stage": serving.stage,
+        "reference": str(route.ref),
+        "description": version.description,
+        "created": version.created.isoformat().replace("+00:00", "Z"),
+        "metrics": dict(version.metrics),
+        "classes": list(version.signature.classes) if version.signature else [],
+        "inputs": [spec.to_metadata() for spec in serving.primary.inputs.values()],
+        "outputs": [spec.to_metadata() for spec in serving.primary.outputs.values()],
+        "lineage": lineage,
+        "canary": canary,
+    }
+
+
+def _example_bodies(route: Route) -> dict[str, Any]:
+    """A valid request for each kind of endpoint, from the model served at start."""
+    model = route.current().primary
+    tensors = {name: spec.placeholder() for name, spec in model.inputs.items()}
+    feeds = {name: value.tolist() for name, value in tensors.items()}
+    return {
+        "infer": {"inputs": [encode_v2(name, value) for name, value in tensors.items()]},
+        "predict": {"inputs": feeds if len(feeds) > 1 else next(iter(feeds.values()))},
+    }
+
+
+def create_app(
+    routes: Sequence[Route],
+    follower: Follower,
+    metrics: Metrics,
+    *,
+    poll: float = 2.0,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> FastAPI:
+    """The ASGI app serving ``routes``; its lifespan starts and stops ``follower``'s polling."""
+    by_name = {route.name: route for route in routes}
+    default = routes[0]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        follower.start(poll)
+        try:
+            yield
+        finally:
+            follower.stop()
+
+    app = FastAPI(
+        title="modelreg inference server",
+        version=__version__,
+        description="Serves registry versions with ONNX Runtime and follows their stage "
+        "pointers: the Open Inference Protocol (KServe v2) and a simple /predict.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(400, f"{where}: {first['msg']}" if where else str(first["msg"]))
+
+    def route_named(name: str) -> Route:
+        route = by_name.get(name)
+        if route is None:
+            raise RequestError(
+                f"no model named {name!r} is served; served: {', '.join(by_name)}", 404
+            )
+        return route
+
+    async def infer(name: str, request: Request, version: str | None) -> Response:
+        started = time.perf_counter()
+        served, code = "", 200
+        try:
+            route = route_named(name)
+            body = await _read_json(request, max_body)
+            model = route.pick(version)
+            served = str(model.number)
+            feeds, wanted, request_id = decode_v2(body, model.inputs, model.outputs)
+            results = await _run(model, wanted, feeds)
+            payload: dict[str, Any] = {"model_name": route.name, "model_version": served}
+            if request_id is not None:
+                payload["id"] = request_id
+            payload["outputs"] = [
+                encode_v2(n, np.asarray(v)) for n, v in zip(wanted, results, strict=True)
+            ]
+            return _dumps(payload, model.number, started)
+        except RequestError as exc:
+            code = exc.status
+            return _error(exc.status, str(exc))
+        except Exception:
+            code = 500
+            raise
+        finally:
+            metrics.request(name, served, "infer", code, time.perf_counter() - started)
+
+    infer_doc: dict[str, Any] = {
+        "openapi_extra": _body(_INFER_REQUEST),
+        "responses": {
+            200: _json(_INFER_RESPONSE, "The outputs, and the version that computed them."),
+            400: _ERROR,
+            404: _ERROR,
+            413: _ERROR,
+        },
+        "tags": ["inference protocol"],
+    }
+
+    @app.post("/v2/models/{name}/infer", **infer_doc)
+    async def model_infer(name: str, request: Request) -> Response:
+        """Run the model: the stage's version, or the canary for its share of requests."""
+        return await infer(name, request, None)
+
+    @app.post("/v2/models/{name}/versions/{version}/infer", **infer_doc)
+    async def version_infer(name: str, version: str, request: Request) -> Response:
+        """Run one loaded version (the primary or the canary) by number."""
+        return await infer(name, request, version)
+
+    metadata_doc: dict[str, Any] = {
+        "responses": {200: _json(_MODEL_METADATA, "Inputs and outputs."), 404: _ERROR},
+        "tags": ["inference protocol"],
+    }
+
+    @app.get("/v2/models/{name}", **metadata_doc)
+    async def model_metadata(name: str) -> Response:
+        """The model's inputs and outputs, and the versions it serves now."""
+        try:
+            route = route_named(name)
+            return JSONResponse(_model_metadata(route, route.current().primary))
+        except RequestError as exc:
+            return _error(exc.status, str(exc))
+
+    @app.get("/v2/models/{name}/versions/{version}", **metadata_doc)
+    async def version_metadata(name: str, version: str) -> Response:
+        """One loaded version's inputs and outputs."""
+        try:
+            route = route_named(name)
+            return JSONResponse(_model_metadata(route, route.pick(version)))
+        except RequestError as exc:
+            return _error(exc.status, str(exc))
+
+    ready_doc: dict[str, Any] = {
+        "responses": {
+            200: _json(
+                {
+                    "type": "object",
+                    "required": ["name", "ready"],
+                    "properties": {"name": {"type": "string"}, "ready": {"type": "boolean"}},
+                },
+                "Whether the model answers requests.",
+            ),
+            404: _ERROR,
+        },
+        "tags": ["inference protocol"],
+    }
+
+    @app.get("/v2/models/{name}/ready", **ready_doc)
+    async def model_ready(name: str) -> Response:
+        """Whether the model is loaded."""
+        try:
+            route = route_named(name)
+        except RequestError as exc:
+            return _error(exc.status, str(exc))
+        return JSONResponse({"name": name, "ready": route.serving is not None})
+
+    @app.get("/v2/models/{name}/versions/{version}/ready", **ready_doc)
+    async def version_ready(name: str, version: str) -> Response:
+        """Whether this version is loaded (as the primary or the canary)."""
+        try:
+            route_named(name).pick(version)
+        except RequestError as exc:
+            return _error(exc.status, str(exc))
+        return JSONResponse({"name": name, "ready": True})
+
+    health = {"type": "object", "properties": {"live": {"type": "boolean"}}}
+
+    @app.get(
+        "/v2/health/live",
+        responses={200: _json(health, "The server is up.")},
+        tags=["inference protocol"],
+    )
+    async def live() -> Response:
+        """The process answers."""
+        return JSONResponse({"live": True})
+
+    @app.get(
+        "/v2/health/ready",
+        responses={
+            200: _json(
+                {"type": "object", "properties": {"ready": {"type": "boolean"}}},
+                "Every model is loaded.",
+            )
+        },
+        tags=["inference protocol"],
+    )
+    async def ready() -> Response:
+        """Every model served is loaded."""
+        return JSONResponse({"ready": all(route.serving is not None for route in routes)})
+
+    @app.get(
+        "/v2",
+        responses={
+            200: _json(
+                {
+                    "type": "object",
+                    "required": ["name", "version", "extensions"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "version": {"type": "string"},
+                        "extensions": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "The server's name and version.",
+            )
+        },
+        tags=["inference protocol"],
+    )
+    async def server_metadata() -> Response:
+        """The server's name and version."""
+        return JSONResponse({"name": "modelreg", "version": __version__, "extensions": []})
+
+    @app.get(
+        "/model/info",
+        responses={200: _json({"type": "object"}, "The version served and its record.")},
+        tags=["simple"],
+    )
+    async def model_info() -> Response:
+        """The first model's served version: stage, metrics, classes, lineage, canary."""
+        return JSONResponse(_model_info(default))
+
+    @app.post(
+        "/predict",
+        openapi_extra=_body(_PREDICT_REQUEST),
+        responses={
+            200: _json(_PREDICT_RESPONSE, "Outputs, the top class per example, the version."),
+            400: _ERROR,
+            413: _ERROR,
+        },
+        tags=["simple"],
+    )
+    async def predict(request: Request) -> Response:
+        """Run the first model on nested arrays; its dtype is taken from the model."""
+        started = time.perf_counter()
+        served, code = "", 200
+        try:
+            body = await _read_json(request, max_body)
+            model = default.pick()
+            served = str(model.number)
+            feeds = decode_predict(body, model.inputs)
+            names = list(model.outputs)
+            results = [np.asarray(v) for v in await _run(model, names, feeds)]
+            payload = {
+                "model_name": model.version.model,
+                "version": served,
+                "stage": default.current().stage,
+                "predictions": _predictions(model, results[0]),
+                "outputs": {n: v.tolist() for n, v in zip(names, results, strict=True)},
+            }
+            return _dumps(payload, model.number, started)
+        except RequestError as exc:
+            code = exc.status
+            return _error(exc.status, str(exc))
+        except Exception:
+            code = 500
+            raise
+        finally:
+            metrics.request(default.name, served, "predict", code, time.perf_counter() - started)
+
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {}}, "description": "Metrics."}},
+        tags=["operations"],
+    )
+    async def prometheus() -> Response:
+        """Requests, latency, versions served and reloads, for Prometheus."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema, with the names served (and version numbers) as the values
+        the path parameters take, so clients and fuzzers reach the models."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            example = _example_bodies(default)
+            for path, operations in schema["paths"].items():
+                for operation in operations.values():
+                    body = operation.get("requestBody", {}).get("content", {})
+                    if "application/json" in body:
+                        kind = "predict" if path == "/predict" else "infer"
+                        body["application/json"]["example"] = example[kind]
+                    for parameter in operation.get("parameters", ()):
+                        if parameter["name"] == "name":
+                            parameter["schema"] = {"type": "string", "enum": list(by_name)}
+                        elif parameter["name"] == "version":
+                            parameter["schema"] = {"type": "string", "pattern": "^[1-9][0-9]*$"}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,308 @@
+"""Tensors in and out of the inference server, checked against the model's inputs.
+
+Requests arrive as JSON in one of two shapes: the Open Inference Protocol's
+(KServe v2 / Triton: named tensors with a datatype, a shape and row-major data)
+and the seeds' ``/predict`` (nested lists, dtype taken from the model). Every
+way a request can be wrong ends here as :class:`RequestError`, a one-line
+message the server answers with a 4xx: nothing a client sends may reach ONNX
+Runtime unchecked, so a bad request can never become a 5xx.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DATATYPES",
+    "InputSpec",
+    "RequestError",
+    "decode_predict",
+    "decode_v2",
+    "encode_v2",
+]
+
+# The protocol's datatype names by numpy dtype name, and ONNX Runtime's type strings.
+DATATYPES = {
+    "bool": "BOOL",
+    "uint8": "UINT8",
+    "uint16": "UINT16",
+    "uint32": "UINT32",
+    "uint64": "UINT64",
+    "int8": "INT8",
+    "int16": "INT16",
+    "int32": "INT32",
+    "int64": "INT64",
+    "float16": "FP16",
+    "float32": "FP32",
+    "float64": "FP64",
+    "object": "BYTES",
+}
+_ORT_TYPES = {
+    "tensor(bool)": "bool",
+    "tensor(uint8)": "uint8",
+    "tensor(uint16)": "uint16",
+    "tensor(uint32)": "uint32",
+    "tensor(uint64)": "uint64",
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(float16)": "float16",
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(string)": "object",
+}
+# How many elements one request may carry, whatever its body size limit allows.
+MAX_ELEMENTS = 1 << 24
+
+
+class RequestError(Exception):
+    """A client's request is unusable; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input or output of a loaded model, as the session declares it."""
+
+    name: str
+    dtype: str  # a numpy dtype name; "object" for strings
+    shape: tuple[int | None, ...]  # None: any size
+
+    @classmethod
+    def from_ort(cls, node: Any) -> InputSpec:
+        dtype = _ORT_TYPES.get(node.type)
+        if dtype is None:
+            raise ValueError(f"tensor {node.name!r} has type {node.type}, which is not served")
+        shape = tuple(d if isinstance(d, int) and d >= 0 else None for d in node.shape)
+        return cls(node.name, dtype, shape)
+
+    @property
+    def datatype(self) -> str:
+        return DATATYPES[self.dtype]
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "datatype": self.datatype,
+            "shape": [-1 if d is None else d for d in self.shape],
+        }
+
+    def placeholder(self) -> np.ndarray:
+        """A zero tensor this input accepts (size 1 on every free axis), to warm a session."""
+        shape = tuple(1 if d is None else d for d in self.shape)
+        if self.dtype == "object":
+            return np.full(shape, "", dtype=object)
+        return np.zeros(shape, dtype=self.dtype)
+
+
+def _describe_shape(shape: Sequence[int | None]) -> str:
+    return "[" + ", ".join("-1" if d is None else str(d) for d in shape) + "]"
+
+
+def _check_shape(spec: InputSpec, shape: tuple[int, ...]) -> None:
+    expected = _describe_shape(spec.shape)
+    if len(shape) != len(spec.shape):
+        raise RequestError(
+            f"input {spec.name!r} has shape {list(shape)}, but the model takes "
+            f"{len(spec.shape)} dimensions {expected}"
+        )
+    for got, want in zip(shape, spec.shape, strict=True):
+        if got < 1 or (want is not None and got != want):
+            raise RequestError(
+                f"input {spec.name!r} has shape {list(shape)}, but the model takes {expected}"
+            )
+
+
+def _values(spec: InputSpec, data: Any, what: str) -> np.ndarray:
+    """``data`` (a JSON array, nested or flat) as an array of ``spec``'s dtype, or why not."""
+    if not isinstance(data, list):
+        raise RequestError(f"{what} must be a JSON array, not {type(data).__name__}")
+    try:
+        raw = np.asarray(data)
+    except (ValueError, TypeError):
+        raise RequestError(f"{what} is ragged: every row must have the same length") from None
+    if raw.size > MAX_ELEMENTS:
+        raise RequestError(f"{what} has {raw.size} elements; the limit is {MAX_ELEMENTS}", 413)
+    kind, target = raw.dtype.kind, np.dtype(spec.dtype)
+    if raw.size == 0:
+        return raw.astype(target)
+    if target.kind == "O":
+        if kind != "U":
+            raise RequestError(f"{what} must hold strings for a BYTES input")
+        return raw.astype(object)
+    if target.kind == "b":
+        if kind != "b":
+            raise RequestError(f"{what} must hold true/false values for a BOOL input")
+        return raw
+    if target.kind in "iu":
+        if kind not in "iu":
+            raise RequestError(
+                f"{what} must hold integers for a {DATATYPES[spec.dtype]} input, "
+                f"not {_kind_name(kind)}"
+            )
+        info = np.iinfo(target)
+        if raw.min() < info.min or raw.max() > info.max:
+            raise RequestError(
+                f"{what} has a value outside {DATATYPES[spec.dtype]}'s range "
+                f"[{info.min}, {info.max}]"
+            )
+        return raw.astype(target)
+    if kind not in "iuf":
+        raise RequestError(
+            f"{what} must hold numbers for a {DATATYPES[spec.dtype]} input, not {_kind_name(kind)}"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = raw.astype(target)
+    # NaN and infinities the client sent are its values; one the cast made is an overflow.
+    if np.isfinite(raw).all() and not np.isfinite(values).all():
+        raise RequestError(f"{what} has a value outside {DATATYPES[spec.dtype]}'s range")
+    return values
+
+
+def _kind_name(kind: str) -> str:
+    return {
+        "b": "true/false values",
+        "f": "floating-point numbers",
+        "U": "strings",
+        "O": "mixed or out-of-range values",
+        "i": "integers",
+        "u": "integers",
+    }.get(kind, "other values")
+
+
+def _spec_named(specs: Mapping[str, InputSpec], name: str, kind: str) -> InputSpec:
+    spec = specs.get(name)
+    if spec is None:
+        raise RequestError(f"the model has no {kind} {name!r}; its {kind}s: {', '.join(specs)}")
+    return spec
+
+
+def decode_v2(
+    body: Any, inputs: Mapping[str, InputSpec], outputs: Mapping[str, InputSpec]
+) -> tuple[dict[str, np.ndarray], list[str], str | None]:
+    """An Open Inference Protocol request as (feeds, output names, request id)."""
+    if not isinstance(body, dict):
+        raise RequestError("the request body must be a JSON object with an 'inputs' array")
+    unknown = sorted(set(body) - {"id", "parameters", "inputs", "outputs"})
+    if unknown:
+        raise RequestError(f"unknown request field {unknown[0]!r}")
+    request_id = body.get("id")
+    if "id" in body and not isinstance(request_id, str):
+        raise RequestError("'id' must be a string")
+    if "parameters" in body and not isinstance(body["parameters"], dict):
+        raise RequestError("'parameters' must be an object")
+    tensors = body.get("inputs")
+    if not isinstance(tensors, list) or not tensors:
+        raise RequestError("'inputs' must be a non-empty array of tensors")
+    feeds: dict[str, np.ndarray] = {}
+    for position, tensor in enumerate(tensors):
+        if not isinstance(tensor, dict):
+            raise RequestError(f"inputs[{position}] must be an object")
+        name = tensor.get("name")
+        if not isinstance(name, str):
+            raise RequestError(f"inputs[{position}].name must be a string")
+        spec = _spec_named(inputs, name, "input")
+        if name in feeds:
+            raise RequestError(f"input {name!r} is given twice")
+        extra = sorted(set(tensor) - {"name", "shape", "datatype", "parameters", "data"})
+        if extra:
+            raise RequestError(f"input {name!r} has unknown field {extra[0]!r}")
+        parameters = tensor.get("parameters", {})
+        if not isinstance(parameters, dict):
+            raise RequestError(f"input {name!r}: 'parameters' must be an object")
+        if "binary_data_size" in parameters:
+            raise RequestError("binary tensor data is not supported; send the data as JSON")
+        datatype = tensor.get("datatype")
+        if datatype != spec.datatype:
+            raise RequestError(
+                f"input {name!r} has datatype {datatype!r}, but the model takes {spec.datatype}"
+            )
+        shape = tensor.get("shape")
+        if not (
+            isinstance(shape, list)
+            and all(isinstance(d, int) and not isinstance(d, bool) for d in shape)
+        ):
+            raise RequestError(f"input {name!r}: 'shape' must be an array of integers")
+        _check_shape(spec, tuple(shape))
+        if "data" not in tensor:
+            raise RequestError(f"input {name!r} has no 'data'")
+        values = _values(spec, tensor["data"], f"input {name!r} data")
+        expected = math.prod(shape)
+        if values.size != expected:
+            raise RequestError(
+                f"input {name!r} has {values.size} values, but shape {shape} needs {expected}"
+            )
+        feeds[name] = values.reshape(shape)
+    missing = [name for name in inputs if name not in feeds]
+    if missing:
+        raise RequestError(f"input {missing[0]!r} is missing; the model takes {', '.join(inputs)}")
+    wanted = _requested_outputs(body["outputs"], outputs) if "outputs" in body else list(outputs)
+    return feeds, wanted, request_id
+
+
+def _requested_outputs(requested: Any, outputs: Mapping[str, InputSpec]) -> list[str]:
+    if not isinstance(requested, list) or not requested:
+        raise RequestError("'outputs' must be a non-empty array of {'name': ...} objects")
+    names = []
+    for position, item in enumerate(requested):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            raise RequestError(f"outputs[{position}].name must be a string")
+        assert isinstance(item, dict)
+        extra = sorted(set(item) - {"name", "parameters"})
+        if extra:
+            raise RequestError(f"outputs[{position}] has unknown field {extra[0]!r}")
+        if not isinstance(item.get("parameters", {}), dict):
+            raise RequestError(f"outputs[{position}].parameters must be an object")
+        names.append(_spec_named(outputs, name, "output").name)
+    return list(dict.fromkeys(names))
+
+
+def encode_v2(name: str, value: np.ndarray) -> dict[str, Any]:
+    """One output tensor in the protocol's JSON form (flat, row-major data)."""
+    dtype = "object" if value.dtype.kind in "OU" else value.dtype.name
+    return {
+        "name": name,
+        "datatype": DATATYPES.get(dtype, "FP32"),
+        "shape": list(value.shape),
+        "data": value.ravel().tolist(),
+    }
+
+
+def decode_predict(body: Any, inputs: Mapping[str, InputSpec]) -> dict[str, np.ndarray]:
+    """The seeds' ``/predict`` body: ``{"inputs": rows}`` for a one-input model, or
+    ``{"inputs": {name: rows}}``; a single example may leave out the batch axis."""
+    if not isinstance(body, dict) or set(body) - {"inputs"} or "inputs" not in body:
+        raise RequestError(
+            "the request body must be a JSON object with one field, 'inputs' "
+            '(e.g. {"inputs": [[...]]})'
+        )
+    given = body["inputs"]
+    if not isinstance(given, dict):
+        if len(inputs) != 1:
+            raise RequestError(
+                f"the model takes {len(inputs)} inputs; send 'inputs' as an object "
+                f"keyed by {', '.join(inputs)}"
+            )
+        given = {next(iter(inputs)): given}
+    for name in given:
+        _spec_named(inputs, name, "input")
+    feeds = {}
+    for name, spec in inputs.items():
+        if name not in given:
+            raise RequestError(f"input {name!r} is missing; the model takes {', '.join(inputs)}")
+        values = _values(spec, given[name], f"input {name!r}")
+        if values.ndim == len(spec.shape) - 1 and spec.shape and spec.shape[0] is None:
+            values = values[np.newaxis]
+        _check_shape(spec, values.shape)
+        feeds[name] = values
+    return feeds
