@@ -40,6 +40,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.registry_scale
 	$(PY) -m benchmarks.benchmark_stability --runs 3
+	$(PY) -m benchmarks.serve_load
 
 constraints: $(STAMP)
 	{ sed -n '1,4p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e' | grep -iv '^modelreg' | grep -iv '^torch=='; } > constraints.txt.new

@@ -7,7 +7,8 @@
 # pipeline trains, evaluates, exports and benchmarks the example models; the
 # digits classifier is registered, a param is changed, the pipeline runs again,
 # the second version is registered, and the two are compared. Version 1 goes to
-# production, then version 2, and a rollback puts version 1 back. A second clone
+# production, then version 2, and a rollback puts version 1 back, while an
+# inference server follows the production pointer and answers. A second clone
 # then pulls the latest version's weights by hash from the DVC remote.
 set -euo pipefail
 
@@ -72,10 +73,29 @@ step modelreg validate
 
 # Promotion is one commit of one pointer file; rollback reverts it.
 step modelreg promote digits-cnn 1 --to production --reason "baseline"
+
+# The inference server follows the production pointer: no restart for a promotion
+# or a rollback (its log is in .demo/serve.log).
+port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+printf '\n%s$ modelreg serve digits-cnn@production --port %s --poll 0.5 &%s\n' "$bold" "$port" "$plain"
+modelreg serve digits-cnn@production --port "$port" --poll 0.5 2>"$demo/serve.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+client="$repo_root/scripts/demo_client.py"
+python "$client" "$url" wait
+step python "$client" "$url" info
+step python "$client" "$url" predict
+
 step modelreg promote digits-cnn 2 --to production --reason "8 channels: half the size"
 promoted=$(git rev-parse HEAD)
+step python "$client" "$url" expect 2
 step modelreg history digits-cnn --stage production
 step modelreg rollback digits-cnn --stage production --reason "demo: back to the baseline"
+step python "$client" "$url" expect 1
+kill "$server"
+wait "$server" 2>/dev/null || true
+grep -E "serving|now serves" "$demo/serve.log" | sed 's/^/serve.log: /'
 step git show --stat --format='%B' HEAD
 step modelreg diff "$promoted" HEAD
 step modelreg resolve digits-cnn@production

@@ -117,3 +117,19 @@ def test_the_demo_prints_versions_and_the_comparison(demo: tuple[Path, str]) -> 
 def test_this_repository_is_a_valid_registry() -> None:
     report = validate(ROOT, offline=True)
     assert report.findings == ()
+
+
+@pytest.mark.slow
+def test_the_demo_server_follows_the_promotion_and_the_rollback(demo: tuple[Path, str]) -> None:
+    _, output = demo
+    assert "answered by digits-cnn version 1 (production)" in output
+    predictions = [line for line in output.splitlines() if line.startswith("digits image #")]
+    assert len(predictions) == 5
+    # The trained CNN reads real digits: the demo's examples are all recognised.
+    for line in predictions:
+        truth = line.split("(a ")[1][0]
+        assert f"predicted {truth} with" in line, line
+    served = output.index("the server answers with version 2")
+    assert output.index("$ modelreg rollback") < output.index("the server answers with version 1")
+    assert served < output.index("the server answers with version 1")
+    assert "serve.log: " in output and "digits-cnn now serves version 1 (was version 2)" in output

@@ -120,6 +120,9 @@ def test_open_inference_protocol_answers_like_onnx_runtime(registry: Workspace) 
         unknown = client.post("/v2/models/resnet/infer", json=body)
         assert unknown.status_code == 404
         assert unknown.json() == {"error": "no model named 'resnet' is served; served: digits"}
+        # Names clients make up do not become metric series.
+        assert 'model="resnet"' not in client.get("/metrics").text
+        assert metric(live, "modelreg_requests_total", model="(unknown)", code="404") == 1
 
 
 def test_model_info_and_predict_in_the_seeds_shape(registry: Workspace) -> None:
@@ -523,7 +526,7 @@ def test_cli_refuses_to_start_on_a_tampered_production(
     assert line.startswith("error: ") and "md5" in line
 
 
-def test_schemathesis_finds_no_server_error(registry: Workspace) -> None:
+def test_schemathesis_finds_no_server_error(registry: Workspace, tmp_path: Path) -> None:
     """Every operation of the published schema, fuzzed: no 5xx, no undocumented status.
 
     positive_data_acceptance is left out: a tensor's data must hold as many values as
@@ -553,6 +556,7 @@ def test_schemathesis_finds_no_server_error(registry: Workspace) -> None:
             text=True,
             check=False,
             timeout=600,
+            cwd=tmp_path,  # schemathesis keeps a cache in the current folder
         )
         assert done.returncode == 0, done.stdout[-4000:]
         assert "Selected: 12/12" in done.stdout

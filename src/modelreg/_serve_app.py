@@ -42,6 +42,7 @@ log = logging.getLogger("modelreg.serve")
 
 DEFAULT_MAX_BODY = 16 << 20
 VERSION_HEADER = "X-Model-Version"
+UNKNOWN_MODEL = "(unknown)"
 
 _ERROR = {
     "description": "The request cannot be served; the message says why.",
@@ -336,9 +337,11 @@ def create_app(
 
     async def infer(name: str, request: Request, version: str | None) -> Response:
         started = time.perf_counter()
-        served, code = "", 200
+        # Series are labelled by served names only: a client must not create series.
+        served, code, label = "", 200, UNKNOWN_MODEL
         try:
             route = route_named(name)
+            label = route.name
             body = await _read_json(request, max_body)
             model = route.pick(version)
             served = str(model.number)
@@ -358,7 +361,7 @@ def create_app(
             code = 500
             raise
         finally:
-            metrics.request(name, served, "infer", code, time.perf_counter() - started)
+            metrics.request(label, served, "infer", code, time.perf_counter() - started)
 
     infer_doc: dict[str, Any] = {
         "openapi_extra": _body(_INFER_REQUEST),
