@@ -423,6 +423,10 @@ def test_follows_a_remote_branch_without_touching_the_working_tree(
         promote(MODEL, 3, "production", repo=registry.root)
         git(registry.root, "push", "-q", "origin", "main")
         wait_for(lambda: served_version(live) == "3", what="the pushed promotion")
+        # An unreachable origin is a failed poll, counted; the server keeps serving.
+        registry.origin.rename(registry.origin.with_name("moved.git"))
+        wait_for(lambda: metric(live, "modelreg_poll_errors_total") >= 2, what="failed polls")
+        assert served_version(live) == "3"
     with Registry.open(deploy) as reg:
         pointer = reg.pointer(MODEL, "production")
         assert pointer is not None and pointer.version == 1

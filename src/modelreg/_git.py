@@ -55,6 +55,7 @@ class Git:
         *args: str,
         input_bytes: bytes | None = None,
         check: bool = True,
+        timeout: float | None = None,
     ) -> bytes:
         """Run ``git args...`` and return its stdout; :class:`GitError` on failure."""
         try:
@@ -65,9 +66,12 @@ class Git:
                 input=input_bytes,
                 capture_output=True,
                 check=False,
+                timeout=timeout,
             )
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git {args[0]} did not finish in {timeout:g} s") from None
         if check and done.returncode != 0:
             message = done.stderr.decode("utf-8", "replace").strip().splitlines()
             detail = " ".join(line.strip() for line in message[:3]) or f"exit {done.returncode}"

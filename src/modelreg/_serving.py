@@ -54,6 +54,8 @@ log = logging.getLogger("modelreg.serve")
 
 # A version that failed to load is tried again after this long, not at every poll.
 RETRY_FAILED_S = 60.0
+# A fetch of the followed branch that takes longer is abandoned (and tried at the next poll).
+FETCH_TIMEOUT_S = 60.0
 # Loaded versions a route keeps besides the ones it serves, so a rollback swaps at once.
 KEEP_LOADED = 2
 
@@ -314,6 +316,7 @@ class Follower:
             "--no-tags",
             remote,
             f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
+            timeout=FETCH_TIMEOUT_S,  # a hung fetch must not stop the polls for good
         )
 
     def _targets(self) -> dict[str, tuple[Target, ModelVersion, ModelVersion | None, str]]:
