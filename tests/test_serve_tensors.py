@@ -15,6 +15,7 @@ INPUTS = {
     "image": InputSpec("image", "float32", (None, 2, 2)),
     "ids": InputSpec("ids", "int64", (None,)),
     "mask": InputSpec("mask", "bool", (None,)),
+    "text": InputSpec("text", "object", (None,)),
 }
 OUTPUTS = {"scores": InputSpec("scores", "float32", (None, 3))}
 
@@ -23,7 +24,7 @@ json_values = st.recursive(
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=5),
+    | st.text(st.characters(exclude_categories=()), max_size=5),
     lambda children: (
         st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
     ),
@@ -35,7 +36,7 @@ def tensor_like() -> st.SearchStrategy[dict[str, Any]]:
     """Tensors that are nearly right, so decoding gets past the first checks."""
     return st.fixed_dictionaries(
         {
-            "name": st.sampled_from(["image", "ids", "mask", "other"]),
+            "name": st.sampled_from(["image", "ids", "mask", "text", "other"]),
             "datatype": st.sampled_from(["FP32", "INT64", "BOOL", "FP16", "BYTES"]),
             "shape": st.lists(st.integers(-2, 4), max_size=4),
             "data": st.lists(json_values, max_size=10)
@@ -81,6 +82,7 @@ def test_a_valid_request_decodes_to_the_model_types() -> None:
             {"name": "image", "datatype": "FP32", "shape": [1, 2, 2], "data": [1, 2, 3, 4.5]},
             {"name": "ids", "datatype": "INT64", "shape": [2], "data": [[7], [8]]},
             {"name": "mask", "datatype": "BOOL", "shape": [2], "data": [True, False]},
+            {"name": "text", "datatype": "BYTES", "shape": [1], "data": ["naïve"]},
         ],
     }
     feeds, outputs, request_id = decode_v2(body, INPUTS, OUTPUTS)
@@ -88,6 +90,7 @@ def test_a_valid_request_decodes_to_the_model_types() -> None:
     np.testing.assert_array_equal(feeds["image"], np.array([[[1, 2], [3, 4.5]]], np.float32))
     assert feeds["ids"].dtype == np.int64 and feeds["ids"].tolist() == [7, 8]
     assert feeds["mask"].tolist() == [True, False]
+    assert feeds["text"].dtype == object and feeds["text"].tolist() == ["naïve"]
 
 
 @pytest.mark.parametrize(
@@ -95,7 +98,8 @@ def test_a_valid_request_decodes_to_the_model_types() -> None:
     [
         ([1.5, 2], "INT64", "must hold integers for a INT64 input, not floating-point numbers"),
         ([2**63], "INT64", "has a value outside INT64's range"),
-        ([2**70], "INT64", "not mixed or out-of-range values"),
+        ([2**70], "INT64", "has a value outside INT64's range"),
+        ([1, True], "INT64", "must hold integers for a INT64 input, not true/false values"),
         ([1, 0], "BOOL", "must hold true/false values for a BOOL input"),
         ([1e300, 0], "FP32", "has a value outside FP32's range"),
     ],

@@ -30,10 +30,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from modelreg import __version__
 from modelreg._serve_metrics import CONTENT_TYPE, Metrics
-from modelreg._serve_tensors import RequestError, decode_predict, decode_v2, encode_v2
+from modelreg._serve_tensors import (
+    RequestError,
+    decode_predict,
+    decode_v2,
+    encode_v2,
+    json_safe,
+)
 from modelreg._serving import Follower, LoadedModel, Route
 
 __all__ = ["create_app"]
@@ -176,44 +184,64 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _dumps(payload: Any, version: int, started: float) -> Response:
+def _encoded(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _answer(body: bytes, version: int, started: float) -> Response:
     elapsed_ms = (time.perf_counter() - started) * 1000
     return Response(
-        json.dumps(payload, separators=(",", ":")),
+        body,
         media_type="application/json",
         headers={VERSION_HEADER: str(version), "Server-Timing": f"app;dur={elapsed_ms:.3f}"},
     )
 
 
-async def _read_json(request: Request, limit: int) -> Any:
-    """The body as JSON; a 413 past ``limit`` bytes, a 400 for anything not JSON."""
+def _no_constants(name: str) -> Any:
+    raise RequestError(f"the request body holds {name}, which is not JSON; send a number")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body's bytes; a 413 past ``limit``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestError(f"the request body is {declared} bytes; the limit is {limit}", 413)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(f"the request body is over the limit of {limit} bytes", 413)
-        chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(f"the request body is over the limit of {limit} bytes", 413)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise RequestError("the client closed the connection during the request", 499) from None
+    return b"".join(chunks)
+
+
+def _parse(body: bytes) -> Any:
+    """The body as JSON, strictly (no NaN or Infinity); a 400 for anything else."""
+    try:
+        return json.loads(body, parse_constant=_no_constants)
     except RecursionError:
         raise RequestError("the request body is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise RequestError(f"the request body is not valid JSON: {exc}") from None
 
 
-async def _run(model: LoadedModel, outputs: Sequence[str], feeds: dict[str, np.ndarray]) -> Any:
+def _run(model: LoadedModel, outputs: Sequence[str], feeds: dict[str, np.ndarray]) -> list[Any]:
+    """The session's outputs. Every session passed a warm-up run and the feeds passed the
+    checks, so an error here comes of the values sent (a shape the graph cannot take):
+    the client's to fix, answered 4xx with ONNX Runtime's reason."""
     try:
-        return await run_in_threadpool(model.run, outputs, feeds)
+        return model.run(outputs, feeds)
+    except MemoryError:
+        raise RequestError("the request needs more memory than the server has", 413) from None
     except Exception as exc:
-        # ONNX Runtime's own check of the feeds (e.g. two inputs that must share a batch
-        # size) is the client's error; anything else is the server's.
-        text = " ".join(str(exc).split())
-        if type(exc).__name__ == "InvalidArgument" or "INVALID_ARGUMENT" in text:
-            raise RequestError(f"the model rejected the inputs: {text[:300]}") from None
-        raise
+        text = " ".join(str(exc).split())[:300]
+        log.warning("%s/%d refused a request: %s", model.version.model, model.number, text)
+        if "out of memory" in text.lower() or "failed to allocate" in text.lower():
+            raise RequestError(f"the request is too large for the model: {text}", 413) from None
+        raise RequestError(f"the model cannot run on these inputs: {text}") from None
 
 
 def _softmax_rows(values: np.ndarray) -> np.ndarray:
@@ -226,20 +254,23 @@ def _softmax_rows(values: np.ndarray) -> np.ndarray:
 
 
 def _predictions(model: LoadedModel, first: np.ndarray) -> list[dict[str, Any]]:
-    """Per example: the top class, its index and probability, for a classifier's output."""
+    """Per example: the top class, its index and probability, for a classifier's output
+    (null for an example whose outputs are not all finite)."""
     classes = model.version.signature.classes if model.version.signature else ()
     if first.ndim != 2 or first.dtype.kind != "f" or first.shape[1] < 2:
         return []
-    probabilities = _softmax_rows(first)
-    top = probabilities.argmax(axis=1)
-    return [
-        {
-            "index": int(index),
-            "label": classes[index] if index < len(classes) else str(int(index)),
-            "confidence": float(row[index]),
-        }
-        for index, row in zip(top, probabilities, strict=True)
-    ]
+    predictions: list[dict[str, Any]] = []
+    finite = np.isfinite(first).all(axis=1)
+    with np.errstate(all="ignore"):
+        probabilities = _softmax_rows(np.where(finite[:, None], first, 0))
+    for row, ok in zip(probabilities, finite, strict=True):
+        if not ok:
+            predictions.append({"index": None, "label": None, "confidence": None})
+            continue
+        index = int(row.argmax())
+        label = classes[index] if index < len(classes) else str(index)
+        predictions.append({"index": index, "label": label, "confidence": float(row[index])})
+    return predictions
 
 
 def _model_metadata(route: Route, model: LoadedModel) -> dict[str, Any]:
@@ -321,6 +352,13 @@ def create_app(
         lifespan=lifespan,
     )
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        # Unknown paths and methods answer in the protocol's error shape too.
+        response = _error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
@@ -342,18 +380,28 @@ def create_app(
         try:
             route = route_named(name)
             label = route.name
-            body = await _read_json(request, max_body)
+            if "inference-header-content-length" in request.headers:
+                raise RequestError(
+                    "binary tensor data is not supported; send the data as JSON "
+                    "(tritonclient: binary_data=False on each input and output)"
+                )
+            body = await _read_body(request, max_body)
             model = route.pick(version)
             served = str(model.number)
-            feeds, wanted, request_id = decode_v2(body, model.inputs, model.outputs)
-            results = await _run(model, wanted, feeds)
-            payload: dict[str, Any] = {"model_name": route.name, "model_version": served}
-            if request_id is not None:
-                payload["id"] = request_id
-            payload["outputs"] = [
-                encode_v2(n, np.asarray(v)) for n, v in zip(wanted, results, strict=True)
-            ]
-            return _dumps(payload, model.number, started)
+
+            def compute() -> bytes:
+                feeds, wanted, request_id = decode_v2(_parse(body), model.inputs, model.outputs)
+                results = _run(model, wanted, feeds)
+                payload: dict[str, Any] = {"model_name": route.name, "model_version": served}
+                if request_id is not None:
+                    payload["id"] = request_id
+                payload["outputs"] = [
+                    encode_v2(n, np.asarray(v)) for n, v in zip(wanted, results, strict=True)
+                ]
+                return _encoded(payload)
+
+            # Parsing, checks, inference and encoding run off the event loop, in one hop.
+            return _answer(await run_in_threadpool(compute), model.number, started)
         except RequestError as exc:
             code = exc.status
             return _error(exc.status, str(exc))
@@ -511,20 +559,26 @@ def create_app(
         started = time.perf_counter()
         served, code = "", 200
         try:
-            body = await _read_json(request, max_body)
-            model = default.pick()
+            body = await _read_body(request, max_body)
+            serving = default.current()
+            model = default.pick(serving=serving)
             served = str(model.number)
-            feeds = decode_predict(body, model.inputs)
-            names = list(model.outputs)
-            results = [np.asarray(v) for v in await _run(model, names, feeds)]
-            payload = {
-                "model_name": model.version.model,
-                "version": served,
-                "stage": default.current().stage,
-                "predictions": _predictions(model, results[0]),
-                "outputs": {n: v.tolist() for n, v in zip(names, results, strict=True)},
-            }
-            return _dumps(payload, model.number, started)
+
+            def compute() -> bytes:
+                feeds = decode_predict(_parse(body), model.inputs)
+                names = list(model.outputs)
+                results = [np.asarray(v) for v in _run(model, names, feeds)]
+                return _encoded(
+                    {
+                        "model_name": model.version.model,
+                        "version": served,
+                        "stage": serving.stage,
+                        "predictions": _predictions(model, results[0]),
+                        "outputs": {n: json_safe(v) for n, v in zip(names, results, strict=True)},
+                    }
+                )
+
+            return _answer(await run_in_threadpool(compute), model.number, started)
         except RequestError as exc:
             code = exc.status
             return _error(exc.status, str(exc))

@@ -21,9 +21,11 @@ __all__ = [
     "DATATYPES",
     "InputSpec",
     "RequestError",
+    "check_axes",
     "decode_predict",
     "decode_v2",
     "encode_v2",
+    "json_safe",
 ]
 
 # The protocol's datatype names by numpy dtype name, and ONNX Runtime's type strings.
@@ -76,6 +78,7 @@ class InputSpec:
     name: str
     dtype: str  # a numpy dtype name; "object" for strings
     shape: tuple[int | None, ...]  # None: any size
+    axes: tuple[str | None, ...] = ()  # the free axes' names, where the model names them
 
     @classmethod
     def from_ort(cls, node: Any) -> InputSpec:
@@ -83,7 +86,8 @@ class InputSpec:
         if dtype is None:
             raise ValueError(f"tensor {node.name!r} has type {node.type}, which is not served")
         shape = tuple(d if isinstance(d, int) and d >= 0 else None for d in node.shape)
-        return cls(node.name, dtype, shape)
+        axes = tuple(d if isinstance(d, str) and d else None for d in node.shape)
+        return cls(node.name, dtype, shape, axes)
 
     @property
     def datatype(self) -> str:
@@ -122,67 +126,107 @@ def _check_shape(spec: InputSpec, shape: tuple[int, ...]) -> None:
             )
 
 
+_ALLOWED: dict[str, tuple[set[type], str]] = {
+    "O": ({str}, "strings"),
+    "b": ({bool}, "true/false values"),
+    "i": ({int}, "integers"),
+    "u": ({int}, "integers"),
+    "f": ({int, float}, "numbers"),
+}
+_TYPE_NAMES = {
+    bool: "true/false values",
+    int: "integers",
+    float: "floating-point numbers",
+    str: "strings",
+    type(None): "nulls",
+    dict: "objects",
+}
+
+
 def _values(spec: InputSpec, data: Any, what: str) -> np.ndarray:
-    """``data`` (a JSON array, nested or flat) as an array of ``spec``'s dtype, or why not."""
+    """``data`` (a JSON array, nested or flat) as an array of ``spec``'s dtype, or why not.
+
+    The array is first built of Python objects (8 bytes an element, whatever the
+    values: a typed conversion of a list holding one long string would allocate
+    that string's width for every element), its element types checked, and only
+    then converted.
+    """
     if not isinstance(data, list):
         raise RequestError(f"{what} must be a JSON array, not {type(data).__name__}")
     try:
-        raw = np.asarray(data)
+        raw = np.asarray(data, dtype=object)
     except (ValueError, TypeError):
-        raise RequestError(f"{what} is ragged: every row must have the same length") from None
+        raise RequestError(f"{what} is ragged or nested too deeply") from None
     if raw.size > MAX_ELEMENTS:
         raise RequestError(f"{what} has {raw.size} elements; the limit is {MAX_ELEMENTS}", 413)
-    kind, target = raw.dtype.kind, np.dtype(spec.dtype)
+    target = np.dtype(spec.dtype)
     if raw.size == 0:
-        return raw.astype(target)
+        return np.empty(raw.shape, dtype=target)
+    flat = raw.ravel()
+    kinds = set(map(type, flat))
+    if list in kinds:
+        raise RequestError(f"{what} is ragged: every row must have the same length")
+    allowed, wanted = _ALLOWED[target.kind]
+    wrong = sorted(_TYPE_NAMES.get(kind, "other values") for kind in kinds - allowed)
+    if wrong:
+        raise RequestError(
+            f"{what} must hold {wanted} for a {DATATYPES[spec.dtype]} input, not {wrong[0]}"
+        )
     if target.kind == "O":
-        if kind != "U":
-            raise RequestError(f"{what} must hold strings for a BYTES input")
-        return raw.astype(object)
-    if target.kind == "b":
-        if kind != "b":
-            raise RequestError(f"{what} must hold true/false values for a BOOL input")
+        for text in flat:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise RequestError(f"{what} holds a string that is not valid Unicode") from None
         return raw
     if target.kind in "iu":
-        if kind not in "iu":
-            raise RequestError(
-                f"{what} must hold integers for a {DATATYPES[spec.dtype]} input, "
-                f"not {_kind_name(kind)}"
-            )
         info = np.iinfo(target)
-        if raw.min() < info.min or raw.max() > info.max:
+        if min(flat) < info.min or max(flat) > info.max:
             raise RequestError(
                 f"{what} has a value outside {DATATYPES[spec.dtype]}'s range "
                 f"[{info.min}, {info.max}]"
             )
         return raw.astype(target)
-    if kind not in "iuf":
-        raise RequestError(
-            f"{what} must hold numbers for a {DATATYPES[spec.dtype]} input, not {_kind_name(kind)}"
-        )
-    with np.errstate(over="ignore", invalid="ignore"):
-        values = raw.astype(target)
-    # NaN and infinities the client sent are its values; one the cast made is an overflow.
-    if np.isfinite(raw).all() and not np.isfinite(values).all():
+    if target.kind == "b":
+        return raw.astype(target)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = raw.astype(target)
+    except OverflowError:  # a Python int too large for any float
+        values = np.full(raw.shape, np.inf, dtype=target)
+    # JSON has no NaN or infinity (the parser refuses them): a non-finite value is an overflow.
+    if not np.isfinite(values).all():
         raise RequestError(f"{what} has a value outside {DATATYPES[spec.dtype]}'s range")
     return values
 
 
-def _kind_name(kind: str) -> str:
-    return {
-        "b": "true/false values",
-        "f": "floating-point numbers",
-        "U": "strings",
-        "O": "mixed or out-of-range values",
-        "i": "integers",
-        "u": "integers",
-    }.get(kind, "other values")
+def _shown(value: Any) -> str:
+    """A client's value in a message, cut short: messages stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_axes(inputs: Mapping[str, InputSpec], feeds: Mapping[str, np.ndarray]) -> None:
+    """Inputs that share a named axis (a batch axis 'N' on two inputs) must agree on it."""
+    seen: dict[str, tuple[str, int]] = {}
+    for name, spec in inputs.items():
+        for axis, size in zip(spec.axes, feeds[name].shape, strict=False):
+            if axis is None:
+                continue
+            first = seen.setdefault(axis, (name, size))
+            if first[1] != size:
+                raise RequestError(
+                    f"inputs {first[0]!r} and {name!r} must have the same size on axis "
+                    f"{axis!r}, not {first[1]} and {size}"
+                )
 
 
 def _spec_named(specs: Mapping[str, InputSpec], name: str, kind: str) -> InputSpec:
     spec = specs.get(name)
     if spec is None:
-        raise RequestError(f"the model has no {kind} {name!r}; its {kind}s: {', '.join(specs)}")
+        raise RequestError(
+            f"the model has no {kind} {_shown(name)}; its {kind}s: {', '.join(specs)}"
+        )
     return spec
 
 
@@ -194,7 +238,7 @@ def decode_v2(
         raise RequestError("the request body must be a JSON object with an 'inputs' array")
     unknown = sorted(set(body) - {"id", "parameters", "inputs", "outputs"})
     if unknown:
-        raise RequestError(f"unknown request field {unknown[0]!r}")
+        raise RequestError(f"unknown request field {_shown(unknown[0])}")
     request_id = body.get("id")
     if "id" in body and not isinstance(request_id, str):
         raise RequestError("'id' must be a string")
@@ -215,7 +259,7 @@ def decode_v2(
             raise RequestError(f"input {name!r} is given twice")
         extra = sorted(set(tensor) - {"name", "shape", "datatype", "parameters", "data"})
         if extra:
-            raise RequestError(f"input {name!r} has unknown field {extra[0]!r}")
+            raise RequestError(f"input {name!r} has unknown field {_shown(extra[0])}")
         parameters = tensor.get("parameters", {})
         if not isinstance(parameters, dict):
             raise RequestError(f"input {name!r}: 'parameters' must be an object")
@@ -224,7 +268,8 @@ def decode_v2(
         datatype = tensor.get("datatype")
         if datatype != spec.datatype:
             raise RequestError(
-                f"input {name!r} has datatype {datatype!r}, but the model takes {spec.datatype}"
+                f"input {name!r} has datatype {_shown(datatype)}, but the model takes "
+                f"{spec.datatype}"
             )
         shape = tensor.get("shape")
         if not (
@@ -245,6 +290,7 @@ def decode_v2(
     missing = [name for name in inputs if name not in feeds]
     if missing:
         raise RequestError(f"input {missing[0]!r} is missing; the model takes {', '.join(inputs)}")
+    check_axes(inputs, feeds)
     wanted = _requested_outputs(body["outputs"], outputs) if "outputs" in body else list(outputs)
     return feeds, wanted, request_id
 
@@ -260,7 +306,7 @@ def _requested_outputs(requested: Any, outputs: Mapping[str, InputSpec]) -> list
         assert isinstance(item, dict)
         extra = sorted(set(item) - {"name", "parameters"})
         if extra:
-            raise RequestError(f"outputs[{position}] has unknown field {extra[0]!r}")
+            raise RequestError(f"outputs[{position}] has unknown field {_shown(extra[0])}")
         if not isinstance(item.get("parameters", {}), dict):
             raise RequestError(f"outputs[{position}].parameters must be an object")
         names.append(_spec_named(outputs, name, "output").name)
@@ -274,8 +320,20 @@ def encode_v2(name: str, value: np.ndarray) -> dict[str, Any]:
         "name": name,
         "datatype": DATATYPES.get(dtype, "FP32"),
         "shape": list(value.shape),
-        "data": value.ravel().tolist(),
+        "data": json_safe(value.ravel()),
     }
+
+
+def json_safe(value: np.ndarray) -> Any:
+    """The array as (nested) lists, with NaN and infinities as null: JSON has neither,
+    and strict parsers (JavaScript's, Go's) refuse a body that holds them."""
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        values = value.astype(object)
+        values[~np.isfinite(value)] = None
+        return values.tolist()
+    if value.dtype.kind in "OU":
+        return value.astype(str).tolist()
+    return value.tolist()
 
 
 def decode_predict(body: Any, inputs: Mapping[str, InputSpec]) -> dict[str, np.ndarray]:
@@ -305,4 +363,5 @@ def decode_predict(body: Any, inputs: Mapping[str, InputSpec]) -> dict[str, np.n
             values = values[np.newaxis]
         _check_shape(spec, values.shape)
         feeds[name] = values
+    check_axes(inputs, feeds)
     return feeds

@@ -199,28 +199,32 @@ class Route:
             raise RequestError(f"model {self.name!r} is not loaded yet", 503)
         return serving
 
-    def pick(self, version: str | None = None) -> LoadedModel:
+    def pick(self, version: str | None = None, *, serving: Serving | None = None) -> LoadedModel:
         """The session for one request: the canary for its share, else the primary;
-        or the loaded version asked for by number."""
-        serving = self.current()
+        or the loaded version asked for by number. ``serving``: a snapshot the caller
+        already took (default: the current one)."""
         if version is not None:
-            for loaded in (serving.primary, serving.canary):
+            current = serving or self.current()
+            for loaded in (current.primary, current.canary):
                 if loaded is not None and str(loaded.number) == version:
                     return loaded
+            shown = version if len(version) <= 20 else version[:17] + "..."
             raise RequestError(
-                f"model {self.name!r} does not serve version {version!r} now "
-                f"(it serves {_served_text(serving)})",
+                f"model {self.name!r} does not serve version {shown!r} now "
+                f"(it serves {_served_text(current)})",
                 404,
             )
-        if serving.canary is None:
-            return serving.primary
         with self._lock:
-            self._sent += 1
-            # Exact shares: after n requests the canary has had ceil(weight * n) of them.
-            if self._to_canary < serving.target.weight * self._sent:
-                self._to_canary += 1
-                return serving.canary
-        return serving.primary
+            current = serving or self.current()
+            if current.canary is None:
+                return current.primary
+            if current is self.serving:  # the split's counters belong to the current one
+                self._sent += 1
+                # Exact shares: after n requests the canary has had ceil(weight * n).
+                if self._to_canary < current.target.weight * self._sent:
+                    self._to_canary += 1
+                    return current.canary
+        return current.primary
 
     def swap(self, serving: Serving) -> None:
         with self._lock:
@@ -245,6 +249,17 @@ class Route:
         if artifact is None:
             return None
         return self._loaded.get((version.version, artifact.md5))
+
+
+def _input_specs(loaded: LoadedModel) -> list[tuple[str, str, tuple[int | None, ...]]]:
+    return [(spec.name, spec.dtype, spec.shape) for spec in loaded.inputs.values()]
+
+
+def _inputs_text(loaded: LoadedModel) -> str:
+    return ", ".join(
+        f"{spec.name} {spec.datatype}{list(spec.to_metadata()['shape'])}"
+        for spec in loaded.inputs.values()
+    )
 
 
 def _served_text(serving: Serving) -> str:
@@ -319,55 +334,75 @@ class Follower:
             timeout=FETCH_TIMEOUT_S,  # a hung fetch must not stop the polls for good
         )
 
-    def _targets(self) -> dict[str, tuple[Target, ModelVersion, ModelVersion | None, str]]:
-        """Each route's target now, with the versions' manifests and the stage name."""
-        found = {}
-        with self.open_registry() as registry:
-            for route in self.routes:
-                resolution = registry.resolve(route.ref)
-                pointer = resolution.pointer
-                canary = pointer.canary if pointer is not None else None
-                canary_version = (
-                    registry.version(route.ref.model, canary.version) if canary else None
-                )
-                target = Target(
-                    resolution.version.version,
-                    canary.version if canary else None,
-                    canary.weight if canary else 0.0,
-                )
-                stage = pointer.name if pointer is not None else route.label
-                found[route.name] = (target, resolution.version, canary_version, stage)
-        return found
+    def _target(
+        self, registry: Registry, route: Route
+    ) -> tuple[Target, ModelVersion, ModelVersion | None, str]:
+        """What ``route``'s reference names in ``registry``: the target, the versions'
+        manifests and the stage (or alias) name."""
+        resolution = registry.resolve(route.ref)
+        pointer = resolution.pointer
+        canary = pointer.canary if pointer is not None else None
+        canary_version = registry.version(route.ref.model, canary.version) if canary else None
+        target = Target(
+            resolution.version.version,
+            canary.version if canary else None,
+            canary.weight if canary else 0.0,
+        )
+        stage = pointer.name if pointer is not None else route.label
+        return target, resolution.version, canary_version, stage
 
     # --- loading -----------------------------------------------------------------------
 
-    def _load(self, route: Route, version: ModelVersion) -> LoadedModel:
-        reused = route.reuse(version)
-        if reused is not None:
-            return reused
-        return load_version(self.root, version, threads=self.threads, remote=self.remote)
+    def _load(
+        self, route: Route, version: ModelVersion, *, like: LoadedModel | None = None
+    ) -> LoadedModel:
+        """``version``'s session (one loaded before, if any); ``like``: a canary must take
+        the same inputs as the stage's version, since clients cannot tell which they get."""
+        loaded = route.reuse(version) or load_version(
+            self.root, version, threads=self.threads, remote=self.remote
+        )
+        if like is not None and _input_specs(loaded) != _input_specs(like):
+            raise InputError(
+                f"{version.ref} takes inputs {_inputs_text(loaded)}, but the stage's version "
+                f"{like.number} takes {_inputs_text(like)}; a canary must take the same inputs"
+            )
+        return loaded
 
     def start_serving(self) -> None:
         """Load every route's current target; the first failure is raised (nothing is served)."""
-        targets = self._targets()
-        for route in self.routes:
-            target, version, canary, stage = targets[route.name]
+        with self.open_registry() as registry:
+            targets = [self._target(registry, route) for route in self.routes]
+        for route, (target, version, canary, stage) in zip(self.routes, targets, strict=True):
             primary = self._load(route, version)
-            canary_loaded = self._load(route, canary) if canary is not None else None
+            canary_loaded = self._load(route, canary, like=primary) if canary else None
             self._swap(route, Serving(target, primary, canary_loaded, stage))
             log.info("serving %s: %s (%s)", route.name, version.ref, _served_text(route.current()))
 
     def refresh(self) -> None:
-        """One poll: every route whose reference moved gets its new target, or keeps the old."""
+        """One poll: every route whose reference moved gets its new target, or keeps the old.
+
+        Each route is followed on its own: one route's broken pointer or failed load
+        never holds back another's move.
+        """
         try:
-            targets = self._targets()
+            registry = self.open_registry()
         except ModelregError as exc:
             self.metrics.poll_failed()
             log.warning("poll failed, still serving what was loaded: %s", exc)
             return
-        for route in self.routes:
-            if route.follows:
-                self._follow(route, *targets[route.name])
+        with registry:
+            for route in self.routes:
+                if not route.follows:
+                    continue
+                try:
+                    found = self._target(registry, route)
+                except ModelregError as exc:
+                    self.metrics.poll_failed()
+                    log.warning(
+                        "%s: %s; still serving %s", route.name, exc, _served_text(route.current())
+                    )
+                    continue
+                self._follow(route, *found)
 
     def _follow(
         self,
@@ -386,14 +421,14 @@ class Follower:
         started = time.perf_counter()
         try:
             primary = self._load(route, version)
-        except ModelregError as exc:
+        except Exception as exc:  # any failure to load is a refusal, never the thread's end
             self._refuse(route, target, version.version, exc)
             return
         canary_loaded, canary_error = None, None
         if canary is not None:
             try:
-                canary_loaded = self._load(route, canary)
-            except ModelregError as exc:
+                canary_loaded = self._load(route, canary, like=primary)
+            except Exception as exc:
                 canary_error = exc
         if canary_error is None:
             self._swap(route, Serving(target, primary, canary_loaded, stage))
@@ -401,8 +436,13 @@ class Follower:
             # The stage's own version still moves; the canary's share goes to it until the
             # canary loads (tried again after RETRY_FAILED_S).
             assert canary is not None
-            self._swap(route, Serving(Target(target.version), primary, None, stage))
+            without_canary = Serving(Target(target.version), primary, None, stage)
+            moved = serving.target != without_canary.target or serving.stage != stage
+            if moved:
+                self._swap(route, without_canary)
             self._refuse(route, target, canary.version, canary_error)
+            if not moved:
+                return
         self.metrics.reload(route.name, version.version, True, time.perf_counter() - started)
         log.info(
             "%s now serves %s (was %s)",
@@ -411,16 +451,17 @@ class Follower:
             _served_text(serving),
         )
 
-    def _refuse(self, route: Route, target: Target, number: int, exc: ModelregError) -> None:
+    def _refuse(self, route: Route, target: Target, number: int, exc: Exception) -> None:
         route.failed[target] = self.clock()
         self.metrics.reload(route.name, number, False)
+        reason = exc if isinstance(exc, ModelregError) else f"{type(exc).__name__}: {exc}"
         log.error(
             "refused %s/%d for %s, still serving %s: %s",
             route.ref.model,
             number,
             route.name,
             _served_text(route.current()),
-            exc,
+            reason,
         )
 
     def _swap(self, route: Route, serving: Serving) -> None:
