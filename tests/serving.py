@@ -1,8 +1,8 @@
 """Shared pieces of the serving tests: a registry of real ONNX versions, a live server.
 
-The registry is built once per module (registering through DVC is the slow part)
-and copied for each test with its DVC remote, so every test starts from
-production on version 1 and may move pointers, tamper with files or add versions.
+Each test gets its own registry (the ``workspace`` fixture plus three versions
+registered through DVC, about a second), so it may move pointers, tamper with
+files or add versions freely.
 """
 
 from __future__ import annotations
@@ -21,32 +21,21 @@ from modelreg._serve_app import create_app
 from modelreg._serving import Server, prepare
 from modelreg.api import promote, register
 from tests import builders
-from tests.conftest import Workspace, git
+from tests.conftest import Workspace
 
 MODEL = "digits"
 VERSIONS = (1, 2, 3)
 
 
-def build_template(where: Path) -> Workspace:
-    """Three registered versions with real ONNX files (different weights), production on 1."""
-    from modelreg.api import init
-
-    root = where / "repo"
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "commit", "-q", "--allow-empty", "-m", "start")
-    origin = where / "origin.git"
-    git(where, "init", "-q", "--bare", str(origin))
-    git(root, "remote", "add", "origin", str(origin))
-    remote = where / "dvc-remote"
-    remote.mkdir()
-    init(root, remote=str(remote), commit=True)
+def add_versions(workspace: Workspace) -> Workspace:
+    """Three registered versions with real ONNX files (different weights), production on 1,
+    pushed to origin (git) and the DVC remote."""
     for seed, _ in enumerate(VERSIONS):
-        files = builders.model_files(where / f"inputs-{seed}", seed=seed)
-        register(MODEL, repo=root, weights=files.weights, onnx=files.onnx, commit=True)
-    promote(MODEL, 1, "production", repo=root, reason="first release")
-    git(root, "push", "-q", "origin", "main")
-    return Workspace(root, origin, remote)
+        files = builders.model_files(workspace.root.parent / f"inputs-{seed}", seed=seed)
+        register(MODEL, repo=workspace.root, weights=files.weights, onnx=files.onnx, commit=True)
+    promote(MODEL, 1, "production", repo=workspace.root, reason="first release")
+    workspace.git("push", "-q", "origin", "main")
+    return workspace
 
 
 def free_port() -> int:

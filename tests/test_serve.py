@@ -26,7 +26,7 @@ from tests.conftest import Workspace, git
 from tests.serving import (
     MODEL,
     LiveServer,
-    build_template,
+    add_versions,
     digit_input,
     free_port,
     serve,
@@ -35,8 +35,8 @@ from tests.serving import (
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Workspace:
-    return build_template(tmp_path)
+def registry(workspace: Workspace) -> Workspace:
+    return add_versions(workspace)
 
 
 def onnx_path(root: Path, number: int) -> Path:

@@ -26,7 +26,7 @@ from modelreg._serving import Follower, LoadedModel, Route, Server, Serving, Tar
 from modelreg.api import promote
 from tests import builders
 from tests.conftest import Workspace
-from tests.serving import LiveServer, build_template, digit_input
+from tests.serving import LiveServer, add_versions, digit_input
 from tests.test_serve import tamper
 
 # --- models built in memory, served pinned ---------------------------------------------
@@ -211,8 +211,8 @@ def test_transport_level_errors_answer_in_the_protocol_shape(registry: Workspace
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Workspace:
-    return build_template(tmp_path)
+def registry(workspace: Workspace) -> Workspace:
+    return add_versions(workspace)
 
 
 def test_an_unplanned_load_failure_is_a_refusal_and_other_routes_still_move(

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -184,17 +185,53 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+@dataclass
+class _Outcome:
+    """What one inference request served, for its metrics and headers."""
+
+    model: str
+    version: str = ""
+    started: float = field(default_factory=time.perf_counter)
+
+    def answer(self, body: bytes) -> Response:
+        elapsed_ms = (time.perf_counter() - self.started) * 1000
+        return Response(
+            body,
+            media_type="application/json",
+            headers={VERSION_HEADER: self.version, "Server-Timing": f"app;dur={elapsed_ms:.3f}"},
+        )
+
+
+async def _measured(
+    metrics: Metrics,
+    endpoint: str,
+    model: str,
+    handle: Callable[[_Outcome], Awaitable[Response]],
+) -> Response:
+    """``handle``'s response, or the 4xx its :class:`RequestError` asks for; counted either way.
+
+    Series are labelled by served names only (``model`` until the route is known):
+    a client must not create series.
+    """
+    outcome = _Outcome(model)
+    code = 200
+    try:
+        response = await handle(outcome)
+        code = response.status_code
+        return response
+    except RequestError as exc:
+        code = exc.status
+        return _error(exc.status, str(exc))
+    except Exception:
+        code = 500
+        raise
+    finally:
+        elapsed = time.perf_counter() - outcome.started
+        metrics.request(outcome.model, outcome.version, endpoint, code, elapsed)
+
+
 def _encoded(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
-
-
-def _answer(body: bytes, version: int, started: float) -> Response:
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    return Response(
-        body,
-        media_type="application/json",
-        headers={VERSION_HEADER: str(version), "Server-Timing": f"app;dur={elapsed_ms:.3f}"},
-    )
 
 
 def _no_constants(name: str) -> Any:
@@ -374,12 +411,9 @@ def create_app(
         return route
 
     async def infer(name: str, request: Request, version: str | None) -> Response:
-        started = time.perf_counter()
-        # Series are labelled by served names only: a client must not create series.
-        served, code, label = "", 200, UNKNOWN_MODEL
-        try:
+        async def handle(outcome: _Outcome) -> Response:
             route = route_named(name)
-            label = route.name
+            outcome.model = route.name
             if "inference-header-content-length" in request.headers:
                 raise RequestError(
                     "binary tensor data is not supported; send the data as JSON "
@@ -387,12 +421,15 @@ def create_app(
                 )
             body = await _read_body(request, max_body)
             model = route.pick(version)
-            served = str(model.number)
+            outcome.version = str(model.number)
 
             def compute() -> bytes:
                 feeds, wanted, request_id = decode_v2(_parse(body), model.inputs, model.outputs)
                 results = _run(model, wanted, feeds)
-                payload: dict[str, Any] = {"model_name": route.name, "model_version": served}
+                payload: dict[str, Any] = {
+                    "model_name": route.name,
+                    "model_version": outcome.version,
+                }
                 if request_id is not None:
                     payload["id"] = request_id
                 payload["outputs"] = [
@@ -401,15 +438,9 @@ def create_app(
                 return _encoded(payload)
 
             # Parsing, checks, inference and encoding run off the event loop, in one hop.
-            return _answer(await run_in_threadpool(compute), model.number, started)
-        except RequestError as exc:
-            code = exc.status
-            return _error(exc.status, str(exc))
-        except Exception:
-            code = 500
-            raise
-        finally:
-            metrics.request(label, served, "infer", code, time.perf_counter() - started)
+            return outcome.answer(await run_in_threadpool(compute))
+
+        return await _measured(metrics, "infer", UNKNOWN_MODEL, handle)
 
     infer_doc: dict[str, Any] = {
         "openapi_extra": _body(_INFER_REQUEST),
@@ -556,13 +587,12 @@ def create_app(
     )
     async def predict(request: Request) -> Response:
         """Run the first model on nested arrays; its dtype is taken from the model."""
-        started = time.perf_counter()
-        served, code = "", 200
-        try:
+
+        async def handle(outcome: _Outcome) -> Response:
             body = await _read_body(request, max_body)
             serving = default.current()
             model = default.pick(serving=serving)
-            served = str(model.number)
+            outcome.version = str(model.number)
 
             def compute() -> bytes:
                 feeds = decode_predict(_parse(body), model.inputs)
@@ -571,22 +601,16 @@ def create_app(
                 return _encoded(
                     {
                         "model_name": model.version.model,
-                        "version": served,
+                        "version": outcome.version,
                         "stage": serving.stage,
                         "predictions": _predictions(model, results[0]),
                         "outputs": {n: json_safe(v) for n, v in zip(names, results, strict=True)},
                     }
                 )
 
-            return _answer(await run_in_threadpool(compute), model.number, started)
-        except RequestError as exc:
-            code = exc.status
-            return _error(exc.status, str(exc))
-        except Exception:
-            code = 500
-            raise
-        finally:
-            metrics.request(default.name, served, "predict", code, time.perf_counter() - started)
+            return outcome.answer(await run_in_threadpool(compute))
+
+        return await _measured(metrics, "predict", default.name, handle)
 
     @app.get(
         "/metrics",
