@@ -1,0 +1,508 @@
+"""MLflow's model registry, kept in a modelreg Git registry: a registry-store plugin.
+
+Installed with modelreg under the entry point group ``mlflow.model_registry_store``
+as the scheme ``modelreg``, so existing MLflow code works against a Git registry
+with one setting::
+
+    export MLFLOW_REGISTRY_URI=modelreg:///abs/path/to/repo
+
+    mlflow.register_model("runs:/<run id>/model", "digits-cnn")
+    client.set_registered_model_alias("digits-cnn", "champion", 3)
+    mlflow.pyfunc.load_model("models:/digits-cnn@champion")
+
+Every write is a commit on the repository's current branch, in the shape
+``modelreg`` itself writes (one file, ``Modelreg-*`` trailers), so review,
+``history``, ``diff`` and rollback by revert work the same whichever tool wrote it.
+How MLflow's notions map onto the registry, and where they differ, is in
+docs/mlflow.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from mlflow.entities.model_registry import (
+    ModelVersion,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelAlias,
+    RegisteredModelTag,
+)
+from mlflow.entities.model_registry.model_version_stages import ALL_STAGES, get_canonical_stage
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    INVALID_STATE,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+)
+from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.model_registry import (
+    SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+    SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
+)
+from mlflow.store.model_registry.abstract_store import AbstractStore
+from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils, SearchUtils
+
+from modelreg import _model
+from modelreg._errors import (
+    ConflictError,
+    ModelregError,
+    NotFoundError,
+)
+from modelreg._registry import Registry, VersionStatus
+from modelreg._source import WorktreeSource, find_repo_root
+
+__all__ = ["ModelregStore"]
+
+SCHEME = "modelreg"
+T = TypeVar("T")
+
+
+def _millis(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment is not None else None
+
+
+def _mlflow_error(exc: ModelregError) -> MlflowException:
+    """A modelreg error as the MlflowException (and REST status) MLflow code expects."""
+    if isinstance(exc, NotFoundError):
+        code = RESOURCE_DOES_NOT_EXIST
+    elif isinstance(exc, ConflictError):
+        code = RESOURCE_ALREADY_EXISTS if "already exists" in str(exc) else INVALID_STATE
+    else:
+        code = INVALID_PARAMETER_VALUE
+    return MlflowException(str(exc), code)
+
+
+def _number(version: str | int) -> int:
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise MlflowException(
+            f"Model version must be an integer, got {version!r}", INVALID_PARAMETER_VALUE
+        ) from None
+    if number < 1:
+        raise MlflowException(
+            f"Model version must be a positive integer, got {version!r}", INVALID_PARAMETER_VALUE
+        )
+    return number
+
+
+def root_of(store_uri: str) -> Path:
+    """The repository a ``modelreg:`` URI names: ``modelreg:///abs/path`` (or a relative
+    ``modelreg:path``)."""
+    parsed = urlparse(store_uri)
+    if parsed.scheme != SCHEME:
+        raise MlflowException(
+            f"{store_uri!r} is not a modelreg registry URI; write modelreg:///path/to/repo",
+            INVALID_PARAMETER_VALUE,
+        )
+    if parsed.netloc not in ("", "localhost"):
+        raise MlflowException(
+            f"{store_uri!r}: a modelreg registry is a local repository; write "
+            "modelreg:///path/to/repo (three slashes)",
+            INVALID_PARAMETER_VALUE,
+        )
+    path = Path(parsed.path or ".")
+    try:
+        return find_repo_root(path)
+    except ModelregError as exc:
+        raise _mlflow_error(exc) from None
+
+
+class ModelregStore(AbstractStore):
+    """MLflow's registry API over a modelreg repository's working tree."""
+
+    def __init__(self, store_uri: str, tracking_uri: str | None = None) -> None:
+        super().__init__(store_uri, tracking_uri)
+        self.store_uri = store_uri
+        self.tracking_uri = tracking_uri
+        self.root = root_of(store_uri)
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    @contextmanager
+    def _registry(self) -> Iterator[Registry]:
+        """A fresh view of the working tree, with modelreg errors as MLflow's."""
+        registry = Registry(self.root, WorktreeSource(self.root))
+        try:
+            yield registry
+        except ModelregError as exc:
+            raise _mlflow_error(exc) from None
+        finally:
+            registry.close()
+
+    def _call(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except ModelregError as exc:
+            raise _mlflow_error(exc) from None
+
+    @staticmethod
+    def _stage_label(status: VersionStatus | None, stages: Sequence[str]) -> str:
+        """MLflow's ``current_stage``: the most advanced stage held, title-cased as MLflow
+        writes them; Archived for a version a stage retired; None otherwise."""
+        if status is not None and status.stages:
+            held = max(status.stages, key=lambda s: stages.index(s) if s in stages else -1)
+            return held.title()
+        if status is not None and status.archived:
+            return "Archived"
+        return "None"
+
+    def _version_entity(
+        self,
+        registry: Registry,
+        version: _model.ModelVersion,
+        statuses: dict[int, VersionStatus] | None = None,
+    ) -> ModelVersion:
+        name, number = version.model, version.version
+        statuses = registry.status(name) if statuses is None else statuses
+        status = statuses.get(number)
+        run = version.lineage.mlflow
+        source = f"models:/{name}/{number}"
+        if run is not None and run.artifact_path:
+            source = f"runs:/{run.run_id}/{run.artifact_path}"
+        created = _millis(version.created)
+        return ModelVersion(
+            name=name,
+            # An int, as MLflow's own stores answer (its annotation says str; REST sends text).
+            version=number,  # type: ignore[arg-type]
+            creation_timestamp=created or 0,
+            last_updated_timestamp=created,
+            description=version.description,
+            user_id=version.author,
+            current_stage=self._stage_label(status, registry.config.stages),
+            source=source,
+            run_id=run.run_id if run is not None else None,
+            status="READY",
+            tags=[ModelVersionTag(k, v) for k, v in version.tags.items()],
+            aliases=list(status.aliases) if status is not None else [],
+        )
+
+    def _model_entity(self, registry: Registry, name: str) -> RegisteredModel:
+        model = registry.model(name)
+        versions = registry.versions(name)
+        statuses = registry.status(name)
+        aliases = registry.aliases(name)
+        moments = [m for m in [model.created, *(v.created for v in versions)] if m is not None]
+        moments += [p.since for p in registry.stage_pointers(name).values() if p.since]
+        moments += [p.since for p in aliases.values() if p.since]
+        latest: dict[str, ModelVersion] = {}
+        for version in versions:  # ascending: the last of each stage wins
+            entity = self._version_entity(registry, version, statuses)
+            latest[str(entity.current_stage)] = entity
+        return RegisteredModel(
+            name=model.name,
+            creation_timestamp=_millis(model.created),
+            last_updated_timestamp=_millis(max(moments)) if moments else None,
+            description=model.description,
+            latest_versions=list(latest.values()),
+            tags=[RegisteredModelTag(k, v) for k, v in model.tags.items()],
+            aliases=[RegisteredModelAlias(a, p.version) for a, p in sorted(aliases.items())],
+        )
+
+    @staticmethod
+    def _page(items: list[T], max_results: int, page_token: str | None) -> PagedList[T]:
+        start = SearchUtils.parse_start_offset_from_page_token(page_token)
+        end = start + max_results
+        token = SearchUtils.create_page_token(end) if end < len(items) else None
+        return PagedList(items[start:end], token)
+
+    @staticmethod
+    def _check_max_results(max_results: Any, threshold: int) -> int:
+        if not isinstance(max_results, int) or max_results < 0:
+            raise MlflowException(
+                f"Invalid value for max_results. It must be a non-negative integer, but got "
+                f"{max_results}",
+                INVALID_PARAMETER_VALUE,
+            )
+        if max_results > threshold:
+            raise MlflowException(
+                f"Invalid value for request parameter max_results. It must be at most "
+                f"{threshold}, but got value {max_results}",
+                INVALID_PARAMETER_VALUE,
+            )
+        return max_results
+
+    # --- registered models -------------------------------------------------------------
+
+    def create_registered_model(
+        self,
+        name: str,
+        tags: list[RegisteredModelTag] | None = None,
+        description: str | None = None,
+        deployment_job_id: str | None = None,
+    ) -> RegisteredModel:
+        from modelreg._registry_edits import create_model
+
+        tag_map = {t.key: t.value for t in tags or []}
+        self._call(
+            lambda: create_model(
+                name, repo=self.root, description=description or "", tags=tag_map, commit=True
+            )
+        )
+        return self.get_registered_model(name)
+
+    def update_registered_model(
+        self, name: str, description: str | None, deployment_job_id: str | None = None
+    ) -> RegisteredModel:
+        from modelreg._registry_edits import update_model
+
+        self._call(
+            lambda: update_model(name, repo=self.root, description=description or "", commit=True)
+        )
+        return self.get_registered_model(name)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        with self._registry() as registry:
+            return self._model_entity(registry, name)
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        limit = self._check_max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+        with self._registry() as registry:
+            models = [self._model_entity(registry, n) for n in registry.model_names()]
+        found = SearchModelUtils.sort(SearchModelUtils.filter(models, filter_string), order_by)
+        return self._page(found, limit, page_token)
+
+    def set_registered_model_tag(self, name: str, tag: RegisteredModelTag) -> None:
+        from modelreg._registry_edits import update_model
+
+        self._call(
+            lambda: update_model(name, repo=self.root, set_tags={tag.key: tag.value}, commit=True)
+        )
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        from modelreg._registry_edits import update_model
+
+        self._call(lambda: update_model(name, repo=self.root, delete_tags=[key], commit=True))
+
+    def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
+        wanted = [get_canonical_stage(s) for s in (stages or ALL_STAGES)]
+        with self._registry() as registry:
+            latest = {
+                v.current_stage: v for v in self._model_entity(registry, name).latest_versions
+            }
+        return [latest[stage] for stage in dict.fromkeys(wanted) if stage in latest]
+
+    # --- versions ----------------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: list[ModelVersionTag] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        local_model_path: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelVersion:
+        """Copy the model at ``source`` into the registry (tracked by DVC) as the next version."""
+        from mlflow.artifacts import download_artifacts
+
+        from modelreg._model import Lineage, MlflowRun
+        from modelreg._register import register
+
+        self.get_registered_model(name)  # MLflow wants the model created first
+        artifact_path = None
+        if source.startswith("runs:/"):
+            run_part, _, artifact_path = source[len("runs:/") :].partition("/")
+            run_id = run_id or run_part
+        with tempfile.TemporaryDirectory(prefix="modelreg-mlflow-") as scratch:
+            # The version's folder is always named "model", whatever the source calls it.
+            local = Path(scratch) / "model"
+            if local_model_path is not None and Path(local_model_path).is_dir():
+                shutil.copytree(local_model_path, local)
+            else:
+                try:
+                    downloaded = Path(
+                        download_artifacts(
+                            artifact_uri=source,
+                            dst_path=str(Path(scratch) / "download"),
+                            tracking_uri=self.tracking_uri,
+                        )
+                    )
+                except MlflowException:
+                    raise
+                except Exception as exc:
+                    raise MlflowException(
+                        f"cannot read the model at {source!r}: {exc}", INVALID_PARAMETER_VALUE
+                    ) from None
+                if downloaded.is_dir():
+                    downloaded.rename(local)
+                else:
+                    local = downloaded
+            lineage = Lineage(
+                mlflow=MlflowRun(
+                    run_id=run_id,
+                    tracking_uri=self.tracking_uri,
+                    artifact_path=artifact_path or None,
+                )
+                if run_id
+                else None
+            )
+            done = self._call(
+                lambda: register(
+                    name,
+                    weights=local,
+                    repo=self.root,
+                    lineage=lineage,
+                    description=description or "",
+                    tags={t.key: t.value for t in tags or []},
+                    commit=True,
+                )
+            )
+        return self.get_model_version(name, str(done.version.version))
+
+    def get_model_version(self, name: str, version: str) -> ModelVersion:
+        number = _number(version)
+        with self._registry() as registry:
+            return self._version_entity(registry, registry.version(name, number))
+
+    def update_model_version(self, name: str, version: str, description: str) -> ModelVersion:
+        from modelreg._registry_edits import update_version
+
+        number = _number(version)
+        self._call(
+            lambda: update_version(
+                name, number, repo=self.root, description=description or "", commit=True
+            )
+        )
+        return self.get_model_version(name, version)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        limit = self._check_max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+        with self._registry() as registry:
+            names = _named_models(filter_string) or registry.model_names()
+            known = set(registry.model_names())
+            versions = []
+            for name in names:
+                if name not in known:
+                    continue
+                statuses = registry.status(name)
+                versions += [
+                    self._version_entity(registry, v, statuses) for v in registry.versions(name)
+                ]
+        found = SearchModelVersionUtils.filter(versions, filter_string)
+        ordered = SearchModelVersionUtils.sort(
+            found, order_by or ["last_updated_timestamp DESC", "name ASC", "version_number DESC"]
+        )
+        return self._page(ordered, limit, page_token)
+
+    def set_model_version_tag(self, name: str, version: str, tag: ModelVersionTag) -> None:
+        from modelreg._registry_edits import update_version
+
+        number = _number(version)
+        self._call(
+            lambda: update_version(
+                name, number, repo=self.root, set_tags={tag.key: tag.value}, commit=True
+            )
+        )
+
+    def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
+        from modelreg._registry_edits import update_version
+
+        number = _number(version)
+        self._call(
+            lambda: update_version(name, number, repo=self.root, delete_tags=[key], commit=True)
+        )
+
+    def get_model_version_download_uri(self, name: str, version: str) -> str:
+        """A verified local copy: the version's MLflow model folder (its files pulled from
+        the DVC cache or remote and checked by md5), or its artifacts folder."""
+        from modelreg._layout import artifact_dir
+        from modelreg._pull import pull
+
+        number = _number(version)
+        with self._registry() as registry:
+            found = registry.version(name, number)
+            result = pull(self.root, found)
+        folders = [p.location for p in result.artifacts if p.artifact.format == "mlflow"]
+        return str(folders[0] if folders else self.root / artifact_dir(name, number))
+
+    # --- stages and aliases ------------------------------------------------------------
+
+    def transition_model_version_stage(
+        self, name: str, version: str, stage: str, archive_existing_versions: bool
+    ) -> ModelVersion:
+        """A promotion (policy gates apply; the version replaced is retired, so
+        ``archive_existing_versions`` is what always happens: a stage holds one version)."""
+        from modelreg._promote import promote
+
+        number = _number(version)
+        with self._registry() as registry:
+            target = registry.config.canonical_stage(stage)
+        if target is None:
+            raise MlflowException(
+                f"moving {name} version {number} to {stage!r} is not supported through MLflow "
+                "yet; use 'modelreg rollback' to take a version out of a stage",
+                INVALID_PARAMETER_VALUE,
+            )
+        self._call(
+            lambda: promote(
+                name,
+                number,
+                target,
+                repo=self.root,
+                reason="MLflow transition_model_version_stage",
+            )
+        )
+        return self.get_model_version(name, version)
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        from modelreg._registry_edits import set_alias
+
+        number = _number(version)
+        self._call(lambda: set_alias(name, alias, number, repo=self.root, commit=True))
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        from modelreg._registry_edits import delete_alias
+
+        self._call(lambda: delete_alias(name, alias, repo=self.root, commit=True))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        with self._registry() as registry:
+            pointer = registry.aliases(name).get(alias)
+            if pointer is None:
+                # MLflow's own stores answer a missing alias as an invalid parameter.
+                raise MlflowException(
+                    f"Registered model alias {alias} not found.", INVALID_PARAMETER_VALUE
+                )
+            return self._version_entity(registry, registry.version(name, pointer.version))
+
+
+def _named_models(filter_string: str | None) -> list[str]:
+    """The model a version filter pins with ``name = '...'``, if it does: only its
+    versions need reading."""
+    if not filter_string:
+        return []
+    try:
+        clauses = SearchModelVersionUtils.parse_search_filter(filter_string)
+    except MlflowException:
+        return []  # the full filter below reports the error
+    return [
+        c["value"]
+        for c in clauses
+        if c.get("key") == "name" and c.get("comparator") == "=" and c.get("type") == "attribute"
+    ][:1]

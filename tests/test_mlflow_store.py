@@ -1,0 +1,266 @@
+"""The MLflow registry plugin: MLflow's own client and fluent API on a Git registry.
+
+MLflow runs for real here (sqlite tracking in a temporary folder); the registry
+is a modelreg repository with a DVC remote. The conformance test runs one
+scenario through ``MlflowClient`` against the plugin and against MLflow's own
+sqlite registry store, in the same test, and expects the same answers.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+with warnings.catch_warnings():  # importing pyfunc warns about MLflow's own type hints
+    warnings.simplefilter("ignore")
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+from modelreg.api import Registry, validate
+from modelreg.mlflow_store import ModelregStore
+from tests.conftest import Workspace
+
+pytestmark = pytest.mark.filterwarnings(
+    # MLflow deprecates stages (our users still call them) and warns about its own internals.
+    "ignore::FutureWarning",
+    "ignore::DeprecationWarning",
+    "ignore::UserWarning",
+)
+
+
+class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+        return np.asarray(model_input) * 2
+
+
+@pytest.fixture
+def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)  # MLflow writes ./mlruns for artifacts by default
+    return uri
+
+
+@pytest.fixture
+def registry_uri(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> str:
+    uri = f"modelreg://{workspace.root}"
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
+    return uri
+
+
+def subjects(root: Path) -> list[str]:
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=root, capture_output=True, text=True, check=True
+    )
+    return log.stdout.splitlines()
+
+
+def test_the_plugin_is_mlflows_store_for_the_modelreg_scheme(registry_uri: str) -> None:
+    [entry] = [
+        e
+        for e in importlib.metadata.entry_points(group="mlflow.model_registry_store")
+        if e.name == "modelreg"
+    ]
+    assert entry.load() is ModelregStore
+    from mlflow.tracking._model_registry.utils import _get_store
+
+    assert isinstance(_get_store(registry_uri), ModelregStore)
+
+
+def test_the_seeds_snippets_run_unchanged(
+    workspace: Workspace, tracking: str, registry_uri: str
+) -> None:
+    # Training code logs a model to a run, as the seeds do.
+    with mlflow.start_run() as run:
+        mlflow.log_param("lr", 0.001)
+        mlflow.pyfunc.log_model(name="model", python_model=Doubler())
+    run_id = run.info.run_id
+
+    # Register from the run, describe and tag, alias, stage: MLflow calls, unchanged.
+    result = mlflow.register_model(f"runs:/{run_id}/model", "doubler")
+    assert result.version == 1  # an int, as MLflow's sqlite store answers
+    client = MlflowClient()
+    client.update_registered_model("doubler", description="Doubles its input")
+    client.update_model_version("doubler", "1", description="baseline")
+    client.set_registered_model_tag("doubler", "team", "ml-platform")
+    client.set_model_version_tag("doubler", "1", "validated", "true")
+    client.set_registered_model_alias("doubler", "champion", "1")
+    client.transition_model_version_stage("doubler", "1", "Production")
+
+    version = client.get_model_version_by_alias("doubler", "champion")
+    assert (version.version, version.current_stage, version.run_id) == (1, "Production", run_id)
+    assert version.description == "baseline"
+    assert version.tags == {"validated": "true"}
+    assert version.aliases == ["champion"]
+    [found] = client.search_model_versions("name = 'doubler' and tags.validated = 'true'")
+    assert found.version == 1
+    [latest] = client.get_latest_versions("doubler", stages=["Production"])
+    assert latest.version == 1
+    model = client.get_registered_model("doubler")
+    assert model.description == "Doubles its input" and model.tags == {"team": "ml-platform"}
+    assert model.aliases == {"champion": 1}  # as MLflow's sqlite store answers
+
+    for uri in (
+        "models:/doubler@champion",
+        "models:/doubler/latest",
+        "models:/doubler/1",
+        "models:/doubler/Production",
+    ):
+        loaded = mlflow.pyfunc.load_model(uri)
+        assert loaded.predict(np.array([1.0, 2.5])).tolist() == [2.0, 5.0], uri
+
+    # Every write was one reviewed-shape commit; the registry is valid throughout.
+    assert subjects(workspace.root)[:7] == [
+        "promote doubler version 1 to production",
+        "point doubler@champion at version 1",
+        "update doubler version 1",
+        "update model doubler",
+        "update doubler version 1",
+        "update model doubler",
+        "register doubler version 1",
+    ]
+    with Registry.open(workspace.root) as reg:
+        registered = reg.version("doubler", 1)
+    [artifact] = registered.artifacts
+    assert artifact.format == "mlflow" and artifact.path == "registry/doubler/artifacts/1/model"
+    assert registered.lineage.mlflow is not None and registered.lineage.mlflow.run_id == run_id
+    assert validate(workspace.root).ok
+
+
+# --- conformance with MLflow's sqlite store -------------------------------------------------
+
+
+def _code(action: Any) -> str:
+    try:
+        action()
+    except MlflowException as exc:
+        return str(exc.error_code)
+    return "no error"
+
+
+def scenario(client: MlflowClient, source: str) -> dict[str, Any]:
+    """Registry operations MLflow's registry tests exercise, and what each store answers."""
+    seen: dict[str, Any] = {}
+    client.create_registered_model("alpha", tags={"team": "vision"}, description="first")
+    client.create_registered_model("beta", tags={"team": "nlp"})
+    client.create_registered_model("gamma")
+    for name in ("alpha", "alpha", "alpha", "beta"):
+        client.create_model_version(name, source, tags={"quality": "good"})
+    client.update_registered_model("beta", description="second")
+    client.set_registered_model_tag("gamma", "team", "vision")
+    client.delete_registered_model_tag("alpha", "team")
+    client.update_model_version("alpha", "2", description="the better one")
+    client.set_model_version_tag("alpha", "3", "quality", "poor")
+    client.set_model_version_tag("alpha", "1", "note", "old")
+    client.delete_model_version_tag("alpha", "1", "note")
+    client.set_registered_model_alias("alpha", "champion", "2")
+    client.set_registered_model_alias("alpha", "challenger", "3")
+    client.set_registered_model_alias("alpha", "champion", "3")
+    client.delete_registered_model_alias("alpha", "challenger")
+    client.transition_model_version_stage("alpha", "1", "Staging", archive_existing_versions=True)
+    client.transition_model_version_stage(
+        "alpha", "2", "Production", archive_existing_versions=True
+    )
+
+    def model_view(model: Any) -> Any:
+        return (model.name, model.description or "", dict(model.tags), dict(model.aliases))
+
+    def version_view(v: Any, aliases: bool = True) -> Any:
+        view = (v.name, v.version, v.current_stage, v.description or "", dict(v.tags), v.status)
+        return (*view, sorted(v.aliases)) if aliases else view
+
+    seen["models"] = [
+        model_view(client.get_registered_model(n)) for n in ("alpha", "beta", "gamma")
+    ]
+    for label, query, order in (
+        ("all", None, ["name ASC"]),
+        ("like", "name LIKE 'a%'", None),
+        ("ilike", "name ILIKE '%A%'", ["name DESC"]),
+        ("tag", "tags.team = 'vision'", ["name ASC"]),
+    ):
+        found = client.search_registered_models(filter_string=query, order_by=order)
+        seen[f"search models {label}"] = [m.name for m in found]
+    pages, token = [], None
+    while True:
+        page = client.search_registered_models(
+            max_results=2, order_by=["name DESC"], page_token=token
+        )
+        pages.append([m.name for m in page])
+        token = page.token
+        if not token:
+            break
+    seen["pages"] = pages
+    empty = client.search_registered_models(max_results=0)
+    seen["no results asked"] = ([m.name for m in empty], empty.token is None)
+    for label, query in (
+        ("alpha", "name = 'alpha'"),
+        ("tag", "tags.quality = 'good'"),
+        ("name like", "name LIKE 'b%'"),
+        ("versions", "name = 'alpha' and version_number > 1"),
+    ):
+        found = client.search_model_versions(query, order_by=["name ASC", "version_number ASC"])
+        seen[f"search versions {label}"] = [version_view(v, aliases=False) for v in found]
+        seen[f"search aliases {label}"] = [sorted(v.aliases) for v in found]
+    seen["latest"] = [
+        version_view(v) for v in client.get_latest_versions("alpha", ["Staging", "Production"])
+    ]
+    seen["alias"] = version_view(client.get_model_version_by_alias("alpha", "champion"))
+    seen["errors"] = [
+        _code(lambda: client.get_registered_model("nope")),
+        _code(lambda: client.create_registered_model("alpha")),
+        _code(lambda: client.get_model_version("alpha", "99")),
+        _code(lambda: client.get_model_version_by_alias("alpha", "nope")),
+        _code(lambda: client.search_registered_models(max_results=5000)),
+        _code(lambda: client.search_model_versions(max_results=300_000)),
+        _code(lambda: client.search_model_versions("name = ")),
+    ]
+    return seen
+
+
+def test_the_plugin_answers_like_mlflows_sqlite_store(
+    workspace: Workspace, tracking: str, tmp_path: Path
+) -> None:
+    model_dir = tmp_path / "saved-model"
+    mlflow.pyfunc.save_model(str(model_dir), python_model=Doubler())
+    ours = scenario(
+        MlflowClient(tracking_uri=tracking, registry_uri=f"modelreg://{workspace.root}"),
+        str(model_dir),
+    )
+    theirs = scenario(
+        MlflowClient(tracking_uri=tracking, registry_uri=f"sqlite:///{tmp_path / 'registry.db'}"),
+        str(model_dir),
+    )
+    assert ours.keys() == theirs.keys()
+    for key in theirs:
+        if key.startswith("search aliases"):
+            continue
+        assert ours[key] == theirs[key], key
+    # The one difference: MLflow's sqlite store leaves versions' aliases out of search
+    # results (get_model_version has them); the plugin fills them in everywhere.
+    assert theirs["search aliases alpha"] == [[], [], []]
+    assert ours["search aliases alpha"] == [[], [], ["champion"]]
+    assert validate(workspace.root).ok
+
+
+def test_mistakes_are_mlflow_errors_with_modelreg_messages(
+    registry_uri: str, tracking: str
+) -> None:
+    client = MlflowClient()
+    with pytest.raises(MlflowException, match="is not a valid model name") as bad_name:
+        client.create_registered_model("has space")
+    assert bad_name.value.error_code == "INVALID_PARAMETER_VALUE"
+    client.create_registered_model("digits")
+    with pytest.raises(MlflowException, match="Model version must be an integer"):
+        client.get_model_version("digits", "one")
+    with pytest.raises(MlflowException, match="not a modelreg registry URI"):
+        ModelregStore("file:///tmp")
+    with pytest.raises(MlflowException, match="is a local repository; write modelreg:///"):
+        ModelregStore("modelreg://host/path")
