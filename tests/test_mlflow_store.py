@@ -222,6 +222,26 @@ def scenario(client: MlflowClient, source: str) -> dict[str, Any]:
         _code(lambda: client.search_model_versions(max_results=300_000)),
         _code(lambda: client.search_model_versions("name = ")),
     ]
+
+    # Renames and deletions, then what is left.
+    client.rename_registered_model("gamma", "delta")
+    client.delete_model_version("alpha", "3")  # holds the alias 'champion'
+    client.create_model_version("alpha", source)  # numbers are never reused
+    client.delete_registered_model("beta")
+    seen["after deletes"] = {
+        "models": [model_view(m) for m in client.search_registered_models(order_by=["name ASC"])],
+        "versions": [
+            version_view(v, aliases=False)
+            for v in client.search_model_versions(order_by=["name ASC", "version_number ASC"])
+        ],
+        "errors": [
+            _code(lambda: client.get_registered_model("gamma")),
+            _code(lambda: client.get_registered_model("beta")),
+            _code(lambda: client.get_model_version("alpha", "3")),
+            _code(lambda: client.get_model_version_by_alias("alpha", "champion")),
+            _code(lambda: client.delete_model_version("alpha", "3")),
+        ],
+    }
     return seen
 
 
@@ -264,3 +284,46 @@ def test_mistakes_are_mlflow_errors_with_modelreg_messages(
         ModelregStore("file:///tmp")
     with pytest.raises(MlflowException, match="is a local repository; write modelreg:///"):
         ModelregStore("modelreg://host/path")
+
+
+def test_every_abstract_store_method_is_implemented() -> None:
+    """MLflow's base class does not enforce its abstract methods; this does."""
+    from mlflow.store.model_registry.abstract_store import AbstractStore
+
+    abstract = sorted(
+        name
+        for name, member in vars(AbstractStore).items()
+        if getattr(member, "__isabstractmethod__", False)
+    )
+    assert len(abstract) == 21, abstract  # MLflow 3.17; a new one must be implemented here
+    missing = [
+        name for name in abstract if getattr(ModelregStore, name) is getattr(AbstractStore, name)
+    ]
+    assert missing == []
+
+
+def test_deleting_keeps_a_tombstone_and_refuses_a_model_in_use(
+    workspace: Workspace, tracking: str, registry_uri: str, tmp_path: Path
+) -> None:
+    model_dir = tmp_path / "saved-model"
+    mlflow.pyfunc.save_model(str(model_dir), python_model=Doubler())
+    client = MlflowClient()
+    client.create_registered_model("digits")
+    for _ in range(2):
+        client.create_model_version("digits", str(model_dir))
+    client.transition_model_version_stage("digits", "1", "Production")
+    client.delete_model_version("digits", "2")
+    with Registry.open(workspace.root) as reg:
+        tombstone = reg.version("digits", 2)
+    assert tombstone.deleted is not None and tombstone.deleted.reason == "deleted through MLflow"
+    assert (workspace.root / "registry/digits/versions/2.yaml").is_file()
+    assert subjects(workspace.root)[0] == "delete digits version 2"
+    with pytest.raises(MlflowException, match="promote another version there") as held:
+        client.delete_model_version("digits", "1")
+    assert held.value.error_code == "INVALID_STATE"
+    with pytest.raises(MlflowException, match="a model in use cannot be deleted"):
+        client.delete_registered_model("digits")
+    # modelreg's own commands see the tombstone as a version that must not be used.
+    with pytest.raises(MlflowException):
+        client.transition_model_version_stage("digits", "2", "Staging")
+    assert validate(workspace.root).ok

@@ -86,6 +86,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "metrics": {"accuracy": 0.98, "test.loss": 0.1},
         "tags": {"k": "v"},
         "deprecation": {"date": "2026-02-01T00:00:00Z", "reason": "bug"},
+        "deleted": {"date": "2026-03-01T00:00:00Z", "reason": "deleted through MLflow"},
     },
     "pointer": {
         "version": 3,
@@ -118,7 +119,7 @@ def test_samples_are_valid_for_both_validators(name: str) -> None:
 
 def test_mutable_fields_are_declared_in_the_schema() -> None:
     mutable = {k for k, v in raw("version")["properties"].items() if v.get("x-mutable")}
-    assert mutable == {"description", "tags", "deprecation"}
+    assert mutable == {"description", "tags", "deprecation", "deleted"}
 
 
 def test_unsupported_keywords_are_refused_at_compile_time() -> None:

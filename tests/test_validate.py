@@ -33,6 +33,19 @@ def merged(offline_registry: Workspace) -> Workspace:
     return offline_registry
 
 
+def test_nothing_may_point_at_a_deleted_version(merged: Workspace) -> None:
+    root = merged.root
+    builders.write_version(root, "digits", 2, deleted={"date": "2026-03-01T00:00:00Z"})
+    builders.write_pointer(root, "digits", "production", 2)
+    builders.write_alias(root, "digits", "champion", 2)
+    assert rendered(root, offline=True) == [
+        "registry/digits/aliases/champion.yaml:2: version: version 2 was deleted; point at "
+        "another version",
+        "registry/digits/stages/production.yaml:2: version: version 2 was deleted; point at "
+        "another version",
+    ]
+
+
 # --- against a base revision --------------------------------------------------------------
 
 
@@ -51,11 +64,11 @@ def test_merged_versions_change_only_in_mutable_fields(merged: Workspace) -> Non
     builders.write_version(root, "digits", 2, metrics={"accuracy": 0.99}, author="Mallory <m@x>")
     assert rendered(root, base="HEAD", offline=True) == [
         'registry/digits/versions/2.yaml: author: changed from "Test Author <test@example.com>" '
-        'to "Mallory <m@x>" since HEAD; a merged version is immutable except deprecation, '
-        "description, tags: register a new version instead",
+        'to "Mallory <m@x>" since HEAD; a merged version is immutable except deleted, '
+        "deprecation, description, tags: register a new version instead",
         "registry/digits/versions/2.yaml: metrics.accuracy: changed from 0.902 to 0.99 since "
-        "HEAD; a merged version is immutable except deprecation, description, tags: register a "
-        "new version instead",
+        "HEAD; a merged version is immutable except deleted, deprecation, description, tags: "
+        "register a new version instead",
     ]
 
 

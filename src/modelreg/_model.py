@@ -346,10 +346,12 @@ class ModelVersion:
     metrics: Mapping[str, float] = field(default_factory=_empty)
     tags: Mapping[str, str] = field(default_factory=_empty)
     deprecation: Deprecation | None = None
+    deleted: Deprecation | None = None  # a tombstone: kept, never listed by MLflow
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> ModelVersion:
         deprecation = doc.get("deprecation")
+        deleted = doc.get("deleted")
         signature = doc.get("signature")
         return cls(
             model=doc["model"],
@@ -367,6 +369,11 @@ class ModelVersion:
                 if deprecation
                 else None
             ),
+            deleted=(
+                Deprecation(parse_timestamp(deleted["date"]), deleted.get("reason", ""))
+                if deleted
+                else None
+            ),
         )
 
     @property
@@ -376,7 +383,8 @@ class ModelVersion:
 
     @property
     def deprecated(self) -> bool:
-        return self.deprecation is not None
+        """Deprecated, or deleted: either way it must not be promoted, served or used."""
+        return self.deprecation is not None or self.deleted is not None
 
     def artifact(self, name: str) -> Artifact | None:
         return next((a for a in self.artifacts if a.name == name), None)
@@ -395,6 +403,7 @@ class ModelVersion:
                 "metrics": dict(self.metrics),
                 "tags": dict(self.tags),
                 "deprecation": self.deprecation.to_document() if self.deprecation else None,
+                "deleted": self.deleted.to_document() if self.deleted else None,
             }
         )
         ordered: dict[str, Any] = canonical_order(doc, "version")

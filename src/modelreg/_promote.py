@@ -110,7 +110,9 @@ def check_gates(
     policy = registry.config.policies.get(stage, Policy())
     label = f"v{version.version}"
     gates = []
-    if version.deprecation is not None:
+    if version.deleted is not None:
+        gates.append(Gate("not deprecated", False, f"{label} was deleted", False))
+    elif version.deprecation is not None:
         why = f": {version.deprecation.reason}" if version.deprecation.reason else ""
         gates.append(Gate("not deprecated", False, f"{label} is deprecated{why}", False))
     else:

@@ -10,6 +10,7 @@ and ``*_alias`` calls.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from modelreg._layout import (
     model_manifest_path,
     version_path,
 )
-from modelreg._model import Model, ModelVersion, format_timestamp
+from modelreg._model import Deprecation, Model, ModelVersion, format_timestamp
 from modelreg._registry import Registry
 from modelreg._schema import format_path, load_schema
 from modelreg._source import WorktreeSource, find_repo_root
@@ -34,6 +35,9 @@ from modelreg._source import WorktreeSource, find_repo_root
 __all__ = [
     "create_model",
     "delete_alias",
+    "delete_model",
+    "delete_version",
+    "rename_model",
     "set_alias",
     "update_model",
     "update_version",
@@ -217,3 +221,119 @@ def delete_alias(
         return None
     trailers: dict[str, str | int] = {"Event": "alias", "Model": name, "Alias": alias}
     return _commit(git, path, f"remove {name}@{alias}", trailers)
+
+
+def delete_version(
+    name: str,
+    number: int,
+    *,
+    repo: str | Path | None = None,
+    reason: str = "",
+    commit: bool = False,
+    now: Clock | None = None,
+) -> str | None:
+    """Mark version ``number`` deleted: a tombstone (its number is never reused, its
+    files stay in DVC). Aliases on it go with it; a stage holding it must move first."""
+    root, registry, git = _open(repo)
+    version = registry.version(name, number)
+    if version.deleted is not None:
+        raise NotFoundError(f"{version.ref} is already deleted")
+    status = registry.status(name).get(number)
+    if status is not None and status.stages:
+        raise ConflictError(
+            f"{version.ref} is in {', '.join(status.stages)}; promote another version there "
+            "(or roll back) before deleting it"
+        )
+    path = version_path(name, number)
+    aliases = [alias_pointer_path(name, a) for a in (status.aliases if status else ())]
+    if commit:
+        for changed in (path, *aliases):
+            _refuse_dirty(git, changed)
+    deleted = replace(version, deleted=Deprecation(_now(now), reason.strip()))
+    write_manifest(root, path, deleted.to_document(), "version")
+    for alias_path in aliases:
+        (root / alias_path).unlink()
+    if not commit:
+        return None
+    trailers: dict[str, str | int] = {"Event": "delete", "Model": name, "Version": number}
+    lines = "".join(f"Modelreg-{k}: {v}\n" for k, v in trailers.items())
+    return git.commit_paths(f"delete {name} version {number}\n\n{lines}", [path, *aliases])
+
+
+def _tracked(git: Git, folder: str) -> bool:
+    return bool(git.text("ls-files", "--", folder).strip())
+
+
+def delete_model(name: str, *, repo: str | Path | None = None, commit: bool = False) -> str | None:
+    """Remove model ``name`` from the registry (its files stay in DVC and in git's history,
+    so a revert restores it); a stage holding one of its versions must be cleared first."""
+    root, registry, git = _open(repo)
+    registry.model(name)
+    held = registry.stage_pointers(name)
+    if held:
+        stages = ", ".join(f"{s} (v{p.version})" for s, p in held.items())
+        raise ConflictError(
+            f"{name} still has versions in {stages}; a model in use cannot be deleted"
+        )
+    folder = model_dir(name)
+    if commit and git.is_dirty([folder]):
+        raise ConflictError(f"{folder} has uncommitted changes; commit or discard them first")
+    if _tracked(git, folder):
+        git.run("rm", "-r", "-q", "--", folder)
+    shutil.rmtree(root / folder, ignore_errors=True)
+    if not commit:
+        return None
+    message = f"delete model {name}\n\nModelreg-Event: delete\nModelreg-Model: {name}\n"
+    git.run(
+        "commit", "--quiet", "--no-verify", "-F", "-", "--", folder, input_bytes=message.encode()
+    )
+    return git.head_commit()
+
+
+def rename_model(
+    name: str, new_name: str, *, repo: str | Path | None = None, commit: bool = False
+) -> str | None:
+    """Rename model ``name``: its folder moves (pulled files too) and every manifest that
+    names it or a path in it is rewritten, in one commit."""
+    check_model_name(new_name)
+    root, registry, git = _open(repo)
+    model = registry.model(name)
+    versions = registry.versions(name)
+    existing = {n.lower(): n for n in registry.model_names()}
+    if new_name.lower() in existing and new_name.lower() != name.lower():
+        raise ConflictError(f"model {existing[new_name.lower()]!r} already exists")
+    old_folder, new_folder = model_dir(name), model_dir(new_name)
+    if commit and git.is_dirty([old_folder]):
+        raise ConflictError(f"{old_folder} has uncommitted changes; commit or discard them first")
+    old_prefix, new_prefix = f"{old_folder}/", f"{new_folder}/"
+    (root / old_folder).rename(root / new_folder)
+    write_manifest(
+        root, model_manifest_path(new_name), replace(model, name=new_name).to_document(), "model"
+    )
+    for version in versions:
+        moved = tuple(
+            replace(a, path=new_prefix + a.path.removeprefix(old_prefix)) for a in version.artifacts
+        )
+        renamed = replace(version, model=new_name, artifacts=moved)
+        write_manifest(
+            root, version_path(new_name, version.version), renamed.to_document(), "version"
+        )
+    if not commit:
+        return None
+    git.run("add", "-A", "--", old_folder, new_folder)
+    message = (
+        f"rename model {name} to {new_name}\n\n"
+        f"Modelreg-Event: rename\nModelreg-Model: {new_name}\nModelreg-Previous: {name}\n"
+    )
+    git.run(
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-F",
+        "-",
+        "--",
+        old_folder,
+        new_folder,
+        input_bytes=message.encode(),
+    )
+    return git.head_commit()

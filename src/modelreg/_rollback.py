@@ -153,6 +153,11 @@ def rollback(
             content = pointer_bytes(path, fresh)
 
         version = registry.version(name, target)
+        if version.deleted is not None:
+            raise ConflictError(
+                f"cannot roll {stage} of {name} back to v{target}: it was deleted; "
+                "promote another version instead"
+            )
         if version.deprecation is not None:
             why = f" ({version.deprecation.reason})" if version.deprecation.reason else ""
             raise ConflictError(

@@ -142,7 +142,8 @@ class _ModelChecker:
         self.stages = stages  # None when registry.yaml is itself invalid
         self.dir = model_dir(name)
         self.result = _ModelResult()
-        self.versions: dict[int, bool] = {}  # number -> deprecated
+        # number -> "deleted", "deprecated", or "" for a version that may be used
+        self.versions: dict[int, str] = {}
         self.raw: dict[str, bytes] = {}  # what each loaded file held, to locate findings
 
     def finding(
@@ -233,9 +234,15 @@ class _ModelChecker:
                 continue
             document = self.load(path, "version")
             if document is None:
-                self.versions[number] = False
+                self.versions[number] = ""
                 continue
-            self.versions[number] = "deprecation" in document
+            self.versions[number] = (
+                "deleted"
+                if "deleted" in document
+                else "deprecated"
+                if "deprecation" in document
+                else ""
+            )
             self.check_version(path, number, document)
         numbers = sorted(self.versions)
         if numbers:
@@ -475,6 +482,13 @@ class _ModelChecker:
                 path,
                 f"version {version} does not exist (versions: "
                 f"{have or 'none'}); point at an existing version",
+                fld,
+            )
+        elif self.versions[version] == "deleted":
+            self.error(
+                "pointer-deleted",
+                path,
+                f"version {version} was deleted; point at another version",
                 fld,
             )
         elif self.versions[version]:

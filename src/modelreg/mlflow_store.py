@@ -188,9 +188,23 @@ class ModelregStore(AbstractStore):
             aliases=list(status.aliases) if status is not None else [],
         )
 
+    @staticmethod
+    def _versions(registry: Registry, name: str) -> list[_model.ModelVersion]:
+        """The versions MLflow sees: all but the deleted ones (tombstones)."""
+        return [v for v in registry.versions(name) if v.deleted is None]
+
+    @staticmethod
+    def _version(registry: Registry, name: str, number: int) -> _model.ModelVersion:
+        version = registry.version(name, number)
+        if version.deleted is not None:
+            raise MlflowException(
+                f"Model Version (name={name}, version={number}) not found", RESOURCE_DOES_NOT_EXIST
+            )
+        return version
+
     def _model_entity(self, registry: Registry, name: str) -> RegisteredModel:
         model = registry.model(name)
-        versions = registry.versions(name)
+        versions = self._versions(registry, name)
         statuses = registry.status(name)
         aliases = registry.aliases(name)
         moments = [m for m in [model.created, *(v.created for v in versions)] if m is not None]
@@ -261,6 +275,20 @@ class ModelregStore(AbstractStore):
             lambda: update_model(name, repo=self.root, description=description or "", commit=True)
         )
         return self.get_registered_model(name)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """The model's folder moves and its manifests follow, in one commit."""
+        from modelreg._registry_edits import rename_model
+
+        self._call(lambda: rename_model(name, new_name, repo=self.root, commit=True))
+        return self.get_registered_model(new_name)
+
+    def delete_registered_model(self, name: str) -> None:
+        """One commit removing the model's folder (a revert restores it; DVC keeps the
+        files). Refused while a stage holds one of its versions."""
+        from modelreg._registry_edits import delete_model
+
+        self._call(lambda: delete_model(name, repo=self.root, commit=True))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         with self._registry() as registry:
@@ -372,12 +400,12 @@ class ModelregStore(AbstractStore):
     def get_model_version(self, name: str, version: str) -> ModelVersion:
         number = _number(version)
         with self._registry() as registry:
-            return self._version_entity(registry, registry.version(name, number))
+            return self._version_entity(registry, self._version(registry, name, number))
 
     def update_model_version(self, name: str, version: str, description: str) -> ModelVersion:
         from modelreg._registry_edits import update_version
 
-        number = _number(version)
+        number = _number(self.get_model_version(name, version).version)
         self._call(
             lambda: update_version(
                 name, number, repo=self.root, description=description or "", commit=True
@@ -402,7 +430,8 @@ class ModelregStore(AbstractStore):
                     continue
                 statuses = registry.status(name)
                 versions += [
-                    self._version_entity(registry, v, statuses) for v in registry.versions(name)
+                    self._version_entity(registry, v, statuses)
+                    for v in self._versions(registry, name)
                 ]
         found = SearchModelVersionUtils.filter(versions, filter_string)
         ordered = SearchModelVersionUtils.sort(
@@ -413,7 +442,7 @@ class ModelregStore(AbstractStore):
     def set_model_version_tag(self, name: str, version: str, tag: ModelVersionTag) -> None:
         from modelreg._registry_edits import update_version
 
-        number = _number(version)
+        number = _number(self.get_model_version(name, version).version)
         self._call(
             lambda: update_version(
                 name, number, repo=self.root, set_tags={tag.key: tag.value}, commit=True
@@ -423,9 +452,21 @@ class ModelregStore(AbstractStore):
     def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
         from modelreg._registry_edits import update_version
 
-        number = _number(version)
+        number = _number(self.get_model_version(name, version).version)
         self._call(
             lambda: update_version(name, number, repo=self.root, delete_tags=[key], commit=True)
+        )
+
+    def delete_model_version(self, name: str, version: str) -> None:
+        """A tombstone: the manifest stays marked deleted (the number is never reused, the
+        files stay in DVC) and MLflow no longer lists it; its aliases go with it."""
+        from modelreg._registry_edits import delete_version
+
+        number = _number(self.get_model_version(name, version).version)
+        self._call(
+            lambda: delete_version(
+                name, number, repo=self.root, reason="deleted through MLflow", commit=True
+            )
         )
 
     def get_model_version_download_uri(self, name: str, version: str) -> str:
@@ -436,7 +477,7 @@ class ModelregStore(AbstractStore):
 
         number = _number(version)
         with self._registry() as registry:
-            found = registry.version(name, number)
+            found = self._version(registry, name, number)
             result = pull(self.root, found)
         folders = [p.location for p in result.artifacts if p.artifact.format == "mlflow"]
         return str(folders[0] if folders else self.root / artifact_dir(name, number))
@@ -473,7 +514,7 @@ class ModelregStore(AbstractStore):
     def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
         from modelreg._registry_edits import set_alias
 
-        number = _number(version)
+        number = _number(self.get_model_version(name, version).version)
         self._call(lambda: set_alias(name, alias, number, repo=self.root, commit=True))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
