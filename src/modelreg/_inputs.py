@@ -19,7 +19,7 @@ from modelreg._yaml import parse_yaml
 __all__ = ["check_metrics", "load_metrics", "load_params", "parse_tags"]
 
 _METRIC = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}\Z")
-_TAG_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}\Z")
+TAG_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}\Z")
 
 
 def _read_structured(source: str, what: str) -> Any:
@@ -90,7 +90,7 @@ def parse_tags(pairs: Iterable[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep:
             raise InputError(f"--tag {pair!r}: write it as key=value")
-        if not _TAG_KEY.match(key):
+        if not TAG_KEY.match(key):
             raise InputError(
                 f"--tag {pair!r}: {key!r} is not a valid tag key (letters, digits, _ . / : -)"
             )

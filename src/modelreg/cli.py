@@ -951,6 +951,62 @@ def dashboard(options: _Options, out: Path) -> None:
     click.echo(f"wrote {done.path} ({models}, {versions}; {state})")
 
 
+@cli.command("import-mlflow")
+@click.option(
+    "--tracking-uri",
+    metavar="URI",
+    help="The MLflow tracking server or store (default: $MLFLOW_TRACKING_URI).",
+)
+@click.option(
+    "--registry-uri",
+    metavar="URI",
+    help="MLflow's registry, when not the tracking one (default: $MLFLOW_REGISTRY_URI).",
+)
+@click.option(
+    "--model", "models", multiple=True, metavar="NAME", help="Only this model; repeat it."
+)
+@pass_options
+def import_mlflow_command(
+    options: _Options, tracking_uri: str | None, registry_uri: str | None, models: tuple[str, ...]
+) -> None:
+    """Bring an MLflow registry's models into this one: one commit per model.
+
+    Each version's files are downloaded from MLflow's artifact store and tracked
+    by DVC (and pushed); its description, tags and run (id, experiment, params,
+    metrics) come along. Stages become pointers (the highest version MLflow has
+    in each; Archived versions are recorded as retired) and aliases follow.
+    Versions are numbered from 1 in MLflow's order; each keeps its MLflow number
+    in the tag mlflow.version. Models already in this registry are skipped.
+    """
+    import os
+
+    from modelreg._import_mlflow import import_mlflow
+
+    # One progress line per version is ours to print; MLflow's bars would interleave.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    done = import_mlflow(
+        repo=options.repo,
+        tracking_uri=tracking_uri,
+        registry_uri=registry_uri,
+        models=models,
+        progress=lambda line: click.echo(line, err=True),
+    )
+    for result in done:
+        if result.skipped:
+            click.echo(f"{result.name}: skipped ({result.skipped})")
+            continue
+        stages = ", ".join(f"{s} v{v}" for s, v in result.stages.items()) or "no stage"
+        aliases = ", ".join(f"@{a} v{v}" for a, v in result.aliases.items())
+        plural = "s" if result.versions != 1 else ""
+        click.echo(
+            f"{result.name}: {result.versions} version{plural}, {stages}"
+            + (f", {aliases}" if aliases else "")
+            + f"; committed {result.commit[:12] if result.commit else '-'}"
+        )
+        for note in result.notes:
+            click.echo(f"  note: {note}")
+
+
 # --- serving -----------------------------------------------------------------------------
 
 

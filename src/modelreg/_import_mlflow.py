@@ -1,0 +1,322 @@
+"""``modelreg import-mlflow``: an existing MLflow registry brought into the Git registry.
+
+For each registered model (or the ones named), one commit: the model (description,
+tags), every version in MLflow's order (its files downloaded from MLflow's
+artifact store, verified, tracked by DVC and pushed; description, tags, the run
+as lineage with the run's params and metrics), the stages (the highest version
+MLflow has in each; Archived versions recorded as retired) and the aliases.
+Versions are numbered anew from 1 in MLflow's order; each keeps its MLflow
+number in the ``mlflow.version`` tag, so aliases and stages are mapped through
+it. A model already in the Git registry is skipped, so a rerun imports only what
+is new. Nothing is written for a model until all of its versions are fetched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from modelreg._bootstrap import write_manifest
+from modelreg._errors import InputError, ModelregError, NotFoundError, StorageError
+from modelreg._git import Git
+from modelreg._layout import alias_pointer_path, check_model_name, model_dir, stage_pointer_path
+from modelreg._model import Lineage, MlflowRun, format_timestamp
+from modelreg._registry import Registry
+from modelreg._source import WorktreeSource, find_repo_root
+
+__all__ = ["ImportedModel", "import_mlflow"]
+
+MLFLOW_VERSION_TAG = "mlflow.version"
+
+
+@dataclass
+class ImportedModel:
+    name: str
+    versions: int = 0
+    stages: dict[str, int] = field(default_factory=dict)  # our stage -> our version
+    aliases: dict[str, int] = field(default_factory=dict)
+    skipped: str = ""  # why nothing was imported, if so
+    notes: list[str] = field(default_factory=list)
+    commit: str | None = None
+
+
+def _client(tracking_uri: str | None, registry_uri: str | None) -> Any:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+
+
+def _mlflow_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The tags the registry can hold (MLflow allows keys it cannot, e.g. with spaces)."""
+    from modelreg._inputs import TAG_KEY
+
+    return {k: v for k, v in tags.items() if TAG_KEY.match(k) and len(v) <= 5000}
+
+
+def import_mlflow(
+    *,
+    repo: str | Path | None = None,
+    tracking_uri: str | None = None,
+    registry_uri: str | None = None,
+    models: Sequence[str] = (),
+    now: Callable[[], datetime] | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[ImportedModel]:
+    """Import ``models`` (default: every registered model) from the MLflow registry at
+    ``registry_uri`` (default: ``tracking_uri``'s) into the repository at ``repo``."""
+    from mlflow.exceptions import MlflowException
+
+    root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
+    registry = Registry(root, WorktreeSource(root))
+    config = registry.config
+    client = _client(tracking_uri, registry_uri)
+    try:
+        names = list(models) or sorted(m.name for m in _all_models(client))
+    except MlflowException as exc:
+        raise StorageError(f"cannot read the MLflow registry: {exc.message}") from None
+    results = []
+    for name in names:
+        result = ImportedModel(name)
+        results.append(result)
+        problem = _name_problem(name)
+        if problem:
+            result.skipped = problem
+            continue
+        if (root / model_dir(name)).exists():
+            result.skipped = "already in the Git registry"
+            continue
+        try:
+            _import_model(root, config, client, result, tracking_uri, now, progress)
+        except MlflowException as exc:
+            raise StorageError(f"{name}: MLflow answered: {exc.message}") from None
+    return results
+
+
+def _name_problem(name: str) -> str:
+    try:
+        check_model_name(name)
+    except InputError as exc:
+        return str(exc)
+    return ""
+
+
+def _all_models(client: Any) -> list[Any]:
+    found, token = [], None
+    while True:
+        page = client.search_registered_models(max_results=1000, page_token=token)
+        found += list(page)
+        token = page.token
+        if not token:
+            return found
+
+
+def _import_model(
+    root: Path,
+    config: Any,
+    client: Any,
+    result: ImportedModel,
+    tracking_uri: str | None,
+    now: Callable[[], datetime] | None,
+    progress: Callable[[str], None],
+) -> None:
+    from mlflow.artifacts import download_artifacts
+
+    from modelreg._register import register
+
+    name = result.name
+    model = client.get_registered_model(name)
+    versions = sorted(
+        client.search_model_versions(f"name = '{name}'", max_results=200_000),
+        key=lambda v: int(v.version),
+    )
+    git = Git(root)
+    written: list[str] = []
+    folder = model_dir(name)
+    ours: dict[int, int] = {}  # MLflow's version -> ours
+    try:
+        for number, version in enumerate(versions, start=1):
+            progress(f"{name}: version {version.version} -> {number}")
+            with tempfile.TemporaryDirectory(prefix="modelreg-import-") as scratch:
+                location = client.get_model_version_download_uri(name, version.version)
+                downloaded = Path(
+                    download_artifacts(
+                        artifact_uri=location,
+                        dst_path=str(Path(scratch) / "download"),
+                        tracking_uri=tracking_uri,
+                    )
+                )
+                local = Path(scratch) / "model"
+                if downloaded.is_dir():
+                    downloaded.rename(local)
+                else:
+                    local = downloaded
+                lineage, metrics = _lineage(client, version, tracking_uri)
+                tags = _mlflow_tags(dict(version.tags))
+                tags[MLFLOW_VERSION_TAG] = str(version.version)
+                done = register(
+                    name,
+                    weights=local,
+                    repo=root,
+                    lineage=lineage,
+                    metrics=metrics,
+                    params=dict(lineage.params),
+                    description=version.description or "",
+                    tags=tags,
+                    now=partial(_moment, version.creation_timestamp),
+                )
+            written += list(done.files)
+            ours[int(version.version)] = number
+        result.versions = len(versions)
+        _model_fields(root, name, model, written)
+        _stages(root, config, name, versions, ours, result, written, now)
+        for alias, target in sorted(dict(model.aliases).items()):
+            if int(target) not in ours:
+                result.notes.append(f"alias {alias} points at a version MLflow no longer has")
+                continue
+            path = alias_pointer_path(name, alias)
+            write_manifest(root, path, {"version": ours[int(target)]}, "pointer")
+            written.append(path)
+            result.aliases[alias] = ours[int(target)]
+    except BaseException as exc:
+        shutil.rmtree(root / folder, ignore_errors=True)
+        if isinstance(exc, ModelregError | KeyboardInterrupt):
+            raise
+        if type(exc).__name__ == "MlflowException":
+            raise
+        raise StorageError(f"importing {name} failed: {exc}") from exc
+    message = (
+        f"import {name} from MLflow ({len(versions)} version{'s' if len(versions) != 1 else ''})"
+        f"\n\nModelreg-Event: import\nModelreg-Model: {name}\n"
+    )
+    result.commit = git.commit_paths(message, sorted(set(written)))
+
+
+def _moment(millis: int | None) -> datetime:
+    if not millis:
+        return datetime.now(UTC)
+    return datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def _lineage(
+    client: Any, version: Any, tracking_uri: str | None
+) -> tuple[Lineage, dict[str, float]]:
+    """The run that produced the version: its id, experiment, params and metrics."""
+    from mlflow.exceptions import MlflowException
+
+    from modelreg._inputs import check_metrics
+
+    if not version.run_id:
+        return Lineage(), {}
+    try:
+        run = client.get_run(version.run_id)
+    except MlflowException:  # the run was deleted, or lives on another tracking server
+        return Lineage(mlflow=MlflowRun(run_id=version.run_id, tracking_uri=tracking_uri)), {}
+    try:
+        metrics = check_metrics(dict(run.data.metrics))
+    except InputError:
+        metrics = {}
+    lineage = Lineage(
+        params=dict(run.data.params),
+        mlflow=MlflowRun(
+            run_id=version.run_id,
+            tracking_uri=tracking_uri,
+            experiment_id=run.info.experiment_id,
+        ),
+    )
+    return lineage, metrics
+
+
+def _model_fields(root: Path, name: str, model: Any, written: list[str]) -> None:
+    from dataclasses import replace
+
+    from modelreg._layout import model_manifest_path
+
+    registry = Registry(root, WorktreeSource(root))
+    current = registry.model(name)
+    changed = replace(
+        current,
+        description=model.description or "",
+        tags=_mlflow_tags(dict(model.tags)),
+        created=_moment(model.creation_timestamp).replace(microsecond=0),
+    )
+    path = model_manifest_path(name)
+    write_manifest(root, path, changed.to_document(), "model")
+    written.append(path)
+
+
+def _stages(
+    root: Path,
+    config: Any,
+    name: str,
+    versions: Sequence[Any],
+    ours: dict[int, int],
+    result: ImportedModel,
+    written: list[str],
+    now: Callable[[], datetime] | None,
+) -> None:
+    """MLflow's stages as pointers: the highest version in each; Archived as retired."""
+    by_stage: dict[str, list[int]] = {}
+    for version in versions:
+        by_stage.setdefault(version.current_stage, []).append(ours[int(version.version)])
+    archived = by_stage.pop("Archived", [])
+    by_stage.pop("None", None)
+    moment = format_timestamp((now or (lambda: datetime.now(UTC)))().replace(microsecond=0))
+    last_pointer = None
+    for mlflow_stage, numbers in sorted(by_stage.items()):
+        stage = config.canonical_stage(mlflow_stage)
+        if stage is None:
+            raise NotFoundError(
+                f"{name}: MLflow has versions in {mlflow_stage}, which this registry does not "
+                f"declare (stages: {', '.join(config.stages)}); add it to registry/registry.yaml"
+            )
+        current = max(numbers)
+        others = sorted(set(numbers) - {current})
+        if others:
+            result.notes.append(
+                f"{mlflow_stage} held versions {', '.join(map(str, [*others, current]))} in "
+                f"MLflow; {stage} points at {current}, the others are recorded as retired"
+            )
+        document: dict[str, Any] = {
+            "version": current,
+            "since": moment,
+            "reason": "imported from MLflow",
+        }
+        if others:
+            document["retired"] = others
+        path = stage_pointer_path(name, stage)
+        write_manifest(root, path, document, "pointer")
+        written.append(path)
+        result.stages[stage] = current
+        last_pointer = (path, document, stage)
+    if archived:
+        # Archived versions are the ones a stage gave up: kept in the last stage's pointer.
+        stages_held = [s for s in config.stages if s in result.stages]
+        if not stages_held:
+            result.notes.append(
+                f"versions {', '.join(map(str, archived))} were Archived in MLflow; with no "
+                "stage held, they are imported without a stage"
+            )
+            return
+        stage = stages_held[-1]
+        path = stage_pointer_path(name, stage)
+        assert last_pointer is not None
+        document = _read_pointer(root, path)
+        document["retired"] = sorted(set(document.get("retired", [])) | set(archived))
+        write_manifest(root, path, document, "pointer")
+
+
+def _read_pointer(root: Path, path: str) -> dict[str, Any]:
+    from modelreg._yaml import parse_yaml
+
+    loaded: dict[str, Any] = parse_yaml((root / path).read_bytes(), path)
+    return loaded

@@ -1,0 +1,137 @@
+"""``modelreg import-mlflow``: a real MLflow registry (sqlite) brought into the Git one."""
+
+from __future__ import annotations
+
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from modelreg.api import Registry, validate
+from modelreg.cli import cli
+from tests.conftest import Workspace
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow import MlflowClient
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::FutureWarning", "ignore::DeprecationWarning", "ignore::UserWarning"
+)
+
+
+class Scale(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+        return np.asarray(model_input) * self.factor
+
+
+@pytest.fixture
+def mlflow_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """digits: v1 Archived, v2 Production (@champion), v3 Staging; 'second': one version;
+    'has space': a name the Git registry cannot hold."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    client = MlflowClient()
+    for name, factors in (("digits", (1.0, 2.0, 3.0)), ("second", (5.0,)), ("has space", (1.0,))):
+        for factor in factors:
+            with mlflow.start_run():
+                mlflow.log_param("factor", factor)
+                mlflow.log_metric("accuracy", 0.9 + factor / 100)
+                logged = mlflow.pyfunc.log_model(name="model", python_model=Scale(factor))
+            mlflow.register_model(logged.model_uri, name)
+    client.update_registered_model("digits", "Digits classifier")
+    client.set_registered_model_tag("digits", "team", "vision")
+    client.set_model_version_tag("digits", "2", "reviewed", "yes")
+    client.set_model_version_tag("digits", "2", "not a key", "dropped")
+    client.update_model_version("digits", "2", "the good one")
+    client.transition_model_version_stage("digits", "1", "Archived")
+    client.transition_model_version_stage("digits", "2", "Production")
+    client.transition_model_version_stage("digits", "3", "Staging")
+    client.set_registered_model_alias("digits", "champion", "2")
+    return uri
+
+
+def test_an_mlflow_registry_comes_over_with_stages_aliases_and_lineage(
+    workspace: Workspace, mlflow_registry: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Recorded so the variable the command sets (no MLflow progress bars) is undone after.
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "")
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    runner = CliRunner()
+    args = ["--repo", str(workspace.root), "import-mlflow", "--tracking-uri", mlflow_registry]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    commits = [part[:12] for part in out.split("committed ")[1:]]
+    assert out.splitlines() == [
+        f"digits: 3 versions, production v2, staging v3, @champion v2; committed {commits[0]}",
+        "has space: skipped ('has space' is not a valid model name: use letters, digits, '.', "
+        "'_' and '-', starting and ending with a letter or digit, at most 64 characters)",
+        f"second: 1 version, no stage; committed {commits[1]}",
+    ]
+    assert "digits: version 3 -> 3" in result.stderr  # progress, on stderr
+    assert "Downloading artifacts" not in result.output  # MLflow's progress bars are off
+
+    log = subprocess.run(
+        ["git", "log", "--format=%s"],
+        cwd=workspace.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert log[:2] == [
+        "import second from MLflow (1 version)",
+        "import digits from MLflow (3 versions)",
+    ]
+
+    client = MlflowClient(tracking_uri=mlflow_registry)
+    with Registry.open(workspace.root) as registry:
+        model = registry.model("digits")
+        assert (model.description, dict(model.tags)) == ("Digits classifier", {"team": "vision"})
+        production = registry.pointer("digits", "production")
+        staging = registry.pointer("digits", "staging")
+        assert production is not None and production.version == 2
+        assert production.retired == (1,)
+        assert staging is not None and staging.version == 3
+        assert registry.aliases("digits")["champion"].version == 2
+        for number in (1, 2, 3):
+            version = registry.version("digits", number)
+            source = client.get_model_version("digits", str(number))
+            assert version.tags["mlflow.version"] == str(number)
+            assert version.lineage.mlflow is not None
+            assert version.lineage.mlflow.run_id == source.run_id
+            assert version.lineage.params["factor"] == str(float(number))
+            assert version.metrics["accuracy"] == pytest.approx(0.9 + number / 100)
+            assert [a.format for a in version.artifacts] == ["mlflow"]
+        two = registry.version("digits", 2)
+        assert two.description == "the good one"
+        assert "not a key" not in two.tags and two.tags["reviewed"] == "yes"
+        assert registry.status("digits")[1].archived
+    assert validate(workspace.root).ok
+
+    # The imported versions load through the plugin, as MLflow code would.
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"modelreg://{workspace.root}")
+    loaded = mlflow.pyfunc.load_model("models:/digits@champion")
+    assert loaded.predict(np.array([1.0, 3.0])).tolist() == [2.0, 6.0]
+
+    # A rerun imports nothing twice.
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "digits: skipped (already in the Git registry)" in again.output
+    assert (
+        subprocess.run(
+            ["git", "log", "--format=%s", "-1"], cwd=workspace.root, capture_output=True, text=True
+        ).stdout.strip()
+        == "import second from MLflow (1 version)"
+    )
