@@ -327,3 +327,26 @@ def test_deleting_keeps_a_tombstone_and_refuses_a_model_in_use(
     with pytest.raises(MlflowException):
         client.transition_model_version_stage("digits", "2", "Staging")
     assert validate(workspace.root).ok
+
+
+def test_a_pytorch_model_loads_by_alias_and_stage(
+    workspace: Workspace, tracking: str, registry_uri: str
+) -> None:
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mlflow.pytorch
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 2)
+    with mlflow.start_run():
+        logged = mlflow.pytorch.log_model(net, name="model", input_example=torch.ones(1, 3).numpy())
+    mlflow.register_model(logged.model_uri, "tiny-torch")
+    client = MlflowClient()
+    client.set_registered_model_alias("tiny-torch", "prod", "1")
+    client.transition_model_version_stage("tiny-torch", "1", "Staging")
+    x = torch.ones(1, 3)
+    for uri in ("models:/tiny-torch@prod", "models:/tiny-torch/Staging"):
+        loaded = mlflow.pytorch.load_model(uri)
+        assert torch.allclose(loaded(x), net(x)), uri
