@@ -223,6 +223,21 @@ def scenario(client: MlflowClient, source: str) -> dict[str, Any]:
         _code(lambda: client.search_model_versions("name = ")),
     ]
 
+    # Out of the stages: Staging is left empty, then versions are archived and restored.
+    client.transition_model_version_stage("alpha", "1", "Archived")
+    client.transition_model_version_stage("alpha", "2", "None")
+    client.transition_model_version_stage("alpha", "2", "Archived")
+    client.transition_model_version_stage("alpha", "1", "None")
+    seen["after transitions"] = [
+        version_view(client.get_model_version("alpha", str(n))) for n in (1, 2, 3)
+    ] + [
+        [version_view(v) for v in client.get_latest_versions("alpha", [s])]
+        for s in ("Staging", "Production", "Archived", "None")
+    ]
+    seen["unknown stage"] = _code(
+        lambda: client.transition_model_version_stage("alpha", "1", "Canary")
+    )
+
     # Renames and deletions, then what is left.
     client.rename_registered_model("gamma", "delta")
     client.delete_model_version("alpha", "3")  # holds the alias 'champion'

@@ -46,6 +46,14 @@ def test_nothing_may_point_at_a_deleted_version(merged: Workspace) -> None:
     ]
 
 
+def test_archived_versions_must_exist(merged: Workspace) -> None:
+    builders.write_model(merged.root, "digits", archived=[2, 7])
+    assert rendered(merged.root, offline=True) == [
+        "registry/digits/model.yaml:3: archived[1]: version 7 does not exist; remove it from "
+        "archived"
+    ]
+
+
 # --- against a base revision --------------------------------------------------------------
 
 

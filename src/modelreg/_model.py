@@ -147,6 +147,8 @@ class Model:
     card: Mapping[str, str] = field(default_factory=_empty)
     pipeline: Mapping[str, Any] = field(default_factory=_empty)
     """Where ``register --from-dvc`` finds the pipeline's outputs (see the schema)."""
+    archived: tuple[int, ...] = ()
+    """Versions archived by hand, holding no stage (MLflow's Archived)."""
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Model:
@@ -160,6 +162,7 @@ class Model:
             created=parse_timestamp(created) if created else None,
             card=_frozen(doc.get("card")),
             pipeline=_frozen(doc.get("pipeline")),
+            archived=tuple(doc.get("archived", ())),
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -173,6 +176,7 @@ class Model:
                 "created": format_timestamp(self.created) if self.created else None,
                 "card": dict(self.card),
                 "pipeline": _thaw(self.pipeline),
+                "archived": sorted(self.archived),
             }
         )
         ordered: dict[str, Any] = canonical_order(doc, "model")

@@ -259,6 +259,12 @@ class Registry:
             return None
         return StagePointer.from_document(name, pointer_name, document, is_alias=is_alias)
 
+    def _archived(self, name: str) -> tuple[int, ...]:
+        try:
+            return self.model(name).archived
+        except (NotFoundError, ManifestError):  # validate reports a missing or broken model.yaml
+            return ()
+
     def status(self, name: str) -> dict[int, VersionStatus]:
         """For each version holding a stage or alias, or archived: where it stands."""
         stages = self.stage_pointers(name)
@@ -274,7 +280,7 @@ class Registry:
                 note(pointer.canary.version, "canary_in", stage)
         for alias, pointer in aliases.items():
             note(pointer.version, "aliases", alias)
-        retired = {v for p in stages.values() for v in p.retired}
+        retired = {v for p in stages.values() for v in p.retired} | set(self._archived(name))
         for version in retired:
             held.setdefault(version, {})
         return {

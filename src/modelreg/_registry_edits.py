@@ -25,6 +25,7 @@ from modelreg._layout import (
     check_model_name,
     model_dir,
     model_manifest_path,
+    stage_pointer_path,
     version_path,
 )
 from modelreg._model import Deprecation, Model, ModelVersion, format_timestamp
@@ -37,6 +38,7 @@ __all__ = [
     "delete_alias",
     "delete_model",
     "delete_version",
+    "leave_stages",
     "rename_model",
     "set_alias",
     "update_model",
@@ -337,3 +339,67 @@ def rename_model(
         input_bytes=message.encode(),
     )
     return git.head_commit()
+
+
+def leave_stages(
+    name: str,
+    number: int,
+    *,
+    archive: bool,
+    repo: str | Path | None = None,
+    reason: str = "",
+    commit: bool = False,
+) -> str | None:
+    """Take version ``number`` out of every stage it holds (MLflow's transition to None,
+    or with ``archive`` to Archived), in one commit.
+
+    A stage left empty loses its pointer file; the versions it had retired stay
+    archived (kept in model.yaml's ``archived``). Archiving adds the version there;
+    moving it to None takes it out of ``archived`` and of every stage's retired list.
+    """
+    root, registry, git = _open(repo)
+    version = registry.version(name, number)
+    model = registry.model(name)
+    pointers = registry.stage_pointers(name)
+    archived = set(model.archived)
+    removed: list[str] = []
+    edited: dict[str, dict[str, object]] = {}
+    for stage, pointer in pointers.items():
+        path = stage_pointer_path(name, stage)
+        if pointer.version == number:
+            removed.append(path)
+            archived |= set(pointer.retired)
+        elif not archive and number in pointer.retired:
+            document = pointer.to_document()
+            document["retired"] = [v for v in pointer.retired if v != number]
+            if not document["retired"]:
+                del document["retired"]
+            edited[path] = document
+    if archive:
+        archived.add(number)
+    else:
+        archived.discard(number)
+    if not removed and not edited and archived == set(model.archived):
+        where = "archived" if archive else "in no stage"
+        raise ConflictError(f"{version.ref} is already {where}")
+    model_path = model_manifest_path(name)
+    changed = [*removed, *edited, model_path]
+    if commit:
+        for path in changed:
+            _refuse_dirty(git, path)
+    for path in removed:
+        (root / path).unlink()
+    for path, document in edited.items():
+        write_manifest(root, path, document, "pointer")
+    write_manifest(
+        root, model_path, replace(model, archived=tuple(sorted(archived))).to_document(), "model"
+    )
+    if not commit:
+        return None
+    target = "Archived" if archive else "None"
+    body = f"{reason.strip()}\n\n" if reason.strip() else ""
+    message = (
+        f"move {name} version {number} to {target}\n\n{body}"
+        f"Modelreg-Event: transition\nModelreg-Model: {name}\nModelreg-Version: {number}\n"
+    )
+    return git.commit_paths(message, changed)

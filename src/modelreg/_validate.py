@@ -144,6 +144,7 @@ class _ModelChecker:
         self.result = _ModelResult()
         # number -> "deleted", "deprecated", or "" for a version that may be used
         self.versions: dict[int, str] = {}
+        self.archived: list[int] = []  # model.yaml's, for check_archived
         self.raw: dict[str, bytes] = {}  # what each loaded file held, to locate findings
 
     def finding(
@@ -195,6 +196,7 @@ class _ModelChecker:
                 )
         self.check_model_file(MODEL_FILE in entries)
         self.check_versions()
+        self.check_archived()
         self.check_pointers(STAGES)
         self.check_pointers(ALIASES)
         self.check_artifact_folders()
@@ -210,6 +212,7 @@ class _ModelChecker:
             )
             return
         document = self.load(path, "model")
+        self.archived = list(document.get("archived", [])) if document is not None else []
         if document is not None and document["name"] != self.name:
             self.error(
                 "name-mismatch",
@@ -217,6 +220,17 @@ class _ModelChecker:
                 f"{document['name']!r} differs from the folder name; write name: {self.name}",
                 ("name",),
             )
+
+    def check_archived(self) -> None:
+        """model.yaml's archived versions must exist (checked once the versions are read)."""
+        for position, number in enumerate(self.archived):
+            if number not in self.versions:
+                self.error(
+                    "archived-unknown",
+                    f"{self.dir}/{MODEL_FILE}",
+                    f"version {number} does not exist; remove it from archived",
+                    ("archived", position),
+                )
 
     def check_versions(self) -> None:
         folder = f"{self.dir}/{VERSIONS}"

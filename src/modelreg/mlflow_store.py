@@ -487,17 +487,34 @@ class ModelregStore(AbstractStore):
     def transition_model_version_stage(
         self, name: str, version: str, stage: str, archive_existing_versions: bool
     ) -> ModelVersion:
-        """A promotion (policy gates apply; the version replaced is retired, so
-        ``archive_existing_versions`` is what always happens: a stage holds one version)."""
+        """To a stage of the registry: a promotion (policy gates apply; the version replaced
+        is retired, so ``archive_existing_versions`` is what always happens: a stage holds
+        one version). To None or Archived: the version leaves every stage it holds."""
         from modelreg._promote import promote
 
         number = _number(version)
         with self._registry() as registry:
             target = registry.config.canonical_stage(stage)
+        if target is None and stage.lower() in ("none", "archived"):
+            from modelreg._registry_edits import leave_stages
+
+            self.get_model_version(name, version)  # a deleted version is not found
+            self._call(
+                lambda: leave_stages(
+                    name,
+                    number,
+                    archive=stage.lower() == "archived",
+                    repo=self.root,
+                    reason="MLflow transition_model_version_stage",
+                    commit=True,
+                )
+            )
+            return self.get_model_version(name, version)
         if target is None:
+            with self._registry() as registry:
+                stages = ", ".join(s.title() for s in registry.config.stages)
             raise MlflowException(
-                f"moving {name} version {number} to {stage!r} is not supported through MLflow "
-                "yet; use 'modelreg rollback' to take a version out of a stage",
+                f"{stage!r} is not a stage of this registry (stages: {stages}, None, Archived)",
                 INVALID_PARAMETER_VALUE,
             )
         self._call(
