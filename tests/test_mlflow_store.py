@@ -365,3 +365,37 @@ def test_a_pytorch_model_loads_by_alias_and_stage(
     for uri in ("models:/tiny-torch@prod", "models:/tiny-torch/Staging"):
         loaded = mlflow.pytorch.load_model(uri)
         assert torch.allclose(loaded(x), net(x)), uri
+
+
+def test_with_promote_pr_a_transition_opens_a_pull_request(
+    workspace: Workspace, tracking: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.github_server import FakeGitHub
+
+    model_dir = tmp_path / "saved-model"
+    mlflow.pyfunc.save_model(str(model_dir), python_model=Doubler())
+    with FakeGitHub(repo="acme/models", token="t0ken", origin=workspace.origin) as github:
+        monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+        monkeypatch.setenv("MODELREG_GITHUB_REPOSITORY", "acme/models")
+        monkeypatch.setenv("MODELREG_GITHUB_API_URL", github.url)
+        client = MlflowClient(registry_uri=f"modelreg://{workspace.root}?promote=pr&base=main")
+        client.create_registered_model("digits")
+        client.create_model_version("digits", str(model_dir))
+        workspace.git("push", "-q", "origin", "main")
+        head = workspace.git("rev-parse", "HEAD").strip()
+
+        version = client.transition_model_version_stage("digits", "1", "Production")
+
+        # Reviewed, not landed: main is untouched, the stage moves when the PR merges.
+        assert version.current_stage == "None"
+        assert workspace.git("rev-parse", "HEAD").strip() == head
+        [pull] = github.pulls
+        assert pull["base"]["ref"] == "main"
+        assert pull["title"] == "Promote digits v1 to production"
+        branch = pull["head"]["ref"]
+        changed = workspace.git("diff", "--name-only", f"main..origin/{branch}").split()
+        assert changed == ["registry/digits/stages/production.yaml"]
+    with pytest.raises(MlflowException, match="unknown option 'promot'"):
+        ModelregStore(f"modelreg://{workspace.root}?promot=pr")
+    with pytest.raises(MlflowException, match="promote='yes'; use commit or pr"):
+        ModelregStore(f"modelreg://{workspace.root}?promote=yes")

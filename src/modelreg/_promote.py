@@ -225,13 +225,26 @@ def promote(
         raise InputError(
             "--force needs --reason: say why the gates are overridden (it goes in the commit)"
         )
+    if pr and github is None:
+        from modelreg._github import GitHub
+
+        with GitHub.from_environment() as owned:  # closed when the promotion is done
+            return promote(
+                name,
+                number,
+                stage,
+                repo=repo,
+                reason=reason,
+                force=force,
+                pr=pr,
+                base=base,
+                github=owned,
+                now=now,
+            )
     git = Git(find_repo_root(Path(repo) if repo is not None else Path.cwd()))
     place: Worktree | PullRequestBase
     if pr:
-        if github is None:
-            from modelreg._github import GitHub
-
-            github = GitHub.from_environment()
+        assert github is not None
         place = PullRequestBase.fetch(git, github, base)
     else:
         place = Worktree(git)

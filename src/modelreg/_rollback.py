@@ -92,13 +92,25 @@ def rollback(
 ) -> Rollback:
     """Move ``stage`` of ``name`` back to the version it held before (or to ``to``)."""
     reason = clean_reason(reason)
+    if pr and github is None:
+        from modelreg._github import GitHub
+
+        with GitHub.from_environment() as owned:  # closed when the rollback is done
+            return rollback(
+                name,
+                stage,
+                repo=repo,
+                to=to,
+                reason=reason,
+                pr=pr,
+                base=base,
+                github=owned,
+                now=now,
+            )
     git = Git(find_repo_root(Path(repo) if repo is not None else Path.cwd()))
     place: Worktree | PullRequestBase
     if pr:
-        if github is None:
-            from modelreg._github import GitHub
-
-            github = GitHub.from_environment()
+        assert github is not None
         place = PullRequestBase.fetch(git, github, base)
     else:
         place = Worktree(git)

@@ -19,6 +19,7 @@ docs/mlflow.md.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from mlflow.entities.model_registry import (
     ModelVersion,
@@ -64,6 +65,8 @@ from modelreg._source import WorktreeSource, find_repo_root
 
 __all__ = ["ModelregStore"]
 
+log = logging.getLogger("modelreg.mlflow")
+
 SCHEME = "modelreg"
 T = TypeVar("T")
 
@@ -97,6 +100,28 @@ def _number(version: str | int) -> int:
     return number
 
 
+OPTIONS = {"promote": ("commit", "pr"), "base": None}
+
+
+def options_of(store_uri: str) -> dict[str, str]:
+    """The URI's query: ``promote=pr`` makes stage transitions pull requests (against
+    ``base``, default origin's default branch) instead of commits on the current branch."""
+    options = dict(parse_qsl(urlparse(store_uri).query, keep_blank_values=True))
+    for key, value in options.items():
+        if key not in OPTIONS:
+            raise MlflowException(
+                f"{store_uri!r}: unknown option {key!r}; options: {', '.join(OPTIONS)}",
+                INVALID_PARAMETER_VALUE,
+            )
+        allowed = OPTIONS[key]
+        if allowed is not None and value not in allowed:
+            raise MlflowException(
+                f"{store_uri!r}: {key}={value!r}; use {' or '.join(allowed)}",
+                INVALID_PARAMETER_VALUE,
+            )
+    return options
+
+
 def root_of(store_uri: str) -> Path:
     """The repository a ``modelreg:`` URI names: ``modelreg:///abs/path`` (or a relative
     ``modelreg:path``)."""
@@ -127,6 +152,9 @@ class ModelregStore(AbstractStore):
         self.store_uri = store_uri
         self.tracking_uri = tracking_uri
         self.root = root_of(store_uri)
+        options = options_of(store_uri)
+        self.pull_requests = options.get("promote") == "pr"
+        self.base = options.get("base") or None
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -517,15 +545,20 @@ class ModelregStore(AbstractStore):
                 f"{stage!r} is not a stage of this registry (stages: {stages}, None, Archived)",
                 INVALID_PARAMETER_VALUE,
             )
-        self._call(
+        done = self._call(
             lambda: promote(
                 name,
                 number,
                 target,
                 repo=self.root,
                 reason="MLflow transition_model_version_stage",
+                pr=self.pull_requests,
+                base=self.base,
             )
         )
+        if done.pull is not None:
+            # The stage moves when the pull request merges; until then it is unchanged.
+            log.info("opened pull request #%d: %s", done.pull.number, done.pull.html_url)
         return self.get_model_version(name, version)
 
     def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
