@@ -255,8 +255,19 @@ def scenario(client: MlflowClient, source: str) -> dict[str, Any]:
             _code(lambda: client.get_model_version("alpha", "3")),
             _code(lambda: client.get_model_version_by_alias("alpha", "champion")),
             _code(lambda: client.delete_model_version("alpha", "3")),
+            _code(lambda: client.transition_model_version_stage("alpha", "3", "Staging")),
         ],
     }
+    # Writes that change nothing succeed and change nothing.
+    client.set_registered_model_tag("delta", "team", "vision")
+    client.update_model_version("alpha", "2", "the better one")
+    client.delete_registered_model_alias("alpha", "never-set")
+    client.transition_model_version_stage("alpha", "2", "Archived")
+    seen["no-ops"] = [
+        model_view(client.get_registered_model("delta")),
+        version_view(client.get_model_version("alpha", "2")),
+        version_view(client.get_model_version_by_alias("alpha", "latest")),
+    ]
     return seen
 
 
@@ -399,3 +410,58 @@ def test_with_promote_pr_a_transition_opens_a_pull_request(
         ModelregStore(f"modelreg://{workspace.root}?promot=pr")
     with pytest.raises(MlflowException, match="promote='yes'; use commit or pr"):
         ModelregStore(f"modelreg://{workspace.root}?promote=yes")
+
+
+def test_a_failed_commit_changes_nothing_and_a_retry_works(
+    workspace: Workspace, tracking: str, registry_uri: str
+) -> None:
+    client = MlflowClient()
+    client.create_registered_model("digits")
+    before = subjects(workspace.root)
+    # Make every commit fail, as a broken hook or signing setup would.
+    workspace.git("config", "commit.gpgsign", "true")
+    workspace.git("config", "gpg.program", "false")
+    with pytest.raises(MlflowException) as failed:
+        client.set_registered_model_tag("digits", "team", "vision")
+    assert failed.value.error_code == "INTERNAL_ERROR"
+    assert workspace.status() == ""  # nothing half-written, nothing staged
+    with pytest.raises(MlflowException):
+        client.set_registered_model_alias("digits", "champion", "1")
+    assert workspace.status() == ""
+    workspace.git("config", "--unset", "commit.gpgsign")
+    client.set_registered_model_tag("digits", "team", "vision")
+    assert client.get_registered_model("digits").tags == {"team": "vision"}
+    assert subjects(workspace.root) == ["update model digits", *before]
+
+
+def test_concurrent_writes_are_serialised(
+    workspace: Workspace, tracking: str, registry_uri: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = MlflowClient()
+    names = [f"model-{i}" for i in range(4)]
+    for name in names:
+        client.create_registered_model(name)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: client.set_registered_model_tag(n, "team", n), names))
+    assert [client.get_registered_model(n).tags for n in names] == [{"team": n} for n in names]
+    assert workspace.status() == ""
+
+
+def test_names_never_leave_the_registry_folder(
+    workspace: Workspace, tracking: str, registry_uri: str
+) -> None:
+    client = MlflowClient()
+    for action in (
+        lambda: client.get_registered_model("../../etc"),
+        lambda: client.delete_registered_model("../docs"),
+        lambda: client.rename_registered_model("../x", "y"),
+        lambda: client.get_model_version("../x", "1"),
+        lambda: client.get_model_version_by_alias("..", "a"),
+    ):
+        with pytest.raises(
+            MlflowException, match=r"not a valid model name|Names may be treated"
+        ) as refused:
+            action()
+        assert refused.value.error_code == "INVALID_PARAMETER_VALUE"

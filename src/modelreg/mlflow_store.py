@@ -39,6 +39,7 @@ from mlflow.entities.model_registry import (
 from mlflow.entities.model_registry.model_version_stages import ALL_STAGES, get_canonical_stage
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
+    INTERNAL_ERROR,
     INVALID_PARAMETER_VALUE,
     INVALID_STATE,
     RESOURCE_ALREADY_EXISTS,
@@ -57,8 +58,10 @@ from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils,
 from modelreg import _model
 from modelreg._errors import (
     ConflictError,
+    GitError,
     ModelregError,
     NotFoundError,
+    StorageError,
 )
 from modelreg._registry import Registry, VersionStatus
 from modelreg._source import WorktreeSource, find_repo_root
@@ -77,7 +80,9 @@ def _millis(moment: datetime | None) -> int | None:
 
 def _mlflow_error(exc: ModelregError) -> MlflowException:
     """A modelreg error as the MlflowException (and REST status) MLflow code expects."""
-    if isinstance(exc, NotFoundError):
+    if isinstance(exc, GitError | StorageError):
+        code = INTERNAL_ERROR  # the server's side failed (git, DVC): worth a retry
+    elif isinstance(exc, NotFoundError):
         code = RESOURCE_DOES_NOT_EXIST
     elif isinstance(exc, ConflictError):
         code = RESOURCE_ALREADY_EXISTS if "already exists" in str(exc) else INVALID_STATE
@@ -169,9 +174,14 @@ class ModelregStore(AbstractStore):
         finally:
             registry.close()
 
-    def _call(self, action: Callable[[], T]) -> T:
+    def _write(self, action: Callable[[], T]) -> T:
+        """Run one write, alone (across the server's threads and worker processes), with
+        modelreg errors as MLflow's."""
+        from modelreg._registry_edits import write_lock
+
         try:
-            return action()
+            with write_lock(self.root):
+                return action()
         except ModelregError as exc:
             raise _mlflow_error(exc) from None
 
@@ -287,7 +297,7 @@ class ModelregStore(AbstractStore):
         from modelreg._registry_edits import create_model
 
         tag_map = {t.key: t.value for t in tags or []}
-        self._call(
+        self._write(
             lambda: create_model(
                 name, repo=self.root, description=description or "", tags=tag_map, commit=True
             )
@@ -299,7 +309,7 @@ class ModelregStore(AbstractStore):
     ) -> RegisteredModel:
         from modelreg._registry_edits import update_model
 
-        self._call(
+        self._write(
             lambda: update_model(name, repo=self.root, description=description or "", commit=True)
         )
         return self.get_registered_model(name)
@@ -308,7 +318,7 @@ class ModelregStore(AbstractStore):
         """The model's folder moves and its manifests follow, in one commit."""
         from modelreg._registry_edits import rename_model
 
-        self._call(lambda: rename_model(name, new_name, repo=self.root, commit=True))
+        self._write(lambda: rename_model(name, new_name, repo=self.root, commit=True))
         return self.get_registered_model(new_name)
 
     def delete_registered_model(self, name: str) -> None:
@@ -316,9 +326,10 @@ class ModelregStore(AbstractStore):
         files). Refused while a stage holds one of its versions."""
         from modelreg._registry_edits import delete_model
 
-        self._call(lambda: delete_model(name, repo=self.root, commit=True))
+        self._write(lambda: delete_model(name, repo=self.root, commit=True))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
+        _check_name(name)
         with self._registry() as registry:
             return self._model_entity(registry, name)
 
@@ -338,16 +349,17 @@ class ModelregStore(AbstractStore):
     def set_registered_model_tag(self, name: str, tag: RegisteredModelTag) -> None:
         from modelreg._registry_edits import update_model
 
-        self._call(
+        self._write(
             lambda: update_model(name, repo=self.root, set_tags={tag.key: tag.value}, commit=True)
         )
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         from modelreg._registry_edits import update_model
 
-        self._call(lambda: update_model(name, repo=self.root, delete_tags=[key], commit=True))
+        self._write(lambda: update_model(name, repo=self.root, delete_tags=[key], commit=True))
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
+        _check_name(name)
         wanted = [get_canonical_stage(s) for s in (stages or ALL_STAGES)]
         with self._registry() as registry:
             latest = {
@@ -412,7 +424,7 @@ class ModelregStore(AbstractStore):
                 if run_id
                 else None
             )
-            done = self._call(
+            done = self._write(
                 lambda: register(
                     name,
                     weights=local,
@@ -426,6 +438,7 @@ class ModelregStore(AbstractStore):
         return self.get_model_version(name, str(done.version.version))
 
     def get_model_version(self, name: str, version: str) -> ModelVersion:
+        _check_name(name)
         number = _number(version)
         with self._registry() as registry:
             return self._version_entity(registry, self._version(registry, name, number))
@@ -434,7 +447,7 @@ class ModelregStore(AbstractStore):
         from modelreg._registry_edits import update_version
 
         number = _number(self.get_model_version(name, version).version)
-        self._call(
+        self._write(
             lambda: update_version(
                 name, number, repo=self.root, description=description or "", commit=True
             )
@@ -471,7 +484,7 @@ class ModelregStore(AbstractStore):
         from modelreg._registry_edits import update_version
 
         number = _number(self.get_model_version(name, version).version)
-        self._call(
+        self._write(
             lambda: update_version(
                 name, number, repo=self.root, set_tags={tag.key: tag.value}, commit=True
             )
@@ -481,7 +494,7 @@ class ModelregStore(AbstractStore):
         from modelreg._registry_edits import update_version
 
         number = _number(self.get_model_version(name, version).version)
-        self._call(
+        self._write(
             lambda: update_version(name, number, repo=self.root, delete_tags=[key], commit=True)
         )
 
@@ -491,7 +504,7 @@ class ModelregStore(AbstractStore):
         from modelreg._registry_edits import delete_version
 
         number = _number(self.get_model_version(name, version).version)
-        self._call(
+        self._write(
             lambda: delete_version(
                 name, number, repo=self.root, reason="deleted through MLflow", commit=True
             )
@@ -500,6 +513,7 @@ class ModelregStore(AbstractStore):
     def get_model_version_download_uri(self, name: str, version: str) -> str:
         """A verified local copy: the version's MLflow model folder (its files pulled from
         the DVC cache or remote and checked by md5), or its artifacts folder."""
+        _check_name(name)
         from modelreg._layout import artifact_dir
         from modelreg._pull import pull
 
@@ -520,14 +534,16 @@ class ModelregStore(AbstractStore):
         one version). To None or Archived: the version leaves every stage it holds."""
         from modelreg._promote import promote
 
-        number = _number(version)
+        current = self.get_model_version(name, version)  # a deleted version is not found
+        number = _number(current.version)
         with self._registry() as registry:
             target = registry.config.canonical_stage(stage)
+        if target is not None and current.current_stage == target.title():
+            return current  # already there: nothing to do, as with MLflow's stores
         if target is None and stage.lower() in ("none", "archived"):
             from modelreg._registry_edits import leave_stages
 
-            self.get_model_version(name, version)  # a deleted version is not found
-            self._call(
+            self._write(
                 lambda: leave_stages(
                     name,
                     number,
@@ -545,7 +561,7 @@ class ModelregStore(AbstractStore):
                 f"{stage!r} is not a stage of this registry (stages: {stages}, None, Archived)",
                 INVALID_PARAMETER_VALUE,
             )
-        done = self._call(
+        done = self._write(
             lambda: promote(
                 name,
                 number,
@@ -565,22 +581,39 @@ class ModelregStore(AbstractStore):
         from modelreg._registry_edits import set_alias
 
         number = _number(self.get_model_version(name, version).version)
-        self._call(lambda: set_alias(name, alias, number, repo=self.root, commit=True))
+        self._write(lambda: set_alias(name, alias, number, repo=self.root, commit=True))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         from modelreg._registry_edits import delete_alias
 
-        self._call(lambda: delete_alias(name, alias, repo=self.root, commit=True))
+        self._write(lambda: delete_alias(name, alias, repo=self.root, commit=True))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        _check_name(name)
         with self._registry() as registry:
+            if alias == "latest":  # MLflow's reserved alias: the newest version
+                versions = self._versions(registry, name)
+                if not versions:
+                    raise MlflowException(
+                        f"Registered model {name} has no versions", RESOURCE_DOES_NOT_EXIST
+                    )
+                return self._version_entity(registry, versions[-1])
             pointer = registry.aliases(name).get(alias)
             if pointer is None:
                 # MLflow's own stores answer a missing alias as an invalid parameter.
                 raise MlflowException(
                     f"Registered model alias {alias} not found.", INVALID_PARAMETER_VALUE
                 )
-            return self._version_entity(registry, registry.version(name, pointer.version))
+            return self._version_entity(registry, self._version(registry, name, pointer.version))
+
+
+def _check_name(name: str) -> None:
+    """A name the registry can hold, before it becomes part of a path."""
+    from modelreg._layout import name_problem
+
+    problem = name_problem("model", name) if isinstance(name, str) else "a model name is text"
+    if problem:
+        raise MlflowException(problem, INVALID_PARAMETER_VALUE)
 
 
 def _named_models(filter_string: str | None) -> list[str]:
