@@ -59,6 +59,8 @@ def mlflow_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     client.transition_model_version_stage("digits", "2", "Production")
     client.transition_model_version_stage("digits", "3", "Staging")
     client.set_registered_model_alias("digits", "champion", "2")
+    client.set_registered_model_alias("digits", "production", "3")  # a stage's name here
+    client.transition_model_version_stage("second", "1", "Archived")
     return uri
 
 
@@ -76,6 +78,8 @@ def test_an_mlflow_registry_comes_over_with_stages_aliases_and_lineage(
     commits = [part[:12] for part in out.split("committed ")[1:]]
     assert out.splitlines() == [
         f"digits: 3 versions, production v2, staging v3, @champion v2; committed {commits[0]}",
+        "  note: version 2: tags the registry cannot hold, not imported: 'not a key'",
+        "  note: alias 'production' not imported: 'production' is a stage of this registry",
         "has space: skipped ('has space' is not a valid model name: use letters, digits, '.', "
         "'_' and '-', starting and ending with a letter or digit, at most 64 characters)",
         f"second: 1 version, no stage; committed {commits[1]}",
@@ -118,6 +122,8 @@ def test_an_mlflow_registry_comes_over_with_stages_aliases_and_lineage(
         assert two.description == "the good one"
         assert "not a key" not in two.tags and two.tags["reviewed"] == "yes"
         assert registry.status("digits")[1].archived
+        assert registry.model("second").archived == (1,)  # no stage retired it
+        assert registry.status("second")[1].archived
     assert validate(workspace.root).ok
 
     # The imported versions load through the plugin, as MLflow code would.

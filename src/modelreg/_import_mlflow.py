@@ -8,12 +8,16 @@ MLflow has in each; Archived versions recorded as retired) and the aliases.
 Versions are numbered anew from 1 in MLflow's order; each keeps its MLflow
 number in the ``mlflow.version`` tag, so aliases and stages are mapped through
 it. A model already in the Git registry is skipped, so a rerun imports only what
-is new. Nothing is written for a model until all of its versions are fetched.
+is new. A model's files are written version by version and committed at the end;
+if anything fails on the way, its folder is removed and nothing is committed (the
+objects already pushed to the DVC remote are harmless), the reason is reported,
+and the other models are imported.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +29,13 @@ from typing import Any
 from modelreg._bootstrap import write_manifest
 from modelreg._errors import InputError, ModelregError, NotFoundError, StorageError
 from modelreg._git import Git
-from modelreg._layout import alias_pointer_path, check_model_name, model_dir, stage_pointer_path
+from modelreg._layout import (
+    alias_pointer_path,
+    check_model_name,
+    model_dir,
+    name_problem,
+    stage_pointer_path,
+)
 from modelreg._model import Lineage, MlflowRun, format_timestamp
 from modelreg._registry import Registry
 from modelreg._source import WorktreeSource, find_repo_root
@@ -56,11 +66,19 @@ def _client(tracking_uri: str | None, registry_uri: str | None) -> Any:
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
 
 
-def _mlflow_tags(tags: dict[str, str]) -> dict[str, str]:
-    """The tags the registry can hold (MLflow allows keys it cannot, e.g. with spaces)."""
+def _mlflow_tags(
+    tags: dict[str, str], what: str, result: ImportedModel | None = None
+) -> dict[str, str]:
+    """The tags the registry can hold (MLflow allows keys it cannot, e.g. with spaces);
+    the others are named in the result's notes."""
     from modelreg._inputs import TAG_KEY
 
-    return {k: v for k, v in tags.items() if TAG_KEY.match(k) and len(v) <= 5000}
+    kept = {k: v for k, v in tags.items() if TAG_KEY.match(k) and len(v) <= 5000}
+    dropped = sorted(set(tags) - set(kept))
+    if dropped and result is not None:
+        shown = ", ".join(map(repr, dropped))
+        result.notes.append(f"{what}: tags the registry cannot hold, not imported: {shown}")
+    return kept
 
 
 def import_mlflow(
@@ -93,13 +111,29 @@ def import_mlflow(
             result.skipped = problem
             continue
         if (root / model_dir(name)).exists():
-            result.skipped = "already in the Git registry"
+            result.skipped = (
+                "already in the Git registry"
+                if _in_head(root, name)
+                else f"{model_dir(name)} exists but is not committed; remove or commit it first"
+            )
             continue
         try:
             _import_model(root, config, client, result, tracking_uri, now, progress)
         except MlflowException as exc:
-            raise StorageError(f"{name}: MLflow answered: {exc.message}") from None
+            result.skipped = f"failed, nothing committed: MLflow answered: {exc.message}"
+        except ModelregError as exc:
+            result.skipped = f"failed, nothing committed: {exc}"
     return results
+
+
+def _in_head(root: Path, name: str) -> bool:
+    done = subprocess.run(
+        ["git", "cat-file", "-e", f"HEAD:{model_dir(name)}/model.yaml"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
 
 
 def _name_problem(name: str) -> str:
@@ -108,6 +142,18 @@ def _name_problem(name: str) -> str:
     except InputError as exc:
         return str(exc)
     return ""
+
+
+def _all_versions(client: Any, name: str) -> list[Any]:
+    found, token = [], None
+    while True:
+        page = client.search_model_versions(
+            f"name = '{name}'", max_results=10_000, page_token=token
+        )
+        found += list(page)
+        token = page.token
+        if not token:
+            return found
 
 
 def _all_models(client: Any) -> list[Any]:
@@ -135,10 +181,7 @@ def _import_model(
 
     name = result.name
     model = client.get_registered_model(name)
-    versions = sorted(
-        client.search_model_versions(f"name = '{name}'", max_results=200_000),
-        key=lambda v: int(v.version),
-    )
+    versions = sorted(_all_versions(client, name), key=lambda v: int(v.version))
     git = Git(root)
     written: list[str] = []
     folder = model_dir(name)
@@ -160,8 +203,8 @@ def _import_model(
                     downloaded.rename(local)
                 else:
                     local = downloaded
-                lineage, metrics = _lineage(client, version, tracking_uri)
-                tags = _mlflow_tags(dict(version.tags))
+                lineage, metrics = _lineage(client, version, tracking_uri, result)
+                tags = _mlflow_tags(dict(version.tags), f"version {version.version}", result)
                 tags[MLFLOW_VERSION_TAG] = str(version.version)
                 done = register(
                     name,
@@ -179,26 +222,36 @@ def _import_model(
         result.versions = len(versions)
         _model_fields(root, name, model, written)
         _stages(root, config, name, versions, ours, result, written, now)
+        moment = format_timestamp((now or (lambda: datetime.now(UTC)))().replace(microsecond=0))
         for alias, target in sorted(dict(model.aliases).items()):
+            problem = name_problem("alias", alias)
+            if problem is None and config.canonical_stage(alias) is not None:
+                problem = f"{alias!r} is a stage of this registry"
+            if problem is not None:
+                result.notes.append(f"alias {alias!r} not imported: {problem}")
+                continue
             if int(target) not in ours:
                 result.notes.append(f"alias {alias} points at a version MLflow no longer has")
                 continue
             path = alias_pointer_path(name, alias)
-            write_manifest(root, path, {"version": ours[int(target)]}, "pointer")
+            document = {"version": ours[int(target)], "since": moment}
+            write_manifest(root, path, document, "pointer")
             written.append(path)
             result.aliases[alias] = ours[int(target)]
+        plural = "s" if len(versions) != 1 else ""
+        message = (
+            f"import {name} from MLflow ({len(versions)} version{plural})"
+            f"\n\nModelreg-Event: import\nModelreg-Model: {name}\n"
+        )
+        result.commit = git.commit_paths(message, sorted(set(written)))
     except BaseException as exc:
+        git.run("reset", "-q", "--", folder, check=False)
         shutil.rmtree(root / folder, ignore_errors=True)
         if isinstance(exc, ModelregError | KeyboardInterrupt):
             raise
         if type(exc).__name__ == "MlflowException":
             raise
         raise StorageError(f"importing {name} failed: {exc}") from exc
-    message = (
-        f"import {name} from MLflow ({len(versions)} version{'s' if len(versions) != 1 else ''})"
-        f"\n\nModelreg-Event: import\nModelreg-Model: {name}\n"
-    )
-    result.commit = git.commit_paths(message, sorted(set(written)))
 
 
 def _moment(millis: int | None) -> datetime:
@@ -208,7 +261,7 @@ def _moment(millis: int | None) -> datetime:
 
 
 def _lineage(
-    client: Any, version: Any, tracking_uri: str | None
+    client: Any, version: Any, tracking_uri: str | None, result: ImportedModel
 ) -> tuple[Lineage, dict[str, float]]:
     """The run that produced the version: its id, experiment, params and metrics."""
     from mlflow.exceptions import MlflowException
@@ -223,7 +276,8 @@ def _lineage(
         return Lineage(mlflow=MlflowRun(run_id=version.run_id, tracking_uri=tracking_uri)), {}
     try:
         metrics = check_metrics(dict(run.data.metrics))
-    except InputError:
+    except InputError as exc:
+        result.notes.append(f"version {version.version}: run metrics not imported: {exc}")
         metrics = {}
     lineage = Lineage(
         params=dict(run.data.params),
@@ -246,7 +300,7 @@ def _model_fields(root: Path, name: str, model: Any, written: list[str]) -> None
     changed = replace(
         current,
         description=model.description or "",
-        tags=_mlflow_tags(dict(model.tags)),
+        tags=_mlflow_tags(dict(model.tags), "the model"),
         created=_moment(model.creation_timestamp).replace(microsecond=0),
     )
     path = model_manifest_path(name)
@@ -302,10 +356,14 @@ def _stages(
         # Archived versions are the ones a stage gave up: kept in the last stage's pointer.
         stages_held = [s for s in config.stages if s in result.stages]
         if not stages_held:
-            result.notes.append(
-                f"versions {', '.join(map(str, archived))} were Archived in MLflow; with no "
-                "stage held, they are imported without a stage"
-            )
+            # No stage retired them: model.yaml's own list of archived versions keeps them.
+            from dataclasses import replace
+
+            from modelreg._layout import model_manifest_path
+
+            model = Registry(root, WorktreeSource(root)).model(name)
+            document = replace(model, archived=tuple(sorted(archived))).to_document()
+            write_manifest(root, model_manifest_path(name), document, "model")
             return
         stage = stages_held[-1]
         path = stage_pointer_path(name, stage)
