@@ -53,6 +53,11 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     os.environ.update(saved)
 
 
+def commit_subjects(root: Path) -> list[str]:
+    """The subjects of ``root``'s commits, newest first."""
+    return git(root, "log", "--format=%s").splitlines()
+
+
 def git(cwd: Path, *args: str) -> str:
     """Run git in ``cwd`` and return stdout; a failure fails the test with git's message."""
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from click.testing import CliRunner
 
 from modelreg.api import Registry, validate
 from modelreg.cli import cli
-from tests.conftest import Workspace
+from tests.conftest import Workspace, commit_subjects
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -87,13 +86,7 @@ def test_an_mlflow_registry_comes_over_with_stages_aliases_and_lineage(
     assert "digits: version 3 -> 3" in result.stderr  # progress, on stderr
     assert "Downloading artifacts" not in result.output  # MLflow's progress bars are off
 
-    log = subprocess.run(
-        ["git", "log", "--format=%s"],
-        cwd=workspace.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    log = commit_subjects(workspace.root)
     assert log[:2] == [
         "import second from MLflow (1 version)",
         "import digits from MLflow (3 versions)",
@@ -135,9 +128,4 @@ def test_an_mlflow_registry_comes_over_with_stages_aliases_and_lineage(
     again = runner.invoke(cli, args)
     assert again.exit_code == 0, again.output
     assert "digits: skipped (already in the Git registry)" in again.output
-    assert (
-        subprocess.run(
-            ["git", "log", "--format=%s", "-1"], cwd=workspace.root, capture_output=True, text=True
-        ).stdout.strip()
-        == "import second from MLflow (1 version)"
-    )
+    assert commit_subjects(workspace.root)[0] == "import second from MLflow (1 version)"

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from modelreg.api import Registry, validate
-from tests.conftest import Workspace
+from tests.conftest import Workspace, commit_subjects
 from tests.serving import free_port
 from tests.test_dashboard import chromium
 
@@ -148,13 +148,7 @@ def test_the_rest_api_writes_commits_and_reads_the_registry(
     assert bad.status_code == 400
     assert "is not a valid model name" in bad.json()["message"]
 
-    log = subprocess.run(
-        ["git", "log", "--format=%s"],
-        cwd=workspace.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    log = commit_subjects(workspace.root)
     assert log[:5] == [
         "promote digits-cnn version 1 to staging",
         "point digits-cnn@champion at version 1",

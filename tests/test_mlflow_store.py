@@ -9,7 +9,6 @@ sqlite registry store, in the same test, and expects the same answers.
 from __future__ import annotations
 
 import importlib.metadata
-import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ with warnings.catch_warnings():  # importing pyfunc warns about MLflow's own typ
 
 from modelreg.api import Registry, validate
 from modelreg.mlflow_store import ModelregStore
-from tests.conftest import Workspace
+from tests.conftest import Workspace, commit_subjects
 
 pytestmark = pytest.mark.filterwarnings(
     # MLflow deprecates stages (our users still call them) and warns about its own internals.
@@ -54,13 +53,6 @@ def registry_uri(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> str:
     uri = f"modelreg://{workspace.root}"
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
     return uri
-
-
-def subjects(root: Path) -> list[str]:
-    log = subprocess.run(
-        ["git", "log", "--format=%s"], cwd=root, capture_output=True, text=True, check=True
-    )
-    return log.stdout.splitlines()
 
 
 def test_the_plugin_is_mlflows_store_for_the_modelreg_scheme(registry_uri: str) -> None:
@@ -118,7 +110,7 @@ def test_the_seeds_snippets_run_unchanged(
         assert loaded.predict(np.array([1.0, 2.5])).tolist() == [2.0, 5.0], uri
 
     # Every write was one reviewed-shape commit; the registry is valid throughout.
-    assert subjects(workspace.root)[:7] == [
+    assert commit_subjects(workspace.root)[:7] == [
         "promote doubler version 1 to production",
         "point doubler@champion at version 1",
         "update doubler version 1",
@@ -343,7 +335,7 @@ def test_deleting_keeps_a_tombstone_and_refuses_a_model_in_use(
         tombstone = reg.version("digits", 2)
     assert tombstone.deleted is not None and tombstone.deleted.reason == "deleted through MLflow"
     assert (workspace.root / "registry/digits/versions/2.yaml").is_file()
-    assert subjects(workspace.root)[0] == "delete digits version 2"
+    assert commit_subjects(workspace.root)[0] == "delete digits version 2"
     with pytest.raises(MlflowException, match="promote another version there") as held:
         client.delete_model_version("digits", "1")
     assert held.value.error_code == "INVALID_STATE"
@@ -417,7 +409,7 @@ def test_a_failed_commit_changes_nothing_and_a_retry_works(
 ) -> None:
     client = MlflowClient()
     client.create_registered_model("digits")
-    before = subjects(workspace.root)
+    before = commit_subjects(workspace.root)
     # Make every commit fail, as a broken hook or signing setup would.
     workspace.git("config", "commit.gpgsign", "true")
     workspace.git("config", "gpg.program", "false")
@@ -431,7 +423,7 @@ def test_a_failed_commit_changes_nothing_and_a_retry_works(
     workspace.git("config", "--unset", "commit.gpgsign")
     client.set_registered_model_tag("digits", "team", "vision")
     assert client.get_registered_model("digits").tags == {"team": "vision"}
-    assert subjects(workspace.root) == ["update model digits", *before]
+    assert commit_subjects(workspace.root) == ["update model digits", *before]
 
 
 def test_concurrent_writes_are_serialised(
