@@ -103,6 +103,7 @@ def test_list(demo: Workspace) -> None:
             "latest_version": 2,
             "stages": {"production": 1},
             "aliases": {},
+            "deleted": False,
         },
     ]
 

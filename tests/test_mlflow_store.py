@@ -341,6 +341,26 @@ def test_deleting_keeps_a_tombstone_and_refuses_a_model_in_use(
     assert held.value.error_code == "INVALID_STATE"
     with pytest.raises(MlflowException, match="a model in use cannot be deleted"):
         client.delete_registered_model("digits")
+
+    # A model deleted through MLflow is a tombstone too: nothing leaves git or DVC.
+    client.create_registered_model("old")
+    client.create_model_version("old", str(model_dir))
+    client.set_registered_model_alias("old", "keep", "1")
+    client.delete_registered_model("old")
+    assert commit_subjects(workspace.root)[0] == "delete model old"
+    with Registry.open(workspace.root) as reg:
+        assert reg.model("old").deleted is not None
+        assert reg.version("old", 1).deleted is not None
+        assert reg.aliases("old") == {}
+    assert [m.name for m in client.search_registered_models()] == ["digits"]
+    with pytest.raises(MlflowException) as gone:
+        client.get_registered_model("old")
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    base = workspace.git("rev-parse", "HEAD~1").strip()
+    assert validate(workspace.root, base=base).ok  # CI's gate accepts the deletion
+    # Creating it again revives it; version numbers go on.
+    client.create_registered_model("old", description="second life")
+    assert client.create_model_version("old", str(model_dir)).version == 2
     # modelreg's own commands see the tombstone as a version that must not be used.
     with pytest.raises(MlflowException):
         client.transition_model_version_stage("digits", "2", "Staging")

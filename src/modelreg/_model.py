@@ -149,6 +149,8 @@ class Model:
     """Where ``register --from-dvc`` finds the pipeline's outputs (see the schema)."""
     archived: tuple[int, ...] = ()
     """Versions archived by hand, holding no stage (MLflow's Archived)."""
+    deleted: Deprecation | None = None
+    """A tombstone: the model was deleted (its versions too) but nothing was removed."""
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Model:
@@ -163,6 +165,13 @@ class Model:
             card=_frozen(doc.get("card")),
             pipeline=_frozen(doc.get("pipeline")),
             archived=tuple(doc.get("archived", ())),
+            deleted=(
+                Deprecation(
+                    parse_timestamp(doc["deleted"]["date"]), doc["deleted"].get("reason", "")
+                )
+                if doc.get("deleted")
+                else None
+            ),
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -177,6 +186,7 @@ class Model:
                 "card": dict(self.card),
                 "pipeline": _thaw(self.pipeline),
                 "archived": sorted(self.archived),
+                "deleted": self.deleted.to_document() if self.deleted else None,
             }
         )
         ordered: dict[str, Any] = canonical_order(doc, "model")

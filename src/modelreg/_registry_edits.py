@@ -162,7 +162,17 @@ def create_model(
     registry.config  # noqa: B018 - fails early, with the fix, if there is no registry
     existing = {n.lower(): n for n in registry.model_names()}
     if name.lower() in existing:
-        raise ConflictError(f"model {existing[name.lower()]!r} already exists")
+        found = registry.model(existing[name.lower()])
+        if found.deleted is None or found.name != name:
+            raise ConflictError(f"model {existing[name.lower()]!r} already exists")
+        # A deleted model comes back: its old versions stay tombstones, numbers go on.
+        revived = replace(
+            found, deleted=None, description=description, tags=dict(tags or {}), archived=()
+        )
+        path = model_manifest_path(name)
+        data = _manifest(path, revived.to_document(), "model")
+        message = _message(f"add model {name} again", {"Event": "model", "Model": name})
+        return revived, _apply(root, git, {path: data}, message, commit=commit)
     if (root / model_dir(name)).exists():
         raise ConflictError(f"{model_dir(name)} exists but has no model.yaml; remove it first")
     model = Model(name=name, description=description, tags=dict(tags or {}), created=_now(now))
@@ -362,41 +372,41 @@ def _refuse_unsaved(git: Git, folder: str) -> None:
         raise ConflictError(f"{first} has uncommitted changes; commit or discard them first")
 
 
-def delete_model(name: str, *, repo: str | Path | None = None, commit: bool = False) -> str | None:
-    """Remove model ``name`` from the registry in one commit (a revert restores it); a stage
-    holding one of its versions must be cleared first."""
+def delete_model(
+    name: str,
+    *,
+    repo: str | Path | None = None,
+    reason: str = "",
+    commit: bool = False,
+    now: Clock | None = None,
+) -> str | None:
+    """Delete model ``name`` as a tombstone, in one commit: model.yaml and every version
+    are marked deleted (their files stay referenced, so no ``dvc gc`` takes them), its
+    aliases go. A stage holding one of its versions must be cleared first."""
     root, registry, git = _open(repo, name)
-    registry.model(name)
+    model = registry.model(name)
+    if model.deleted is not None:
+        raise NotFoundError(f"model {name!r} is already deleted")
     held = registry.stage_pointers(name)
     if held:
         stages = ", ".join(f"{s} (v{p.version})" for s, p in held.items())
         raise ConflictError(
             f"{name} still has versions in {stages}; a model in use cannot be deleted"
         )
-    folder = model_dir(name)
-    _refuse_unsaved(git, folder)
-    if not commit:
-        shutil.rmtree(root / folder)
-        return None
-    git.run("rm", "-r", "-q", "--", folder)
-    message = _message(f"delete model {name}", {"Event": "delete", "Model": name})
-    try:
-        git.run(
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "-F",
-            "-",
-            "--",
-            folder,
-            input_bytes=message.encode(),
-        )
-    except BaseException:
-        git.run("reset", "-q", "--", folder, check=False)
-        git.run("checkout", "--", folder, check=False)
-        raise
-    shutil.rmtree(root / folder, ignore_errors=True)  # pulled files, ignored by git
-    return git.head_commit()
+    moment = Deprecation(_now(now), reason.strip())
+    model_path = model_manifest_path(name)
+    changes: dict[str, bytes | None] = {
+        model_path: _manifest(model_path, replace(model, deleted=moment).to_document(), "model")
+    }
+    for version in registry.versions(name):
+        if version.deleted is None:
+            path = version_path(name, version.version)
+            gone = replace(version, deleted=moment).to_document()
+            changes[path] = _manifest(path, gone, "version")
+    for alias in registry.aliases(name):
+        changes[alias_pointer_path(name, alias)] = None
+    message = _message(f"delete model {name}", {"Event": "delete", "Model": name}, reason)
+    return _apply(root, git, changes, message, commit=commit)
 
 
 def rename_model(

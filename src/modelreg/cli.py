@@ -589,6 +589,7 @@ def list_models(options: _Options, as_json: bool) -> None:
                         "latest_version": n[-1] if n else None,
                         "stages": {s: p.version for s, p in ptrs.items()},
                         "aliases": {a: p.version for a, p in aliases.items()},
+                        "deleted": m.deleted is not None,
                     }
                     for m, n, ptrs, aliases in entries
                 ],
@@ -601,7 +602,7 @@ def list_models(options: _Options, as_json: bool) -> None:
     rows = [
         [m.name, str(len(n)), str(n[-1]) if n else "-"]
         + [str(ptrs[s].version) if s in ptrs else "-" for s in stages]
-        + [_first_line(m.description, 50)]
+        + [("(deleted) " if m.deleted else "") + _first_line(m.description, 50)]
         for m, n, ptrs, _ in entries
     ]
     _table(None, ["MODEL", "VERSIONS", "LATEST", *[s.upper() for s in stages], "DESCRIPTION"], rows)

@@ -242,6 +242,10 @@ class ModelregStore(AbstractStore):
 
     def _model_entity(self, registry: Registry, name: str) -> RegisteredModel:
         model = registry.model(name)
+        if model.deleted is not None:
+            raise MlflowException(
+                f"Registered Model with name={name} not found", RESOURCE_DOES_NOT_EXIST
+            )
         versions = self._versions(registry, name)
         statuses = registry.status(name)
         aliases = registry.aliases(name)
@@ -318,15 +322,20 @@ class ModelregStore(AbstractStore):
         """The model's folder moves and its manifests follow, in one commit."""
         from modelreg._registry_edits import rename_model
 
+        self.get_registered_model(name)  # a deleted model is not found
         self._write(lambda: rename_model(name, new_name, repo=self.root, commit=True))
         return self.get_registered_model(new_name)
 
     def delete_registered_model(self, name: str) -> None:
-        """One commit removing the model's folder (a revert restores it; DVC keeps the
-        files). Refused while a stage holds one of its versions."""
+        """A tombstone, in one commit: the model and its versions are marked deleted (their
+        files stay referenced and in DVC) and its aliases go; refused while a stage holds
+        one of its versions. Creating the model again revives it."""
         from modelreg._registry_edits import delete_model
 
-        self._write(lambda: delete_model(name, repo=self.root, commit=True))
+        self.get_registered_model(name)  # a deleted model is not found
+        self._write(
+            lambda: delete_model(name, repo=self.root, reason="deleted through MLflow", commit=True)
+        )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         _check_name(name)
@@ -342,7 +351,11 @@ class ModelregStore(AbstractStore):
     ) -> PagedList[RegisteredModel]:
         limit = self._check_max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
         with self._registry() as registry:
-            models = [self._model_entity(registry, n) for n in registry.model_names()]
+            models = [
+                self._model_entity(registry, n)
+                for n in registry.model_names()
+                if registry.model(n).deleted is None
+            ]
         found = SearchModelUtils.sort(SearchModelUtils.filter(models, filter_string), order_by)
         return self._page(found, limit, page_token)
 
