@@ -198,8 +198,8 @@ def start_server(root: Path, port: int, poll: float, log: Path) -> subprocess.Po
 
 def request_body() -> bytes:
     x = np.random.default_rng(0).random((1, 1, 8, 8), dtype=np.float32)
-    tensor = {"name": "input", "datatype": "FP32", "shape": [1, 1, 8, 8], "data": x.ravel()}
-    tensor["data"] = x.ravel().tolist()
+    data = x.ravel().tolist()
+    tensor = {"name": "input", "datatype": "FP32", "shape": [1, 1, 8, 8], "data": data}
     return json.dumps({"inputs": [tensor]}).encode()
 
 
@@ -363,23 +363,13 @@ def load_phase(root: Path, port: int, args: argparse.Namespace) -> dict[str, Any
 
 
 def raw_session(root: Path) -> Any:
-    """The ONNX file production serves, in a session set up as the server sets its own."""
-    import onnxruntime as ort
-
-    from modelreg._local_artifacts import artifact_of
-    from modelreg._pull import verified_bytes
+    """The ONNX session production serves, loaded the way the server loads its own."""
+    from modelreg._serving import load_version
     from modelreg.api import Registry
 
     with Registry.open(root) as registry:
         version = registry.resolve(f"{MODEL}@{STAGE}").version
-    artifact = artifact_of(version, "onnx")
-    assert artifact is not None
-    data, _ = verified_bytes(root, version, artifact)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = 0
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    return load_version(root, version).session
 
 
 def latency_phase(root: Path, port: int, args: argparse.Namespace) -> dict[str, Any]:

@@ -359,16 +359,21 @@ def tamper(workspace: Workspace, number: int) -> None:
         copy.write_bytes(forged)
 
 
+def wait_for_refusal(live: LiveServer, version: str) -> None:
+    """Until the server has refused ``version`` once (it retries only after a while)."""
+    wait_for(
+        lambda: metric(live, "modelreg_reloads_total", version=version, result="refused") == 1,
+        what=f"the refusal of version {version}",
+    )
+
+
 def test_a_tampered_version_is_refused_and_the_old_one_keeps_serving(
     registry: Workspace, caplog: Any
 ) -> None:
     tamper(registry, 2)
     with serve(registry.root) as live:
         promote(MODEL, 2, "production", repo=registry.root)
-        wait_for(
-            lambda: metric(live, "modelreg_reloads_total", version="2", result="refused") == 1,
-            what="the refusal",
-        )
+        wait_for_refusal(live, "2")
         assert served_version(live) == "1"
         assert live.client.get("/model/info").json()["version"] == "1"
         time.sleep(0.5)  # more polls: the refused version is not retried at every poll
@@ -406,10 +411,7 @@ def test_a_version_without_onnx_is_refused(registry: Workspace, caplog: Any) -> 
     register(MODEL, repo=registry.root, weights=files.weights, commit=True)
     with serve(registry.root) as live:
         promote(MODEL, 4, "production", repo=registry.root)
-        wait_for(
-            lambda: metric(live, "modelreg_reloads_total", version="4", result="refused") == 1,
-            what="the refusal",
-        )
+        wait_for_refusal(live, "4")
         assert served_version(live) == "1"
     assert "digits/4 has no ONNX artifact to serve; export one with" in caplog.text
 

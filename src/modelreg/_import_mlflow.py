@@ -175,8 +175,6 @@ def _import_model(
     now: Callable[[], datetime] | None,
     progress: Callable[[str], None],
 ) -> None:
-    from mlflow.artifacts import download_artifacts
-
     from modelreg._register import register
 
     name = result.name
@@ -191,18 +189,7 @@ def _import_model(
             progress(f"{name}: version {version.version} -> {number}")
             with tempfile.TemporaryDirectory(prefix="modelreg-import-") as scratch:
                 location = client.get_model_version_download_uri(name, version.version)
-                downloaded = Path(
-                    download_artifacts(
-                        artifact_uri=location,
-                        dst_path=str(Path(scratch) / "download"),
-                        tracking_uri=tracking_uri,
-                    )
-                )
-                local = Path(scratch) / "model"
-                if downloaded.is_dir():
-                    downloaded.rename(local)
-                else:
-                    local = downloaded
+                local = fetch_model(location, Path(scratch), tracking_uri)
                 lineage, metrics = _lineage(client, version, tracking_uri, result)
                 tags = _mlflow_tags(dict(version.tags), f"version {version.version}", result)
                 tags[MLFLOW_VERSION_TAG] = str(version.version)
@@ -220,8 +207,8 @@ def _import_model(
             written += list(done.files)
             ours[int(version.version)] = number
         result.versions = len(versions)
-        _model_fields(root, name, model, written)
-        _stages(root, config, name, versions, ours, result, written, now)
+        archived = _stages(root, config, name, versions, ours, result, written, now)
+        _model_fields(root, name, model, written, archived)
         moment = format_timestamp((now or (lambda: datetime.now(UTC)))().replace(microsecond=0))
         for alias, target in sorted(dict(model.aliases).items()):
             problem = name_problem("alias", alias)
@@ -252,6 +239,21 @@ def _import_model(
         if type(exc).__name__ == "MlflowException":
             raise
         raise StorageError(f"importing {name} failed: {exc}") from exc
+
+
+def fetch_model(uri: str, scratch: Path, tracking_uri: str | None) -> Path:
+    """The MLflow model at ``uri`` downloaded into ``scratch``: a folder is always named
+    ``model`` there (the name the registry gives it), whatever the source calls it."""
+    from mlflow.artifacts import download_artifacts
+
+    downloaded = Path(
+        download_artifacts(
+            artifact_uri=uri, dst_path=str(scratch / "download"), tracking_uri=tracking_uri
+        )
+    )
+    if not downloaded.is_dir():
+        return downloaded
+    return downloaded.rename(scratch / "model")
 
 
 def _moment(millis: int | None) -> datetime:
@@ -290,7 +292,9 @@ def _lineage(
     return lineage, metrics
 
 
-def _model_fields(root: Path, name: str, model: Any, written: list[str]) -> None:
+def _model_fields(
+    root: Path, name: str, model: Any, written: list[str], archived: Sequence[int]
+) -> None:
     from dataclasses import replace
 
     from modelreg._layout import model_manifest_path
@@ -302,6 +306,7 @@ def _model_fields(root: Path, name: str, model: Any, written: list[str]) -> None
         description=model.description or "",
         tags=_mlflow_tags(dict(model.tags), "the model"),
         created=_moment(model.creation_timestamp).replace(microsecond=0),
+        archived=tuple(sorted(archived)),
     )
     path = model_manifest_path(name)
     write_manifest(root, path, changed.to_document(), "model")
@@ -317,15 +322,20 @@ def _stages(
     result: ImportedModel,
     written: list[str],
     now: Callable[[], datetime] | None,
-) -> None:
-    """MLflow's stages as pointers: the highest version in each; Archived as retired."""
+) -> list[int]:
+    """MLflow's stages as pointers: the highest version in each, the others retired.
+
+    Archived versions are the ones a stage gave up: they join the retired list of the
+    last stage held. With no stage held, they are returned, for model.yaml's own
+    ``archived`` list.
+    """
     by_stage: dict[str, list[int]] = {}
     for version in versions:
         by_stage.setdefault(version.current_stage, []).append(ours[int(version.version)])
     archived = by_stage.pop("Archived", [])
     by_stage.pop("None", None)
     moment = format_timestamp((now or (lambda: datetime.now(UTC)))().replace(microsecond=0))
-    last_pointer = None
+    pointers: dict[str, dict[str, Any]] = {}
     for mlflow_stage, numbers in sorted(by_stage.items()):
         stage = config.canonical_stage(mlflow_stage)
         if stage is None:
@@ -340,41 +350,17 @@ def _stages(
                 f"{mlflow_stage} held versions {', '.join(map(str, [*others, current]))} in "
                 f"MLflow; {stage} points at {current}, the others are recorded as retired"
             )
-        document: dict[str, Any] = {
-            "version": current,
-            "since": moment,
-            "reason": "imported from MLflow",
-        }
+        pointers[stage] = {"version": current, "since": moment, "reason": "imported from MLflow"}
         if others:
-            document["retired"] = others
+            pointers[stage]["retired"] = others
+        result.stages[stage] = current
+    held = [s for s in config.stages if s in pointers]
+    if archived and held:
+        last = pointers[held[-1]]
+        last["retired"] = sorted(set(last.get("retired", [])) | set(archived))
+        archived = []
+    for stage, document in pointers.items():
         path = stage_pointer_path(name, stage)
         write_manifest(root, path, document, "pointer")
         written.append(path)
-        result.stages[stage] = current
-        last_pointer = (path, document, stage)
-    if archived:
-        # Archived versions are the ones a stage gave up: kept in the last stage's pointer.
-        stages_held = [s for s in config.stages if s in result.stages]
-        if not stages_held:
-            # No stage retired them: model.yaml's own list of archived versions keeps them.
-            from dataclasses import replace
-
-            from modelreg._layout import model_manifest_path
-
-            model = Registry(root, WorktreeSource(root)).model(name)
-            document = replace(model, archived=tuple(sorted(archived))).to_document()
-            write_manifest(root, model_manifest_path(name), document, "model")
-            return
-        stage = stages_held[-1]
-        path = stage_pointer_path(name, stage)
-        assert last_pointer is not None
-        document = _read_pointer(root, path)
-        document["retired"] = sorted(set(document.get("retired", [])) | set(archived))
-        write_manifest(root, path, document, "pointer")
-
-
-def _read_pointer(root: Path, path: str) -> dict[str, Any]:
-    from modelreg._yaml import parse_yaml
-
-    loaded: dict[str, Any] = parse_yaml((root / path).read_bytes(), path)
-    return loaded
+    return archived

@@ -394,8 +394,7 @@ class ModelregStore(AbstractStore):
         model_id: str | None = None,
     ) -> ModelVersion:
         """Copy the model at ``source`` into the registry (tracked by DVC) as the next version."""
-        from mlflow.artifacts import download_artifacts
-
+        from modelreg._import_mlflow import fetch_model
         from modelreg._model import Lineage, MlflowRun
         from modelreg._register import register
 
@@ -405,29 +404,18 @@ class ModelregStore(AbstractStore):
             run_part, _, artifact_path = source[len("runs:/") :].partition("/")
             run_id = run_id or run_part
         with tempfile.TemporaryDirectory(prefix="modelreg-mlflow-") as scratch:
-            # The version's folder is always named "model", whatever the source calls it.
-            local = Path(scratch) / "model"
+            local = Path(scratch) / "model"  # the registry's name for the folder
             if local_model_path is not None and Path(local_model_path).is_dir():
                 shutil.copytree(local_model_path, local)
             else:
                 try:
-                    downloaded = Path(
-                        download_artifacts(
-                            artifact_uri=source,
-                            dst_path=str(Path(scratch) / "download"),
-                            tracking_uri=self.tracking_uri,
-                        )
-                    )
+                    local = fetch_model(source, Path(scratch), self.tracking_uri)
                 except MlflowException:
                     raise
                 except Exception as exc:
                     raise MlflowException(
                         f"cannot read the model at {source!r}: {exc}", INVALID_PARAMETER_VALUE
                     ) from None
-                if downloaded.is_dir():
-                    downloaded.rename(local)
-                else:
-                    local = downloaded
             lineage = Lineage(
                 mlflow=MlflowRun(
                     run_id=run_id,
