@@ -1504,13 +1504,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args
     try:
-        cli.main(args=args, prog_name="modelreg", standalone_mode=False)
+        # Outside standalone mode click *returns* the code of ctx.exit(N) instead of
+        # raising it: that value is the command's exit code and must not be dropped.
+        code = cli.main(args=args, prog_name="modelreg", standalone_mode=False)
     except click.exceptions.Exit as exit_:
         return int(exit_.exit_code)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as abort:
+        # click turns Ctrl-C into Abort; the shell convention for SIGINT is 128 + 2.
+        if isinstance(abort.__cause__, KeyboardInterrupt):
+            click.echo("interrupted", err=True)
+            return 130
         click.echo("aborted", err=True)
         return 1
     except ModelregError as exc:
@@ -1535,4 +1541,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             err=True,
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
