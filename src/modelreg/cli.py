@@ -1530,6 +1530,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # The file system refused (a folder that is a file, no space, no permission):
+        # the user's environment, not a bug; say what and where in one line.
+        if show_traceback:
+            import traceback
+
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        return 1
     except Exception as exc:  # a bug, not bad input
         if show_traceback:
             import traceback
