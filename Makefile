@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint typecheck pytest bench docs constraints clean
+.PHONY: demo test prereqs lint typecheck pytest bench docs constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
-test: lint typecheck pytest
+test: prereqs lint typecheck pytest
+
+prereqs:
+	@bash scripts/check-prereqs
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks scripts

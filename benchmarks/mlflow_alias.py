@@ -94,9 +94,12 @@ def main() -> int:
     repo, names = git_registry(work, args.rebuild)
     sqlite_uri = sqlite_registry(work, names)
     plan = aliases_plan(names)
+    # MLflow's default tracking store is ./mlflow.db in the current folder: keep it in
+    # the scratch folder, never in the checkout.
+    tracking_uri = f"sqlite:///{work / 'tracking.db'}"
     clients = {
-        "modelreg": MlflowClient(registry_uri=f"modelreg://{repo}"),
-        "sqlite": MlflowClient(registry_uri=sqlite_uri),
+        "modelreg": MlflowClient(tracking_uri=tracking_uri, registry_uri=f"modelreg://{repo}"),
+        "sqlite": MlflowClient(tracking_uri=tracking_uri, registry_uri=sqlite_uri),
     }
     rng = random.Random(7)
     keys = list(plan)

@@ -37,6 +37,9 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
             "GIT_CONFIG_NOSYSTEM": "1",
             "DVC_NO_ANALYTICS": "1",
             "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+            # MLflow's default store is ./mlflow.db (and ./mlruns) in the current folder,
+            # the checkout: a test that forgets to choose one writes here instead.
+            "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow-default' / 'mlflow.db'}",
         }
     )
     for key in (
@@ -48,6 +51,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         "GIT_WORK_TREE",
     ):
         os.environ.pop(key, None)
+    (home / "mlflow-default").mkdir()
     yield
     os.environ.clear()
     os.environ.update(saved)
