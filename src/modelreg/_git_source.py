@@ -87,6 +87,10 @@ class GitRevisionSource:
     def exists(self, path: str) -> bool:
         return path in self._dirs or path in self._entries
 
+    def is_symlink(self, path: str) -> bool:
+        entry = self._entries.get(path)
+        return entry is not None and entry.is_symlink
+
     def blob_sha(self, path: str) -> str | None:
         entry = self._entries.get(path)
         return entry.sha if entry else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from modelreg._artifact_paths import artifact_location, open_regular_file
 from modelreg._errors import InputError, NotFoundError
 from modelreg._model import Artifact, ModelVersion
 
@@ -29,14 +30,23 @@ def artifact_of(version: ModelVersion, fmt: str) -> Artifact | None:
 
 
 def local_artifact(root: Path, version: ModelVersion, artifact: Artifact) -> Path:
-    """The artifact's file in the working tree, verified against its recorded md5."""
-    path = root / artifact.path
-    if not path.is_file():
+    """The artifact's file in the working tree, verified against its recorded md5.
+
+    The path must be the version's own (see :mod:`modelreg._artifact_paths`), and the
+    file a regular one of the recorded size, checked before a byte of it is hashed."""
+    path = artifact_location(root, version, artifact)
+    what = f"{version.ref} {artifact.name}"
+    digest = hashlib.md5()
+    try:
+        with open_regular_file(path, artifact.size, what) as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError:
         raise NotFoundError(
-            f"{artifact.path} ({version.ref} {artifact.name}) is not in the working tree; "
+            f"{artifact.path} ({what}) is not in the working tree; "
             f"run 'modelreg pull {version.ref}' first"
-        )
-    actual = file_md5(path)
+        ) from None
+    actual = digest.hexdigest()
     if actual != artifact.md5:
         raise InputError(
             f"{artifact.path} has md5 {actual}, but {version.ref} records {artifact.md5}: "

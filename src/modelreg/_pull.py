@@ -22,19 +22,30 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from modelreg._dvc import DvcConfig, ObjectStore, object_path, read_dvc_config
-from modelreg._errors import InputError, StorageError
+from modelreg._artifact_paths import (
+    MAX_LOADED_BYTES,
+    artifact_location,
+    entry_path_problem,
+    open_regular_file,
+    read_regular_file,
+)
+from modelreg._dvc import DvcConfig, ObjectStore, object_path, read_dvc_config, read_sidecar
+from modelreg._errors import InputError, ManifestError, StorageError
+from modelreg._layout import version_path
 from modelreg._local_artifacts import file_md5
 from modelreg._model import Artifact, ModelVersion
+from modelreg._yaml import MAX_BYTES
 
 __all__ = ["PullResult", "PulledArtifact", "pull", "verified_bytes"]
 
 IN_WORKTREE = "working tree"
+_MAX_LISTING_BYTES = 64 << 20  # a folder's DVC listing: about a million files
 FROM_CACHE = "cache"
 
 
@@ -77,20 +88,23 @@ class _Objects(ObjectStore):
     def remote_label(self) -> str:
         return f"remote '{self.remote_name}'"
 
-    def ensure(self, md5: str, what: str) -> str:
-        """Make object ``md5`` present and verified in the cache; say where it came from."""
+    def ensure(self, md5: str, what: str, size: int | None = None) -> str:
+        """Make object ``md5`` present and verified in the cache; say where it came from.
+
+        With ``size`` (a file artifact's recorded size), an object of any other size is
+        not read at all: a manifest cannot make pull hash or copy a file of any size."""
         cached = object_path(self.cache, md5)
         if cached.is_file():
-            if file_md5(cached) == _bare(md5):
+            if (size is None or cached.stat().st_size == size) and file_md5(cached) == _bare(md5):
                 return FROM_CACHE
             # A damaged cache object is DVC's own copy, not the only one: drop and refetch.
             with contextlib.suppress(OSError):
                 cached.chmod(0o644)
                 cached.unlink()
-        self._fetch(md5, what, cached)
+        self._fetch(md5, what, cached, size)
         return self.remote_label
 
-    def _fetch(self, md5: str, what: str, cached: Path) -> None:
+    def _fetch(self, md5: str, what: str, cached: Path, size: int | None) -> None:
         if not self.remote_url:
             raise StorageError(
                 f"{what} (md5 {md5}) is not in the DVC cache and no DVC remote is configured; "
@@ -105,6 +119,12 @@ class _Objects(ObjectStore):
                         f"{what} (md5 {md5}) is in neither the DVC cache nor the "
                         f"{self.remote_label} ({self.remote_url}); push it from the clone that "
                         "registered it with 'dvc push'"
+                    )
+                found = source.stat().st_size
+                if size is not None and found != size:
+                    raise StorageError(
+                        f"{what}: the object with md5 {md5} in the {self.remote_label} is "
+                        f"{found} bytes but the manifest records {size}; nothing was written"
                     )
                 shutil.copyfile(source, partial)
             else:  # pragma: no cover - cloud remotes need network
@@ -154,32 +174,98 @@ def _temporary_beside(target: Path) -> Iterator[Path]:
 def _listing(path: Path, what: str) -> list[_Entry]:
     """The files of a folder object, refusing paths that would leave the folder."""
     try:
-        raw = json.loads(path.read_text("utf-8"))
+        with open_regular_file(path, path.stat().st_size, what) as handle:
+            raw = json.loads(handle.read(_MAX_LISTING_BYTES + 1))
         entries = [_Entry(str(item["relpath"]), str(item["md5"])) for item in raw]
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise StorageError(f"the DVC listing of {what} is unreadable: {exc}") from exc
     for entry in entries:
-        parts = PurePosixPath(entry.relpath).parts
-        if not parts or entry.relpath.startswith("/") or ".." in parts or "\\" in entry.relpath:
-            raise StorageError(f"the DVC listing of {what} names an unsafe path {entry.relpath!r}")
+        problem = entry_path_problem(entry.relpath)
+        if problem is not None:
+            raise StorageError(f"the DVC listing of {what} names an unsafe path: {problem}")
     return entries
 
 
-def _inside(root: Path, relpath: str) -> Path:
-    target = root / relpath
-    resolved_root = root.resolve()
-    if not target.parent.resolve().is_relative_to(resolved_root):
-        raise InputError(f"{relpath} resolves outside the repository; refusing to write it")
+def _check_record(root: Path, version: ModelVersion, artifact: Artifact) -> None:
+    """The manifest agrees with the artifact's DVC record, as ``validate`` requires and
+    ``dvc pull`` assumes: one hash and size for the file, whichever tool fetches it."""
+    target = artifact_location(root, version, artifact)
+    sidecar = target.with_name(f"{target.name}.dvc")
+    relpath = f"{artifact.path}.dvc"
+    manifest = version_path(version.model, version.version)
+    index = version.artifacts.index(artifact)
+    try:
+        info = os.lstat(sidecar)
+        if stat.S_ISLNK(info.st_mode):
+            raise ManifestError(relpath, "is a symlink; a DVC record must be a plain file")
+        data = read_regular_file(sidecar, info.st_size, relpath, limit=MAX_BYTES)
+    except FileNotFoundError:
+        raise ManifestError(
+            manifest,
+            f"{artifact.path} has no DVC record ({relpath} is missing); run 'modelreg validate'",
+            field=f"artifacts[{index}].path",
+        ) from None
+    out = read_sidecar(relpath, data)
+    if out.path != target.name:
+        raise ManifestError(relpath, f"tracks {out.path!r}, not {target.name!r}")
+    for fld, claimed, recorded in (
+        ("md5", artifact.md5, out.md5),
+        ("size", artifact.size, out.size),
+    ):
+        if claimed != recorded:
+            raise ManifestError(
+                manifest,
+                f"{claimed!r} differs from the {fld} {recorded!r} in {relpath}; the "
+                "manifest and the DVC record must describe the same content",
+                field=f"artifacts[{index}].{fld}",
+            )
+
+
+def _writable(root: Path, version: ModelVersion, artifact: Artifact) -> Path:
+    """The artifact's place in the working tree, if pull may write there: confined to the
+    version's folder, and not something of another kind (a folder where a file goes)."""
+    target = artifact_location(root, version, artifact)
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return target
+    wanted_folder = artifact.is_directory
+    if stat.S_ISDIR(mode) != wanted_folder or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InputError(
+            f"{artifact.path} is {kind} in the working tree, but {version.ref} records "
+            f"{'a folder' if wanted_folder else 'a file'} there; remove it, then pull again"
+        )
     return target
 
 
-def _worktree_matches(target: Path, artifact: Artifact, entries: list[_Entry] | None) -> bool:
+def _worktree_matches(
+    root: Path, version: ModelVersion, artifact: Artifact, entries: list[_Entry] | None
+) -> bool:
+    target = artifact_location(root, version, artifact)
     if entries is None:
-        return target.is_file() and not target.is_symlink() and file_md5(target) == artifact.md5
-    if not target.is_dir() or target.is_symlink():
+        try:
+            with open_regular_file(target, artifact.size, artifact.path) as handle:
+                digest = hashlib.md5()
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+        except (OSError, InputError):
+            return False
+        return digest.hexdigest() == artifact.md5
+    try:
+        if not stat.S_ISDIR(os.lstat(target).st_mode):
+            return False
+    except FileNotFoundError:
         return False
-    present = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
-    if present != sorted(e.relpath for e in entries):
+    present: list[str] = []
+    for folder, dirs, files in os.walk(target):
+        for name in dirs + files:
+            if not (
+                stat.S_ISDIR(mode := os.lstat(Path(folder, name)).st_mode) or stat.S_ISREG(mode)
+            ):
+                return False  # a symlink or special file: rebuild the folder
+        present += [Path(folder, name).relative_to(target).as_posix() for name in files]
+    if sorted(present) != sorted(e.relpath for e in entries):
         return False
     return all(file_md5(target / e.relpath) == e.md5 for e in entries)
 
@@ -192,11 +278,15 @@ def _copy_into_place(source: Path, target: Path) -> None:
         partial.replace(target)
 
 
-def _write_folder(cache: Path, target: Path, entries: list[_Entry]) -> None:
+def _write_folder(
+    root: Path, version: ModelVersion, artifact: Artifact, cache: Path, entries: list[_Entry]
+) -> None:
+    target = _writable(root, version, artifact)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for entry in entries:
+            artifact_location(root, version, artifact, entry.relpath)  # the listing's names
             dest = staging / entry.relpath
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(object_path(cache, entry.md5), dest)
@@ -217,41 +307,43 @@ def _write_folder(cache: Path, target: Path, entries: list[_Entry]) -> None:
 
 def pull(root: Path, version: ModelVersion, *, remote: str | None = None) -> PullResult:
     """Fetch ``version``'s artifacts into the working tree at ``root``, verified by md5."""
+    # 0. Every path the manifest names is checked before anything is fetched or written.
+    for artifact in version.artifacts:
+        _writable(root, version, artifact)
+        _check_record(root, version, artifact)
     objects = _Objects(root, read_dvc_config(root), remote)
-    plans: list[tuple[Artifact, Path, list[_Entry] | None, str]] = []
+    plans: list[tuple[Artifact, list[_Entry] | None, str]] = []
     # 1. Every object present and verified in the cache; nothing in the tree changes yet.
     for artifact in version.artifacts:
         what = f"{version.ref} {artifact.name} ({artifact.path})"
-        target = _inside(root, artifact.path)
         entries: list[_Entry] | None = None
         if artifact.is_directory:
             source = objects.ensure(artifact.md5, what)
             entries = _listing(object_path(objects.cache, artifact.md5), what)
-        if _worktree_matches(target, artifact, entries):
-            plans.append((artifact, target, entries, IN_WORKTREE))
+            for entry in entries:
+                artifact_location(root, version, artifact, entry.relpath)
+        if _worktree_matches(root, version, artifact, entries):
+            plans.append((artifact, entries, IN_WORKTREE))
             continue
         if entries is None:
-            source = objects.ensure(artifact.md5, what)
-            size = object_path(objects.cache, artifact.md5).stat().st_size
-            if size != artifact.size:
-                raise StorageError(
-                    f"{what}: the object with md5 {artifact.md5} is {size} bytes but the "
-                    f"manifest records {artifact.size}; the manifest is wrong, fix its size"
-                )
+            source = objects.ensure(artifact.md5, what, artifact.size)
         else:
             for entry in entries:
                 fetched = objects.ensure(entry.md5, f"{what} file {entry.relpath}")
                 if fetched != FROM_CACHE:
                     source = fetched
-        plans.append((artifact, target, entries, source))
-    # 2. Write the working-tree files.
+        plans.append((artifact, entries, source))
+    # 2. Write the working-tree files, each place checked again right before the write.
     pulled = []
-    for artifact, target, entries, source in plans:
+    for artifact, entries, source in plans:
+        target = artifact_location(root, version, artifact)
         if source != IN_WORKTREE:
             if entries is None:
-                _copy_into_place(object_path(objects.cache, artifact.md5), target)
+                _copy_into_place(
+                    object_path(objects.cache, artifact.md5), _writable(root, version, artifact)
+                )
             else:
-                _write_folder(objects.cache, target, entries)
+                _write_folder(root, version, artifact, objects.cache, entries)
         pulled.append(PulledArtifact(artifact, target, source))
     return PullResult(version.ref, objects.remote_name, tuple(pulled))
 
@@ -266,18 +358,26 @@ def verified_bytes(
     does), without writing the working tree. The bytes returned are the bytes
     hashed, so nothing can change the file between the check and its use.
     """
+    target = artifact_location(root, version, artifact)
     what = f"{version.ref} {artifact.name} ({artifact.path})"
     if artifact.is_directory:
         raise InputError(f"{what} is a folder; only a single-file artifact can be loaded")
     expected = _bare(artifact.md5)
-    target = _inside(root, artifact.path)
-    with contextlib.suppress(OSError):
-        data = target.read_bytes()
+    if artifact.size > MAX_LOADED_BYTES:
+        raise InputError(
+            f"{what}: the manifest records {artifact.size} bytes, over the "
+            f"{MAX_LOADED_BYTES}-byte limit for a file loaded into memory"
+        )
+    _check_record(root, version, artifact)
+    # Only a regular file of the recorded size is read; anything else (a symlink, a FIFO,
+    # a stale file) is passed over for the verified copy in the cache.
+    with contextlib.suppress(OSError, InputError):
+        data = read_regular_file(target, artifact.size, what)
         if hashlib.md5(data).hexdigest() == expected:
             return data, IN_WORKTREE
     objects = _Objects(root, read_dvc_config(root), remote)
-    source = objects.ensure(artifact.md5, what)
-    data = object_path(objects.cache, artifact.md5).read_bytes()
+    source = objects.ensure(artifact.md5, what, artifact.size)
+    data = read_regular_file(object_path(objects.cache, artifact.md5), artifact.size, what)
     if hashlib.md5(data).hexdigest() != expected:
         raise StorageError(f"{what}: the cached object changed while it was read; try again")
     return data, source

@@ -49,6 +49,10 @@ class TreeSource(Protocol):
 
     def exists(self, path: str) -> bool: ...
 
+    def is_symlink(self, path: str) -> bool:
+        """Whether ``path`` itself is a symlink (an artifact path may pass through none)."""
+        ...
+
 
 class WorktreeSource:
     """The files as they are on disk now.
@@ -139,3 +143,6 @@ class WorktreeSource:
 
     def exists(self, path: str) -> bool:
         return os.path.exists(self._full(path))
+
+    def is_symlink(self, path: str) -> bool:
+        return os.path.islink(self._root + "/" + path)

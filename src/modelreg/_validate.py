@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from modelreg._artifact_paths import artifact_chain, artifact_path_problem
 from modelreg._dvc import ObjectStore, read_dvc_config, read_sidecar
 from modelreg._errors import ManifestError, NotFoundError
 from modelreg._findings import Finding, Severity, check_manifest, check_manifest_bytes
@@ -288,7 +289,6 @@ class _ModelChecker:
                 ("version",),
             )
         names: set[str] = set()
-        expected_dir = f"{self.dir}/{ARTIFACTS}/{number}/"
         for index, artifact in enumerate(document["artifacts"]):
             fld: FieldPath = ("artifacts", index)
             if artifact["name"] in names:
@@ -316,31 +316,28 @@ class _ModelChecker:
                     f"is {artifact['format']!r}; remove opset",
                     (*fld, "opset"),
                 )
-            self.check_artifact_path(path, fld, artifact, expected_dir)
+            self.check_artifact_path(path, fld, artifact, number)
 
     def check_artifact_path(
-        self, path: str, fld: FieldPath, artifact: dict[str, Any], expected_dir: str
+        self, path: str, fld: FieldPath, artifact: dict[str, Any], number: int
     ) -> None:
         target: str = artifact["path"]
-        normal = posixpath.normpath(target)
-        if (
-            "\\" in target
-            or target.startswith("/")
-            or normal != target
-            or ".." in target.split("/")
-            or not target.startswith(expected_dir)
-            or "/" in target[len(expected_dir) :]
-            or target.endswith(".dvc")
-        ):
-            self.error(
-                "artifact-path",
-                path,
-                f"{target!r} must be a file directly inside {expected_dir} "
-                "(no '..', no absolute path)",
-                (*fld, "path"),
-            )
+        # The same rule pull, serve, export and the MLflow plugin apply where they use it.
+        problem = artifact_path_problem(self.name, number, target)
+        if problem is not None:
+            self.error("artifact-path", path, problem, (*fld, "path"))
             return
         sidecar = f"{target}.dvc"
+        for sub in [*artifact_chain(target), sidecar]:
+            if self.source.is_symlink(sub):
+                self.error(
+                    "artifact-path",
+                    path,
+                    f"{target!r} passes through {sub}, a symlink; artifacts and their DVC "
+                    "records must be plain files in plain folders",
+                    (*fld, "path"),
+                )
+                return
         try:
             out = read_sidecar(sidecar, self.source.read(sidecar))
         except NotFoundError:

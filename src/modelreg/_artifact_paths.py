@@ -1,0 +1,210 @@
+"""The one check every file a manifest names passes before it is read or written.
+
+A version manifest arrives in a pull request, so its artifact ``path`` is
+untrusted: pulled as it stands it could write the remote's bytes over
+``.git/config`` or ``.git/hooks/pre-commit`` (which git then runs), another
+model's weights or another version's ``.dvc`` record. So a path is used only if
+it is ``registry/<model>/artifacts/<N>/<file>`` of that very version, and
+
+* :func:`artifact_path_problem` says why a path string is not of that shape
+  (``validate`` reports it; every use refuses it);
+* :func:`artifact_location` also checks the disk, right before a command reads
+  or writes the file: nothing from the repository root down is a symlink, and
+  the real path stays inside the version's artifact folder;
+* :func:`read_regular_file` reads such a file only if it is a regular file of
+  the size the manifest records, so a device, a FIFO or a file far larger than
+  claimed is refused before it is read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+from modelreg._errors import InputError, ManifestError
+from modelreg._layout import artifact_dir, name_problem, version_path
+from modelreg._model import Artifact, ModelVersion
+
+__all__ = [
+    "MAX_LOADED_BYTES",
+    "artifact_chain",
+    "artifact_location",
+    "artifact_path_problem",
+    "entry_path_problem",
+    "open_regular_file",
+    "read_regular_file",
+]
+
+# What a command may read into memory in one piece (the server, benchmark): protobuf,
+# and so ONNX, cannot parse a single message beyond 2 GiB anyway.
+MAX_LOADED_BYTES = 2 << 30
+_MAX_NAME_BYTES = 255  # the longest file name common file systems allow
+
+
+def _component_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one component of an artifact path, or None if it can."""
+    if not name:
+        return "an empty path component"
+    if name in (".", ".."):
+        return f"a {name!r} component"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        return "a control character"
+    if "\\" in name:
+        return "a backslash"
+    if name.startswith("."):
+        # .git, .dvc and their kin (.gitattributes, .gitmodules, .dvcignore) steer the
+        # tools that read the folder; no model file needs a hidden name.
+        return f"the hidden name {name!r}"
+    if name.lower().endswith(".dvc"):
+        return f"{name!r}, a name DVC reserves for its records"
+    if len(name.encode("utf-8", "surrogatepass")) > _MAX_NAME_BYTES:
+        return f"a name longer than {_MAX_NAME_BYTES} bytes"
+    return None
+
+
+def artifact_path_problem(model: str, version: int, path: str) -> str | None:
+    """Why ``path`` cannot name an artifact of ``model`` version ``version``, or None.
+
+    The only accepted shape is ``registry/<model>/artifacts/<version>/<file>``: POSIX,
+    relative, one file name directly in that version's own folder.
+    """
+    if name_problem("model", model) or version < 1:
+        return f"{model}/{version} is not a version an artifact can belong to"
+    prefix = f"{artifact_dir(model, version)}/"
+    rule = f"must be a file directly inside {prefix}"
+    if not isinstance(path, str):
+        return f"{path!r} {rule}"
+    if "\x00" in path or "\\" in path or path.startswith("/") or ".." in path.split("/"):
+        return f"{path!r} {rule} (no '..', no absolute path)"
+    if not path.startswith(prefix):
+        return f"{path!r} {rule} (no other model's or version's folder)"
+    name = path[len(prefix) :]
+    if "/" in name:
+        return f"{path!r} {rule} (no subfolder)"
+    problem = _component_problem(name)
+    if problem:
+        return f"{path!r} {rule} (it has {problem})"
+    return None
+
+
+def entry_path_problem(relpath: str) -> str | None:
+    """Why ``relpath`` (a file inside a folder artifact, from DVC's listing) is unsafe."""
+    if not isinstance(relpath, str) or relpath.startswith("/"):
+        return f"{relpath!r} is not a relative path"
+    for name in relpath.split("/"):
+        problem = _component_problem(name)
+        if problem:
+            return f"{relpath!r} has {problem}"
+    return None
+
+
+def artifact_chain(path: str) -> list[str]:
+    """Every prefix of ``path`` from ``registry`` down, which must not be a symlink."""
+    parts = path.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _where(version: ModelVersion, artifact: Artifact) -> tuple[str, str]:
+    """(the manifest file, the field) that name ``artifact``'s path, for messages."""
+    try:
+        index = version.artifacts.index(artifact)
+    except ValueError:
+        index = next((i for i, a in enumerate(version.artifacts) if a.name == artifact.name), 0)
+    return version_path(version.model, version.version), f"artifacts[{index}].path"
+
+
+def artifact_location(
+    root: Path, version: ModelVersion, artifact: Artifact, entry: str | None = None
+) -> Path:
+    """Where ``artifact`` (or the file ``entry`` inside a folder artifact) lives under
+    ``root``, checked right before it is read or written.
+
+    Refuses, with :class:`ManifestError` naming the manifest, the field and the value,
+    a path of any other shape, any symlink on the way from ``registry/`` down, any
+    component that exists but is not a folder, and a real path outside the version's
+    artifact folder. Checked at each use, because the disk can change after
+    ``validate`` ran and because a clone that never ran ``validate`` pulls too.
+    """
+    manifest, fld = _where(version, artifact)
+    problem = artifact_path_problem(version.model, version.version, artifact.path)
+    if problem is None and entry is not None:
+        listed = entry_path_problem(entry)
+        if listed is not None:
+            problem = f"the DVC listing of the folder {artifact.path!r} is unsafe: {listed}"
+    if problem is not None:
+        raise ManifestError(manifest, problem, field=fld)
+    relpath = artifact.path if entry is None else f"{artifact.path}/{entry}"
+    chain = artifact_chain(relpath)
+    for depth, sub in enumerate(chain):
+        full = root / sub
+        try:
+            mode = os.lstat(full).st_mode
+        except FileNotFoundError:
+            break  # nothing deeper exists either: it will be created as plain folders
+        except NotADirectoryError:  # pragma: no cover - the previous step saw a folder
+            break
+        if stat.S_ISLNK(mode):
+            raise ManifestError(
+                manifest,
+                f"{artifact.path!r} passes through {sub}, a symlink to "
+                f"{os.path.realpath(full)}; replace the link with a plain "
+                f"{'file' if depth == len(chain) - 1 else 'folder'}",
+                field=fld,
+            )
+        if depth < len(chain) - 1 and not stat.S_ISDIR(mode):
+            raise ManifestError(
+                manifest,
+                f"{artifact.path!r} passes through {sub}, which is not a folder; remove it",
+                field=fld,
+            )
+    folder = os.path.realpath(root / artifact_dir(version.model, version.version))
+    real = os.path.realpath(root / relpath)
+    if not real.startswith(folder + os.sep):  # pragma: no cover - the walk above forbids it
+        raise ManifestError(
+            manifest, f"{artifact.path!r} resolves to {real}, outside {folder}", field=fld
+        )
+    return root / relpath
+
+
+def open_regular_file(path: Path, size: int, what: str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (not a symlink, device or FIFO)
+    of exactly ``size`` bytes; :class:`InputError` otherwise, before anything is read.
+    FileNotFoundError passes through, for callers that fall back to another copy."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise InputError(
+            f"{what}: {path} cannot be opened as a regular file ({exc.strerror})"
+        ) from None
+    handle = os.fdopen(descriptor, "rb")
+    try:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{what}: {path} is not a regular file; remove it and pull again")
+        if info.st_size != size:
+            raise InputError(
+                f"{what}: {path} is {info.st_size} bytes but the manifest records {size}; "
+                "run 'modelreg pull' to restore it"
+            )
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def read_regular_file(path: Path, size: int, what: str, *, limit: int = MAX_LOADED_BYTES) -> bytes:
+    """The whole of ``path``, checked as by :func:`open_regular_file`, and only if the
+    recorded ``size`` is at most ``limit``: a manifest cannot make a command load a
+    file of any size it claims."""
+    if size > limit:
+        raise InputError(
+            f"{what}: the manifest records {size} bytes, over the {limit}-byte limit "
+            "for a file loaded into memory"
+        )
+    with open_regular_file(path, size, what) as handle:
+        return handle.read(size + 1)
