@@ -8,7 +8,9 @@ the schema copies, so it is also the upgrade step.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from modelreg._git import Git
 from modelreg._layout import CONFIG_PATH, SCHEMAS_DIR, name_problem, schema_comment
 from modelreg._schema import SCHEMA_NAMES, schema_text
 from modelreg._source import WorktreeSource, find_repo_root
-from modelreg._yaml import dump_yaml, write_text_atomic
+from modelreg._yaml import dump_yaml, write_bytes_atomic, write_text_atomic
 
 __all__ = ["InitResult", "init", "schema_comment", "write_manifest"]
 
@@ -94,6 +96,17 @@ def init(
     if len(set(stages)) != len(stages):
         raise InputError("--stage: each stage may be given once")
     written: list[str] = []
+    # What the files init may write held before, so that a failed commit can put them back.
+    before = {
+        path: (root / path).read_bytes() if (root / path).is_file() else None
+        for path in (
+            CONFIG_PATH,
+            *(f"{SCHEMAS_DIR}/{kind}.schema.json" for kind in SCHEMA_NAMES),
+            ".dvc/config",
+            ".dvc/.gitignore",
+            ".dvcignore",
+        )
+    }
     config = root / CONFIG_PATH
     if config.exists():
         read_manifest(WorktreeSource(root), CONFIG_PATH, "registry")  # refuse a broken one
@@ -123,7 +136,22 @@ def init(
 
     sha = None
     if commit and written:
-        sha = Git(root).commit_paths("modelreg init\n\nModelreg-Event: init\n", written)
+        try:
+            sha = Git(root).commit_paths("modelreg init\n\nModelreg-Event: init\n", written)
+        except BaseException:
+            # A commit that fails (say, it cannot be signed) leaves no half-made registry.
+            for path in written:
+                data = before.get(path)
+                if data is None:
+                    (root / path).unlink(missing_ok=True)
+                else:
+                    write_bytes_atomic(root / path, data)
+            for path in sorted(written, key=len, reverse=True):  # the folders it made
+                with contextlib.suppress(OSError):
+                    (root / path).parent.rmdir()
+            if dvc_initialised:
+                shutil.rmtree(root / ".dvc", ignore_errors=True)
+            raise
     return InitResult(root, tuple(written), dvc_initialised, sha)
 
 

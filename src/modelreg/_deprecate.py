@@ -22,6 +22,7 @@ from modelreg._layout import version_path
 from modelreg._model import Deprecation, ModelVersion
 from modelreg._registry import Registry
 from modelreg._source import WorktreeSource, find_repo_root
+from modelreg._yaml import write_bytes_atomic
 
 __all__ = ["Deprecated", "deprecate"]
 
@@ -79,6 +80,7 @@ def deprecate(
         moment = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
         changed = replace(version, deprecation=Deprecation(moment, reason.strip()))
 
+    before = (root / path).read_bytes()
     write_manifest(root, path, changed.to_document(), "version")
     sha = None
     if commit:
@@ -88,6 +90,11 @@ def deprecate(
         trailers = f"Modelreg-Event: {event}\nModelreg-Model: {name}\nModelreg-Version: {number}\n"
         if reason.strip():
             trailers += f"Modelreg-Reason: {reason.strip()}\n"
-        sha = git.commit_paths(f"{subject}\n\n{body}{trailers}", [path])
+        try:
+            sha = git.commit_paths(f"{subject}\n\n{body}{trailers}", [path])
+        except BaseException:
+            # A commit that fails (say, it cannot be signed) leaves the file as it was.
+            write_bytes_atomic(root / path, before)
+            raise
     aliases = status.aliases if status is not None else ()
     return Deprecated(changed, path, tuple(aliases), sha)

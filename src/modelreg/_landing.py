@@ -271,8 +271,7 @@ def _commit_on(git: Git, parent: str, edits: list[Edit], message: str) -> str:
     tree = _rebuild(git, f"{parent}^{{tree}}", changes)
     if tree is None:
         raise ConflictError("the change would leave the repository empty")
-    out = git.run("commit-tree", tree, "-p", parent, "-F", "-", input_bytes=message.encode())
-    return out.decode().strip()
+    return git.commit_tree(tree, [parent], message)
 
 
 def _rebuild(git: Git, tree: str | None, changes: dict[str, bytes | None]) -> str | None:

@@ -213,6 +213,14 @@ def register(
         path = version_path(name, number)
         write_manifest(root, path, document, "version")
         written.append(path)
+        sha = None
+        if commit:  # inside the try: a commit that fails (unsigned, say) leaves nothing
+            message = (
+                f"register {name} version {number}\n\n"
+                + (f"{description.strip()}\n\n" if description.strip() else "")
+                + f"Modelreg-Event: register\nModelreg-Model: {name}\nModelreg-Version: {number}\n"
+            )
+            sha = git.commit_paths(message, written)
     except BaseException as exc:
         shutil.rmtree(root / folder, ignore_errors=True)
         for created_file in written:
@@ -224,14 +232,6 @@ def register(
             raise
         raise StorageError(f"registering {name} failed: {exc}") from exc
 
-    sha = None
-    if commit:
-        message = (
-            f"register {name} version {number}\n\n"
-            + (f"{description.strip()}\n\n" if description.strip() else "")
-            + f"Modelreg-Event: register\nModelreg-Model: {name}\nModelreg-Version: {number}\n"
-        )
-        sha = git.commit_paths(message, written)
     return Registration(version, path, tuple(written), pushed, sha)
 
 

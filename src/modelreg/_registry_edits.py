@@ -455,6 +455,7 @@ def rename_model(
             "commit",
             "--quiet",
             "--no-verify",
+            *git.signing_args(),
             "-F",
             "-",
             "--",
