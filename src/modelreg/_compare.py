@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from modelreg._errors import InputError
+from modelreg._escape import markdown_cell, markdown_text
 from modelreg._model import ModelVersion
 from modelreg._registry import Registry, VersionStatus
 
@@ -279,13 +280,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _metric_cells(row: Row, strong: tuple[str, str]) -> list[str]:
+def _metric_cells(row: Row, strong: tuple[str, str], escape: Callable[[str], str]) -> list[str]:
     best = row.best()
     cells = []
     for index, (value, delta) in enumerate(zip(row.values, row.deltas(), strict=True)):
         text = _cell(value)
         if index and delta is not None and row.differs:
             text += f" ({delta:+.1%})"
+        text = escape(text)
         if index == best:
             text = f"{strong[0]}{text}{strong[1]}"
         cells.append(text)
@@ -293,46 +295,49 @@ def _metric_cells(row: Row, strong: tuple[str, str]) -> list[str]:
 
 
 def table_rows(
-    comparison: Comparison, *, everything: bool = False, strong: tuple[str, str] = ("", " *")
+    comparison: Comparison,
+    *,
+    everything: bool = False,
+    strong: tuple[str, str] = ("", " *"),
+    escape: Callable[[str], str] = str,
 ) -> list[list[str]]:
-    """[section, key, value per version] rows for a table; the best metric value is
+    """[section, key, value per version] rows for a table; each text goes through
+    ``escape`` (for the output it is written to), the best metric value is then
     wrapped in ``strong``, and detail metrics are left out unless ``everything``."""
     rows = []
     for row in comparison.rows:
         if row.detail and not everything:
             continue
         if row.section == "metrics" or row.direction:
-            cells = _metric_cells(row, strong)
+            cells = _metric_cells(row, strong, escape)
         elif row.key == "author":  # the name; the address is in the manifest
-            cells = [str(v).split(" <")[0] for v in row.values]
+            cells = [escape(str(v).split(" <")[0]) for v in row.values]
         else:
-            cells = [_cell(v) for v in row.values]
-        rows.append([row.section, row.key, *cells])
+            cells = [escape(_cell(v)) for v in row.values]
+        rows.append([escape(row.section), escape(row.key), *cells])
     return rows
 
 
 def render_markdown(comparison: Comparison, *, everything: bool = False) -> str:
     """The comparison as a GitHub-flavoured Markdown table (best values in bold)."""
-
-    def escape(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
     header = ["", "", *comparison.refs]
     lines = [
-        "| " + " | ".join(escape(h) for h in header) + " |",
+        "| " + " | ".join(markdown_cell(h) for h in header) + " |",
         "|" + "---|" * 2 + "---:|" * len(comparison.refs),
     ]
     section = ""
-    for cells in table_rows(comparison, everything=everything, strong=("**", "**")):
+    rows = table_rows(comparison, everything=everything, strong=("**", "**"), escape=markdown_cell)
+    for cells in rows:
         label = cells[0] if cells[0] != section else ""
         section = cells[0]
-        lines.append("| " + " | ".join(escape(c) for c in [label, *cells[1:]]) + " |")
+        lines.append("| " + " | ".join([label, *cells[1:]]) + " |")
     notes = []
     if comparison.hidden and not everything:
         notes.append(f"{comparison.hidden} per-class metrics not shown.")
     if comparison.same_params:
         notes.append(f"{comparison.same_params} params are the same in every version.")
     notes.append(
-        f"Changes are against {comparison.refs[0]}; the best value of each metric is in bold."
+        f"Changes are against {markdown_text(comparison.refs[0])}; "
+        "the best value of each metric is in bold."
     )
     return "\n".join(lines) + "\n\n" + " ".join(notes) + "\n"

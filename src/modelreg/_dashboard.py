@@ -10,7 +10,6 @@ opened from disk, and reads the same everywhere.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from modelreg._compare import metric_direction
 from modelreg._errors import ModelregError
+from modelreg._escape import html_text as _e  # every text and attribute on the page
 from modelreg._history import StageChange, stage_history
 from modelreg._model import ModelVersion, StagePointer, format_timestamp
 from modelreg._registry import Registry
@@ -103,10 +103,6 @@ def _readable_versions(registry: Registry, name: str) -> list[ModelVersion]:
         except ModelregError:
             continue
     return readable
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _id(name: str) -> str:

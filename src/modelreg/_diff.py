@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from modelreg._errors import ManifestError
+from modelreg._escape import markdown_cell, markdown_code
 from modelreg._findings import check_manifest_bytes
 from modelreg._git import Git, is_null_sha
 from modelreg._layout import (
@@ -373,19 +374,11 @@ def describe(event: RegistryEvent) -> tuple[str, str, str, str, str]:
     return (event.label, event.model or "", version, where, detail)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _code(revision: str) -> str:
-    return "`" + _cell(revision).replace("`", "'") + "`"
-
-
 def render_markdown(diff: RegistryDiff) -> str:
     """The events as a Markdown table, for a job summary or a pull request."""
     span = (
-        f"{_code(diff.base)} ({diff.base_commit[:10]}) and "
-        f"{_code(diff.head)} ({diff.head_commit[:10]})"
+        f"{markdown_code(diff.base)} ({diff.base_commit[:10]}) and "
+        f"{markdown_code(diff.head)} ({diff.head_commit[:10]})"
     )
     if not diff.events:
         return f"No registry changes between {span}.\n"
@@ -396,5 +389,5 @@ def render_markdown(diff: RegistryDiff) -> str:
         "|---|---|---|---|---|",
     ]
     for event in diff.events:
-        lines.append("| " + " | ".join(_cell(cell) for cell in describe(event)) + " |")
+        lines.append("| " + " | ".join(markdown_cell(cell) for cell in describe(event)) + " |")
     return "\n".join(lines) + "\n"

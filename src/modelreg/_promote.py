@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg._errors import ConflictError, InputError
+from modelreg._escape import markdown_cell, markdown_text
 from modelreg._git import Git
 from modelreg._landing import (
     BRANCH_PREFIX,
@@ -363,17 +364,13 @@ def _message(
     return "\n".join(lines) + "\n" + trailers(pairs)
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def gate_table(gates: list[Gate] | tuple[Gate, ...]) -> str:
     if not gates:
         return "No gates: the stage has no policy in registry/registry.yaml.\n"
     lines = ["| gate | result | detail |", "|---|---|---|"]
     for gate in gates:
         result = "pass" if gate.passed else "**FAIL**"
-        lines.append(f"| {_escape(gate.name)} | {result} | {_escape(gate.detail)} |")
+        lines.append(f"| {markdown_cell(gate.name)} | {result} | {markdown_cell(gate.detail)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -392,21 +389,22 @@ def pull_body(
     name = version.model
     parts = [
         f"<!-- modelreg:promote model={name} stage={stage} version={version.version} -->",
-        f"## Promote {name} v{version.version} to {stage}",
+        f"## Promote {markdown_text(name)} v{version.version} to {markdown_text(stage)}",
         "",
     ]
     if reason:
-        parts += [f"**Reason:** {_escape(reason)}", ""]
+        parts += [f"**Reason:** {markdown_text(reason)}", ""]
     if current is not None:
         since = f" (since {format_timestamp(current.since)})" if current.since else ""
-        parts += [f"Replaces v{current.version}{since}; {stage} retires it (archived).", ""]
+        shown = markdown_text(stage)
+        parts += [f"Replaces v{current.version}{since}; {shown} retires it (archived).", ""]
     else:
-        parts += [f"{stage} holds no version yet.", ""]
+        parts += [f"{markdown_text(stage)} holds no version yet.", ""]
     failed = [g for g in gates if not g.passed]
     parts += ["### Gates", ""]
     if force and failed:
-        names = ", ".join(g.name for g in failed)
-        parts += [f"> **Forced** past failing gates ({names}). Reason: {_escape(reason)}", ""]
+        names = markdown_text(", ".join(g.name for g in failed))
+        parts += [f"> **Forced** past failing gates ({names}). Reason: {markdown_text(reason)}", ""]
     parts += [gate_table(gates)]
     selectors = [str(current.version), str(version.version)] if current else [str(version.version)]
     comparison = compare_versions(registry, name, selectors)

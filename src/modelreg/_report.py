@@ -18,6 +18,7 @@ from modelreg._compare import compare_versions, metric_direction
 from modelreg._compare import render_markdown as render_comparison
 from modelreg._diff import RegistryDiff, RegistryEvent, diff_revisions
 from modelreg._diff import render_markdown as render_events
+from modelreg._escape import code_fence, markdown_text
 from modelreg._history import StageChange, stage_history
 from modelreg._model import ModelVersion, StagePointer
 from modelreg._promote import check_gates, gate_table
@@ -52,7 +53,7 @@ def render_report(repo: str | Path | None, base: str, head: str = "HEAD") -> str
 
 def _model_section(registry: Registry, before: Registry, found: RegistryDiff, model: str) -> str:
     events = [e for e in found.events if e.model == model]
-    parts = [f"### {model}", ""]
+    parts = [f"### {markdown_text(model)}", ""]
     had_model = model in before.model_names()
     for event in events:
         if event.event in ("promoted", "rolled_back"):
@@ -78,7 +79,7 @@ def _stage_move(
     assert event.version is not None and event.stage is not None
     what = "Promotion" if event.event == "promoted" else "Rollback"
     previous = f"v{event.previous}" if event.previous else "an empty stage"
-    lines = [f"#### {what} of {event.stage}: {previous} → v{event.version}", ""]
+    lines = [f"#### {what} of {markdown_text(event.stage)}: {previous} → v{event.version}", ""]
     version = registry.version(model, event.version)
     if event.event == "promoted":
         lines += ["Gates (the stage's policy at the head revision):", ""]
@@ -102,7 +103,7 @@ def _registered(registry: Registry, model: str, numbers: Sequence[int]) -> str:
     if len(selectors) < 2:
         version = registry.version(model, numbers[0])
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in sorted(version.metrics.items())[:8])
-        return f"{heading}\n\n{metrics or 'no metrics recorded'}\n"
+        return f"{heading}\n\n{markdown_text(metrics) or 'no metrics recorded'}\n"
     comparison = compare_versions(registry, model, selectors)
     return f"{heading}\n\n{render_comparison(comparison)}"
 
@@ -126,7 +127,8 @@ def chart_metric(registry: Registry, versions: Sequence[ModelVersion]) -> str | 
 
 
 def _label(text: str) -> str:
-    """Text Mermaid reads as plain words: no quotes, colons, semicolons or markup."""
+    """Text Mermaid reads as plain words: no quotes, colons, semicolons, markup,
+    backticks or control characters (Mermaid has no escaping of its own)."""
     return " ".join(_UNSAFE.sub(" ", text).split())
 
 
@@ -140,22 +142,19 @@ def metric_chart(model: str, metric: str, versions: Sequence[ModelVersion]) -> s
     better = f" ({direction} is better)" if direction else ""
     axis = ", ".join(f'"v{number}"' for number, _ in points)
     values = ", ".join(f"{value:.6g}" for _, value in points)
-    return "\n".join(
-        [
-            "```mermaid",
-            "xychart-beta",
-            f'    title "{_label(model)}: {_label(metric)} by version{better}"',
-            f"    x-axis [{axis}]",
-            f'    y-axis "{_label(metric)}" {low - margin:.6g} --> {high + margin:.6g}',
-            f"    line [{values}]",
-            "```",
-        ]
-    )
+    chart = [
+        "xychart-beta",
+        f'    title "{_label(model)}: {_label(metric)} by version{better}"',
+        f"    x-axis [{axis}]",
+        f'    y-axis "{_label(metric)}" {low - margin:.6g} --> {high + margin:.6g}',
+        f"    line [{values}]",
+    ]
+    return code_fence("\n".join(chart), "mermaid").rstrip("\n")
 
 
 def timeline_chart(model: str, changes: Sequence[StageChange]) -> str:
     """A Mermaid timeline of stage changes, oldest first, grouped by day."""
-    lines = ["```mermaid", "timeline", f"    title {_label(model)}: stage changes"]
+    lines = ["timeline", f"    title {_label(model)}: stage changes"]
     day = ""
     for change in reversed(changes):
         date = change.date.strftime("%Y-%m-%d")
@@ -168,5 +167,4 @@ def timeline_chart(model: str, changes: Sequence[StageChange]) -> str:
             day = date
         else:
             lines.append(f"               : {text}")
-    lines.append("```")
-    return "\n".join(lines)
+    return code_fence("\n".join(lines), "mermaid").rstrip("\n")

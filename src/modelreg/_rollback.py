@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg._errors import ConflictError
+from modelreg._escape import markdown_text
 from modelreg._findings import check_manifest_bytes
 from modelreg._git import Git, is_null_sha
 from modelreg._landing import BRANCH_PREFIX, Edit, PullRequestBase, Worktree, landed_json, trailers
@@ -334,13 +335,13 @@ def _pull_body(
     since = f" (in {stage} since {format_timestamp(current.since)})" if current.since else ""
     parts = [
         f"<!-- modelreg:rollback model={name} stage={stage} version={target} -->",
-        f"## Roll back {name} {stage} to v{target}",
+        f"## Roll back {markdown_text(name)} {markdown_text(stage)} to v{target}",
         "",
-        f"Takes v{current.version}{since} out of {stage} and restores v{target}.",
+        f"Takes v{current.version}{since} out of {markdown_text(stage)} and restores v{target}.",
         "",
     ]
     if reason:
-        parts += [f"**Reason:** {reason}", ""]
+        parts += [f"**Reason:** {markdown_text(reason)}", ""]
     if steps:
         reverted = ", ".join(s.commit[:10] for s in steps)
         parts += [f"Restores the pointer file exactly as it was (reverts {reverted}).", ""]
