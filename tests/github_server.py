@@ -15,6 +15,13 @@ With ``origin`` (a bare git repository) branches are that repository's
 ``gh.branches``. ``prefix="/api/v3"`` serves under a path, as GitHub Enterprise
 does.
 
+Each token has an identity: ``gh.identities[token]`` is the login ``GET /user``
+answers and that writes the comments and pull requests the token creates
+(``token`` is ``login``'s, "modelreg-bot" by default). ``None`` makes it a GitHub
+App installation token, like the ``GITHUB_TOKEN`` of a workflow: ``GET /user``
+answers 403 and what it writes is by ``f"{app_slug}[bot]"`` ("github-actions[bot]").
+``add_comment`` plants a comment by anyone, as if written earlier.
+
 Failure injection, checked after authentication, on every request:
 ``rate_limited`` (primary rate limit), ``secondary_limit`` (with
 ``retry-after``), ``forbidden`` (403 for a token without permission).
@@ -77,6 +84,13 @@ ROUTES = [
     ("DELETE", r"/git/refs/heads/(.+)", "_delete_ref"),
 ]
 _COMPILED = [(m, re.compile(r"/repos/([^/]+)/([^/]+)" + p), name) for m, p, name in ROUTES]
+# What GitHub answers GET /user for an installation token (an app has no user).
+_NO_USER = _error(
+    403,
+    "Resource not accessible by integration",
+    f"{DOCS}/users/users#get-the-authenticated-user",
+    status="403",
+)
 
 
 class FakeGitHub:
@@ -88,10 +102,14 @@ class FakeGitHub:
         *,
         prefix: str = "",
         branches: Mapping[str, str] | None = None,
+        login: str | None = "modelreg-bot",
+        app_slug: str = "github-actions",
     ) -> None:
         self.repo = repo
         self.owner = repo.split("/")[0]
         self.token = token
+        self.identities: dict[str, str | None] = {token: login}
+        self.app_slug = app_slug
         self.origin = Path(origin) if origin is not None else None
         self.prefix = prefix.rstrip("/")
         self.branches: dict[str, str] = dict(
@@ -164,6 +182,11 @@ class FakeGitHub:
         with self._lock:
             return self._new_pull(head, base, title or f"Change {head}", body, state, draft)
 
+    def add_comment(self, number: int, body: str, *, login: str) -> dict[str, Any]:
+        """A comment on pull request ``number`` as if ``login`` had written it earlier."""
+        with self._lock:
+            return self._new_comment(number, body, self._user(login))
+
     def paths(self, method: str | None = None) -> list[str]:
         """The paths requested (without query), optionally only those of ``method``."""
         return [
@@ -182,9 +205,10 @@ class FakeGitHub:
             bad_json = False
         with self._lock:
             self.requests.append(Recorded(method, target, body, headers))
-            auth = headers.get("authorization", "")
-            if auth not in (f"Bearer {self.token}", f"token {self.token}"):
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            if scheme not in ("Bearer", "token") or token not in self.identities:
                 return _error(401, "Bad credentials")
+            login = self.identities[token]
             if self.rate_limited:
                 return Reply(
                     403,
@@ -216,6 +240,11 @@ class FakeGitHub:
                     return NOT_FOUND
                 path = path[len(self.prefix) :]
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            if path == "/user":
+                if method != "GET":
+                    return NOT_FOUND
+                return _NO_USER if login is None else Reply(200, self._user(login, full=True))
+            actor = self._user(login if login is not None else f"{self.app_slug}[bot]")
             for route_method, pattern, action in _COMPILED:
                 match = pattern.fullmatch(path)
                 if match is None:
@@ -226,8 +255,24 @@ class FakeGitHub:
                 if route_method != method:
                     continue
                 answer: Callable[..., Reply] = getattr(self, action)
-                return answer(*rest, query=query, body=body, path=path)
+                return answer(*rest, query=query, body=body, path=path, actor=actor)
             return NOT_FOUND
+
+    def _user(self, login: str, *, full: bool = False) -> dict[str, Any]:
+        """GitHub's user object for ``login`` (a bot's login ends in "[bot]")."""
+        bot = login.endswith("[bot]")
+        user: dict[str, Any] = {
+            "login": login,
+            "id": 41898282 if login == "github-actions[bot]" else 1000 + len(login),
+            "node_id": f"U_fake{login}",
+            "url": f"{self.url}/users/{login}",
+            "html_url": f"{HTML_ROOT}/{'apps/' + login[:-5] if bot else login}",
+            "type": "Bot" if bot else "User",
+            "site_admin": False,
+        }
+        if full:  # GET /user answers a few more fields than a comment's "user" carries
+            user.update({"name": None, "company": None, "created_at": "2020-01-01T00:00:00Z"})
+        return user
 
     def _rate_headers(self, remaining: int) -> dict[str, str]:
         return {
@@ -327,7 +372,14 @@ class FakeGitHub:
     # --- pull requests -----------------------------------------------------------------
 
     def _new_pull(
-        self, head: str, base: str, title: str, body: str, state: str, draft: bool
+        self,
+        head: str,
+        base: str,
+        title: str,
+        body: str,
+        state: str,
+        draft: bool,
+        user: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         number = len(self.pulls) + 1
         api = f"{self.url}/repos/{self.repo}"
@@ -344,7 +396,7 @@ class FakeGitHub:
             "title": title,
             "body": body,
             "draft": draft,
-            "user": {"login": "modelreg-bot", "id": 1, "type": "Bot"},
+            "user": user or self._user("modelreg-bot"),
             "head": {
                 "label": f"{self.owner}:{head}",
                 "ref": head,
@@ -365,7 +417,7 @@ class FakeGitHub:
         self.pulls.append(pull)
         return pull
 
-    def _create_pull(self, *, body: Any, **_: Any) -> Reply:
+    def _create_pull(self, *, body: Any, actor: dict[str, Any], **_: Any) -> Reply:
         body = body if isinstance(body, dict) else {}
         missing = [f for f in ("head", "base") if not isinstance(body.get(f), str)]
         if missing:
@@ -419,6 +471,7 @@ class FakeGitHub:
             text if isinstance(text, str) else "",
             "open",
             bool(body.get("draft", False)),
+            actor,
         )
         return Reply(201, pull)
 
@@ -453,12 +506,15 @@ class FakeGitHub:
         url = self._issue_url(int(number))
         return self._page([c for c in self.comments if c["issue_url"] == url], path, query)
 
-    def _add_comment(self, number: str, *, body: Any, **_: Any) -> Reply:
+    def _add_comment(self, number: str, *, body: Any, actor: dict[str, Any], **_: Any) -> Reply:
         if not 1 <= int(number) <= len(self.pulls):
             return NOT_FOUND
         text = body.get("body") if isinstance(body, dict) else None
         if not isinstance(text, str):
             return _MISSING_COMMENT_BODY
+        return Reply(201, self._new_comment(int(number), text, actor))
+
+    def _new_comment(self, number: int, text: str, user: dict[str, Any]) -> dict[str, Any]:
         comment_id = self._next_comment_id
         self._next_comment_id += 1
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -467,17 +523,19 @@ class FakeGitHub:
             "node_id": f"IC_fake{comment_id}",
             "url": f"{self.url}/repos/{self.repo}/issues/comments/{comment_id}",
             "html_url": f"{HTML_ROOT}/{self.repo}/pull/{number}#issuecomment-{comment_id}",
-            "issue_url": self._issue_url(int(number)),
+            "issue_url": self._issue_url(number),
             "body": text,
-            "user": {"login": "modelreg-bot", "id": 1, "type": "Bot"},
+            "user": user,
             "created_at": stamp,
             "updated_at": stamp,
             "author_association": "NONE",
         }
         self.comments.append(comment)
-        return Reply(201, comment)
+        return comment
 
     def _edit_comment(self, comment_id: str, *, body: Any, **_: Any) -> Reply:
+        # Like GitHub, a token with write access may edit anyone's comment: only the
+        # client's own check keeps it off comments it did not write.
         comment = next((c for c in self.comments if c["id"] == int(comment_id)), None)
         if comment is None:
             return NOT_FOUND

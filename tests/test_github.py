@@ -185,7 +185,9 @@ def test_sticky_comment_is_created_once_then_updated_in_place(
         body=f"{MARKER}\naccuracy 0.93",
     )
     assert [c["body"] for c in fake.comments] == ["Looks good to me", f"{MARKER}\naccuracy 0.93"]
-    assert [r.method for r in fake.requests] == ["POST", "GET", "POST", "GET", "PATCH"]
+    # The token's login is asked for once (GET /user), then each run lists and writes.
+    assert [r.method for r in fake.requests] == ["POST", "GET", "GET", "POST", "GET", "PATCH"]
+    assert fake.paths()[1] == "/user"
     assert fake.requests[-1].path == f"/repos/acme/models/issues/comments/{first.id}"
 
     # The same report again changes nothing.

@@ -31,6 +31,7 @@ from modelreg._errors import InputError, ManifestError
 from modelreg._inputs import check_metrics
 from modelreg._local_artifacts import file_md5
 from modelreg._model import Lineage, MlflowRun
+from modelreg._tracking_uri import lineage_tracking_uri
 from modelreg._yaml import parse_yaml
 
 __all__ = ["PipelineOutputs", "read_pipeline"]
@@ -282,7 +283,10 @@ def _mlflow(root: Path, path: str) -> MlflowRun | None:
         return None
     return MlflowRun(
         run_id=str(run["mlflow_run_id"]),
-        tracking_uri=str(run["mlflow_tracking_uri"]) if run.get("mlflow_tracking_uri") else None,
+        # Without credentials, and relative to the repository when the store is inside it.
+        tracking_uri=lineage_tracking_uri(
+            str(run["mlflow_tracking_uri"]) if run.get("mlflow_tracking_uri") else None, root
+        ),
         experiment_id=(
             str(run["mlflow_experiment_id"]) if run.get("mlflow_experiment_id") else None
         ),

@@ -8,22 +8,26 @@ httpx accepts. GitHub Enterprise works through ``api_url``
 (``https://HOST/api/v3``), which Actions runners pass in ``GITHUB_API_URL``.
 
 Every failure is a :class:`GitHubError` with a one-line message that says what
-GitHub answered and what to change; the token never appears in one. Nothing is
+GitHub answered and what to change; neither the token nor credentials in a URL
+ever appear in one. The token is sent only over https, or plain http to this
+machine (localhost, 127.0.0.1, ::1: a test server or a tunnel). Nothing is
 retried: a rate limit or a refused request is reported, with when to try again.
 httpx is imported only when a client is built, so the CLI starts fast.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from modelreg._errors import ModelregError
+from modelreg._redact import redact_text, redact_uri
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -37,6 +41,8 @@ _API_VERSION = "2022-11-28"
 _PER_PAGE = 100
 _REPO_PATTERN = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _PERMISSIONS = "'contents: write' and 'pull-requests: write'"
+# Who an installation token of GitHub Actions (the workflow's GITHUB_TOKEN) acts as.
+ACTIONS_BOT = "github-actions[bot]"
 
 
 class GitHubError(ModelregError):
@@ -58,6 +64,9 @@ class Comment:
     id: int
     html_url: str
     body: str
+    # The login of the comment's writer ("" if GitHub names none). Not part of equality:
+    # a comment is the same comment whoever is looking.
+    author: str = field(default="", compare=False)
 
 
 class GitHub:
@@ -80,6 +89,7 @@ class GitHub:
         if not self._token:
             raise GitHubError(_NO_TOKEN)
         self._timeout = timeout
+        self._login: str | None = None  # the token's identity, asked for once
         self._client = httpx.Client(
             base_url=self.api_url,
             headers={
@@ -208,21 +218,55 @@ class GitHub:
         )
         return _comment(_json(response, "PATCH", path), "PATCH", path)
 
-    def upsert_comment(self, number: int, body: str, *, marker: str) -> Comment:
-        """A "sticky" comment: update the first comment on ``number`` whose body
-        contains ``marker`` (an HTML comment such as ``<!-- modelreg:report -->``),
-        else create one. ``marker`` is put first in ``body`` when it is missing; an
-        existing comment that already reads ``body`` is returned untouched."""
+    def upsert_comment(
+        self, number: int, body: str, *, marker: str, author: str | None = None
+    ) -> Comment:
+        """A "sticky" comment: update the first comment on ``number`` that contains
+        ``marker`` (an HTML comment such as ``<!-- modelreg:report -->``) and was
+        written by ``author``, else create one. ``marker`` is put first in ``body``
+        when it is missing; an existing comment that already reads ``body`` is
+        returned untouched.
+
+        ``author`` defaults to :meth:`token_login`, the token's own identity. Anyone
+        who can comment can also write the marker, so a marked comment by someone
+        else (the pull request's author, say) is never edited: ours sits beside it.
+        """
         if not marker.strip():
             raise ValueError("upsert_comment needs a non-empty marker")
         if marker not in body:
             body = f"{marker}\n{body}"
+        login = (author or "").strip() or self.token_login()
         for comment in self.comments(number):
-            if marker in comment.body:
+            # GitHub logins are case-insensitive.
+            if marker in comment.body and comment.author.lower() == login.lower():
                 if comment.body == body:
                     return comment
                 return self.update_comment(comment.id, body)
         return self.create_comment(number, body)
+
+    def token_login(self) -> str:
+        """The login the token acts as: ``GET /user``'s ``login``.
+
+        An installation token of a GitHub App (the ``GITHUB_TOKEN`` of a workflow
+        is one) has no user: GitHub answers 403, and ``GET /app``, which would name
+        the app, takes the app's JWT rather than this token. Such a token writes as
+        ``<app-slug>[bot]``; it is taken to be GitHub Actions' own,
+        :data:`ACTIONS_BOT`. A token of another app must name its bot explicitly
+        (``modelreg comment --author SLUG[bot]``).
+        """
+        if self._login is None:
+            path = "/user"
+            response = self._send("GET", path)
+            if response.status_code == 403 and not _rate_limited(response):
+                self._login = ACTIONS_BOT
+            else:
+                self._check(response, "GET", path, what="user", subject="the token's user")
+                data = _json(response, "GET", path)
+                login = data.get("login") if isinstance(data, dict) else None
+                if not isinstance(login, str) or not login.strip():
+                    raise _shape_error("GET", path, "a user with a login", data)
+                self._login = login.strip()
+        return self._login
 
     # --- branches ----------------------------------------------------------------------
 
@@ -413,17 +457,43 @@ def _check_repo(repo: str, source: str) -> str:
 
 def _check_api_url(given: str, source: str) -> str:
     url = given.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    shown = redact_uri(given.strip())  # what a message may echo: never a password
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a bad port raises here, not at the first request
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise GitHubError(
-            f"{source} is {given!r}, not an API URL: expected http(s)://HOST[/PATH], such as "
+            f"{source} is {shown!r}, not an API URL: expected https://HOST[/PATH], such as "
             f"{DEFAULT_API_URL} or https://github.example.com/api/v3"
+        )
+    if "@" in parts.netloc:
+        # httpx would send these as Basic credentials instead of the token.
+        raise GitHubError(
+            f"{source} has credentials in it ({shown!r} without them): remove "
+            "'USER:PASSWORD@' and give the token in GITHUB_TOKEN or GH_TOKEN"
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        https = urlsplit(shown)._replace(scheme="https").geturl()
+        raise GitHubError(
+            f"{source} is {shown!r}: plain http would send the token unencrypted; use "
+            f"{https!r} (http is accepted only for localhost, 127.0.0.1 and ::1)"
         )
     return url
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _one_line(text: str, token: str) -> str:
-    text = " ".join(text.split())
+    text = redact_text(" ".join(text.split()))
     if token:
         text = text.replace(token, "***")
     return text[:300] + "..." if len(text) > 300 else text
@@ -452,6 +522,14 @@ def _error_body(response: httpx.Response, token: str) -> tuple[str, list[str]]:
                 if parts:
                     details.append(" ".join(parts))
     return (_one_line(message, token) if isinstance(message, str) else ""), details
+
+
+def _rate_limited(response: httpx.Response) -> bool:
+    """Whether a 403 or 429 is a rate limit (primary or secondary), not a refusal."""
+    headers = response.headers
+    if headers.get("x-ratelimit-remaining") == "0" or headers.get("retry-after") is not None:
+        return True
+    return "secondary rate limit" in _error_body(response, "")[0].lower()
 
 
 def _rate_limit_message(headers: httpx.Headers) -> str:
@@ -507,8 +585,15 @@ def _pull(data: Any, method: str, path: str) -> PullRequest:
 
 def _comment(data: Any, method: str, path: str) -> Comment:
     try:
-        comment = Comment(id=data["id"], html_url=data["html_url"], body=data["body"] or "")
-    except (KeyError, TypeError):
+        user = data.get("user")
+        login = user.get("login") if isinstance(user, dict) else None
+        comment = Comment(
+            id=data["id"],
+            html_url=data["html_url"],
+            body=data["body"] or "",
+            author=login if isinstance(login, str) else "",
+        )
+    except (KeyError, TypeError, AttributeError):
         raise _shape_error(method, path, "a comment", data) from None
     if not isinstance(comment.id, int) or not isinstance(comment.html_url, str):
         raise _shape_error(method, path, "a comment", data)

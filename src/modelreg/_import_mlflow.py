@@ -37,8 +37,10 @@ from modelreg._layout import (
     stage_pointer_path,
 )
 from modelreg._model import Lineage, MlflowRun, format_timestamp
+from modelreg._redact import redact_text
 from modelreg._registry import Registry
 from modelreg._source import WorktreeSource, find_repo_root
+from modelreg._tracking_uri import lineage_tracking_uri
 
 __all__ = ["ImportedModel", "import_mlflow"]
 
@@ -101,7 +103,8 @@ def import_mlflow(
     try:
         names = list(models) or sorted(m.name for m in _all_models(client))
     except MlflowException as exc:
-        raise StorageError(f"cannot read the MLflow registry: {exc.message}") from None
+        # MLflow's messages name the URL it called, credentials included.
+        raise StorageError(f"cannot read the MLflow registry: {redact_text(exc.message)}") from None
     results = []
     for name in names:
         result = ImportedModel(name)
@@ -120,9 +123,10 @@ def import_mlflow(
         try:
             _import_model(root, config, client, result, tracking_uri, now, progress)
         except MlflowException as exc:
-            result.skipped = f"failed, nothing committed: MLflow answered: {exc.message}"
+            answer = redact_text(exc.message)
+            result.skipped = f"failed, nothing committed: MLflow answered: {answer}"
         except ModelregError as exc:
-            result.skipped = f"failed, nothing committed: {exc}"
+            result.skipped = f"failed, nothing committed: {redact_text(str(exc))}"
     return results
 
 
@@ -190,7 +194,8 @@ def _import_model(
             with tempfile.TemporaryDirectory(prefix="modelreg-import-") as scratch:
                 location = client.get_model_version_download_uri(name, version.version)
                 local = fetch_model(location, Path(scratch), tracking_uri)
-                lineage, metrics = _lineage(client, version, tracking_uri, result)
+                recorded_uri = lineage_tracking_uri(tracking_uri, root)
+                lineage, metrics = _lineage(client, version, recorded_uri, result)
                 tags = _mlflow_tags(dict(version.tags), f"version {version.version}", result)
                 tags[MLFLOW_VERSION_TAG] = str(version.version)
                 done = register(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from modelreg._redact import redact_uri
 from modelreg._schema import canonical_order
 
 __all__ = [
@@ -277,6 +278,13 @@ class MlflowRun:
     tracking_uri: str | None = None
     experiment_id: str | None = None
     artifact_path: str | None = None
+
+    def __post_init__(self) -> None:
+        # Every reader (show, /model/info, report, dashboard, the MLflow plugin) and
+        # writer builds one of these, so a credential in the URI, even one committed
+        # before it was stripped on the way in, is never printed, served or rewritten.
+        if self.tracking_uri is not None:
+            object.__setattr__(self, "tracking_uri", redact_uri(self.tracking_uri))
 
     def to_document(self) -> dict[str, Any]:
         return _prune(

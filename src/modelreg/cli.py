@@ -537,12 +537,29 @@ def rollback(
     show_default=True,
     help="The HTML comment that identifies the one comment to keep up to date.",
 )
+@click.option(
+    "--author",
+    metavar="LOGIN",
+    envvar="MODELREG_COMMENT_AUTHOR",
+    help="Whose marked comment to update: the token's login (default: asked of GitHub; "
+    "github-actions[bot] for an app token). Another app's token: SLUG[bot].",
+)
 @click.option("--api-url", metavar="URL", help="The GitHub API (default: $GITHUB_API_URL).")
 @click.option("--github-repo", metavar="OWNER/NAME", help="Default: $GITHUB_REPOSITORY.")
 def comment(
-    number: int, source: Any, marker: str, api_url: str | None, github_repo: str | None
+    number: int,
+    source: Any,
+    marker: str,
+    author: str | None,
+    api_url: str | None,
+    github_repo: str | None,
 ) -> None:
-    """Post Markdown on pull request PR as one comment, updated in place on later runs."""
+    """Post Markdown on pull request PR as one comment, updated in place on later runs.
+
+    Only a comment with the marker written by the token's own login is updated: a
+    marked comment by anyone else (the pull request's author, say) is left alone
+    and a new one is posted.
+    """
     body = source.read()
     if not marker.startswith("<!--") or not marker.endswith("-->"):
         raise click.UsageError("--marker must be an HTML comment, e.g. '<!-- my-report -->'")
@@ -553,7 +570,7 @@ def comment(
         body = body[:limit] + "\n\n*(cut: the full report is in the job summary)*\n"
     with _github(True, None, api_url, github_repo) as github:
         assert github is not None
-        done = github.upsert_comment(number, body, marker=marker)
+        done = github.upsert_comment(number, body, marker=marker, author=author)
     click.echo(f"comment on #{number}: {done.html_url}")
 
 

@@ -397,6 +397,7 @@ class ModelregStore(AbstractStore):
         from modelreg._import_mlflow import fetch_model
         from modelreg._model import Lineage, MlflowRun
         from modelreg._register import register
+        from modelreg._tracking_uri import lineage_tracking_uri
 
         self.get_registered_model(name)  # MLflow wants the model created first
         artifact_path = None
@@ -419,7 +420,7 @@ class ModelregStore(AbstractStore):
             lineage = Lineage(
                 mlflow=MlflowRun(
                     run_id=run_id,
-                    tracking_uri=self.tracking_uri,
+                    tracking_uri=lineage_tracking_uri(self.tracking_uri, self.root),
                     artifact_path=artifact_path or None,
                 )
                 if run_id
