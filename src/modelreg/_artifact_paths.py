@@ -28,15 +28,20 @@ from modelreg._layout import artifact_dir, name_problem, version_path
 from modelreg._model import Artifact, ModelVersion
 
 __all__ = [
+    "MAX_ARTIFACT_BYTES",
     "MAX_LOADED_BYTES",
     "artifact_chain",
     "artifact_location",
     "artifact_path_problem",
+    "artifact_size_problem",
     "entry_path_problem",
     "open_regular_file",
     "read_regular_file",
 ]
 
+# No model file is this large; a manifest claiming more is broken or hostile, and a
+# command must not start copying or hashing on its word.
+MAX_ARTIFACT_BYTES = 1 << 40
 # What a command may read into memory in one piece (the server, benchmark): protobuf,
 # and so ONNX, cannot parse a single message beyond 2 GiB anyway.
 MAX_LOADED_BYTES = 2 << 30
@@ -79,13 +84,20 @@ def artifact_path_problem(model: str, version: int, path: str) -> str | None:
     if "\x00" in path or "\\" in path or path.startswith("/") or ".." in path.split("/"):
         return f"{path!r} {rule} (no '..', no absolute path)"
     if not path.startswith(prefix):
-        return f"{path!r} {rule} (no other model's or version's folder)"
+        return f"{path!r} {rule}, not outside it"
     name = path[len(prefix) :]
     if "/" in name:
         return f"{path!r} {rule} (no subfolder)"
     problem = _component_problem(name)
     if problem:
         return f"{path!r} {rule} (it has {problem})"
+    return None
+
+
+def artifact_size_problem(size: int) -> str | None:
+    """Why ``size`` cannot be an artifact's recorded size, or None."""
+    if size > MAX_ARTIFACT_BYTES:
+        return f"{size} bytes is over the {MAX_ARTIFACT_BYTES}-byte (1 TiB) limit for an artifact"
     return None
 
 
@@ -129,6 +141,9 @@ def artifact_location(
     """
     manifest, fld = _where(version, artifact)
     problem = artifact_path_problem(version.model, version.version, artifact.path)
+    oversize = artifact_size_problem(artifact.size)
+    if problem is None and oversize is not None:
+        raise ManifestError(manifest, oversize, field=fld.replace(".path", ".size"))
     if problem is None and entry is not None:
         listed = entry_path_problem(entry)
         if listed is not None:

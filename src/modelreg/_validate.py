@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import multiprocessing
 import os
 import posixpath
@@ -29,8 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from modelreg._artifact_paths import artifact_chain, artifact_path_problem
-from modelreg._dvc import ObjectStore, read_dvc_config, read_sidecar
+from modelreg._artifact_paths import (
+    artifact_chain,
+    artifact_path_problem,
+    artifact_size_problem,
+    entry_path_problem,
+)
+from modelreg._dvc import ObjectStore, object_path, read_dvc_config, read_sidecar
 from modelreg._errors import ManifestError, NotFoundError
 from modelreg._findings import Finding, Severity, check_manifest, check_manifest_bytes
 from modelreg._git import Git
@@ -118,6 +124,7 @@ class _ArtifactRef:
     path: str  # the version file
     field: FieldPath
     md5: str
+    size: int = -1
 
 
 @dataclass
@@ -327,6 +334,9 @@ class _ModelChecker:
         if problem is not None:
             self.error("artifact-path", path, problem, (*fld, "path"))
             return
+        oversize = artifact_size_problem(artifact["size"])
+        if oversize is not None:
+            self.error("artifact-size", path, oversize, (*fld, "size"))
         sidecar = f"{target}.dvc"
         for sub in [*artifact_chain(target), sidecar]:
             if self.source.is_symlink(sub):
@@ -375,7 +385,9 @@ class _ModelChecker:
                 "the manifest must record the tracked content's size",
                 (*fld, "size"),
             )
-        self.result.artifacts.append(_ArtifactRef(path, (*fld, "md5"), artifact["md5"]))
+        self.result.artifacts.append(
+            _ArtifactRef(path, (*fld, "md5"), artifact["md5"], artifact["size"])
+        )
 
     def check_pointers(self, kind: str) -> None:
         folder = f"{self.dir}/{kind}"
@@ -743,7 +755,43 @@ def _missing_artifacts(root: Path, source: TreeSource, refs: list[_ArtifactRef])
                     line,
                 )
             )
+        else:
+            problem = _object_problem(store, ref)
+            if problem is not None:
+                line = line_of(source.read(ref.path), ref.field)
+                code = "artifact-listing" if ref.md5.endswith(".dir") else "artifact-size"
+                findings.append(
+                    Finding("error", code, ref.path, problem, format_path(ref.field), line)
+                )
     return findings
+
+
+def _object_problem(store: ObjectStore, ref: _ArtifactRef) -> str | None:
+    """What pull would refuse in an object found in a local store: a file of another size
+    than recorded, or a folder whose listing names an unsafe path."""
+    for folder in (store.config.cache_dir, store.remote_dir):
+        if folder is None:
+            continue
+        found = object_path(folder, ref.md5)
+        try:
+            if not ref.md5.endswith(".dir"):
+                size = found.stat().st_size
+                if ref.size >= 0 and size != ref.size:
+                    return (
+                        f"the object {ref.md5} in {folder} is {size} bytes, not the "
+                        f"{ref.size} the manifest records; pull would refuse it"
+                    )
+                return None
+            listing = json.loads(found.read_bytes()[: 64 << 20])
+            for entry in listing:
+                relpath = entry.get("relpath") if isinstance(entry, dict) else None
+                problem = entry_path_problem(relpath)  # type: ignore[arg-type]
+                if problem is not None:
+                    return f"the folder's DVC listing ({ref.md5}) is unsafe: {problem}"
+            return None
+        except (OSError, ValueError, AttributeError):
+            continue
+    return None
 
 
 # --- against the base revision -----------------------------------------------------------
