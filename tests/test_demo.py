@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from modelreg._tracking_uri import resolve_tracking_uri
 from modelreg.api import Registry, validate
 from tests import builders
 
@@ -97,8 +98,12 @@ def test_the_training_run_is_in_mlflow(demo: tuple[Path, str]) -> None:
         version = registry.resolve("digits-cnn/1").version
     run = version.lineage.mlflow
     assert run is not None and run.tracking_uri is not None
-    assert run.tracking_uri.startswith(f"sqlite:///{folder / 'repo' / '.mlflow'}")
-    logged = MlflowClient(run.tracking_uri).get_run(run.run_id)
+    # Recorded relative to the repository (the clone's absolute path means nothing in
+    # another clone), and read back against the repository root.
+    assert run.tracking_uri == "sqlite:///.mlflow/mlflow.db"
+    logged = MlflowClient(resolve_tracking_uri(run.tracking_uri, folder / "repo")).get_run(
+        run.run_id
+    )
     assert logged.data.params["channels"] == "16"
     assert logged.data.metrics["accuracy"] == version.metrics["accuracy"]
     assert "train_loss" in logged.data.metrics
