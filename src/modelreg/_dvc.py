@@ -3,7 +3,10 @@
 Two halves with different costs:
 
 * Reading (``validate``, ``show``) must stay fast, so it never imports DVC.
-  It reads DVC's config files and ``.dvc`` sidecars itself and checks objects
+  It reads DVC's config files with configobj, the parser DVC itself uses (a
+  hand-made one read ``remote = store  # team store`` as a remote named with the
+  comment), merges their levels as DVC does (system, global, repo, then
+  ``config.local``), reads ``.dvc`` sidecars itself and checks objects
   by path in the cache and in local remotes (DVC 3 layout:
   ``<root>/files/md5/ab/cdef...``). Only a cloud remote (s3://, gs://, ...)
   needs DVC itself, loaded on demand.
@@ -42,8 +45,8 @@ __all__ = [
     "read_sidecar",
 ]
 
-_SECTION = re.compile(r"""\[\s*['"]?(?P<name>[^\]]*?)['"]?\s*\]\s*\Z""")
-_REMOTE_SECTION = re.compile(r"""remote\s+"(?P<name>[^"]+)"\Z""")
+# The section of a named remote, as dvc.config._parse_named matches it.
+_REMOTE_SECTION = re.compile(r"""\s*remote\s*"(?P<name>.*)"\s*\Z""")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -60,55 +63,103 @@ class DvcConfig:
         return self.remote_urls.get(chosen) if chosen else None
 
 
-def _config_files(root: Path) -> list[tuple[Path, Path]]:
-    """(file, folder relative paths in it resolve against), lowest priority first."""
-    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+def _config_files(root: Path) -> list[Path]:
+    """DVC's config files, lowest priority first: system, global, repo, local, where
+    DVC itself looks for them (``dvc.dirs``: the ``DVC_*_CONFIG_DIR`` variables, else
+    the platform's folders), without importing DVC."""
+    import platformdirs
+
+    system = os.environ.get("DVC_SYSTEM_CONFIG_DIR") or platformdirs.site_config_dir(
+        "dvc", "iterative"
+    )
+    user = os.environ.get("DVC_GLOBAL_CONFIG_DIR") or platformdirs.user_config_dir(
+        "dvc", "iterative"
+    )
     dvc_dir = root / ".dvc"
     return [
-        (Path("/etc/xdg/dvc/config"), Path("/etc/xdg/dvc")),
-        (xdg / "dvc" / "config", xdg / "dvc"),
-        (dvc_dir / "config", dvc_dir),
-        (dvc_dir / "config.local", dvc_dir),
+        Path(system) / "config",
+        Path(user) / "config",
+        dvc_dir / "config",
+        dvc_dir / "config.local",
     ]
 
 
-def _parse_ini(text: str) -> Iterator[tuple[str, str, str]]:
-    """(section, key, value) from DVC's configobj-style files."""
-    section = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
+def _read_config_file(path: Path) -> dict[str, Any]:
+    """One config file as DVC reads it: configobj's syntax (quoting, inline comments,
+    continuation), keys lower-cased, ``remote "NAME"`` sections gathered under
+    ``remote``. A file that does not exist is empty."""
+    from configobj import ConfigObj, ConfigObjError
+
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return {"remote": {}}
+    except OSError as exc:
+        raise StorageError(f"cannot read DVC's config {path}: {exc.strerror}") from None
+    try:
+        parsed = ConfigObj(io.BytesIO(data), encoding="utf-8").dict()
+    except (ConfigObjError, UnicodeDecodeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise StorageError(
+            f"DVC cannot read its config {path}: {detail}; fix the file ('dvc config --list' "
+            "shows the same error)"
+        ) from None
+    config: dict[str, Any] = {"remote": {}}
+    for section, values in _lower_keys(parsed).items():
+        if not isinstance(values, dict):
             continue
-        header = _SECTION.match(line)
-        if header:
-            section = header.group("name").strip()
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            yield section, key.strip(), value.strip().strip("'\"")
+        named = _REMOTE_SECTION.match(section)
+        if named:
+            config["remote"][named.group("name")] = values
+        else:
+            config[section] = values
+    return config
+
+
+def _lower_keys(data: dict[str, Any]) -> dict[str, Any]:
+    return {k.lower(): _lower_keys(v) if isinstance(v, dict) else v for k, v in data.items()}
+
+
+def _config_path(value: str, folder: Path) -> str:
+    """A path in a config file as DVC resolves it: a URL or absolute path as written,
+    ``~`` expanded, anything else relative to the file's folder."""
+    if _URL_SCHEME.match(value) or Path(value).is_absolute():
+        return value
+    expanded = Path(value).expanduser()
+    if expanded.is_absolute():
+        return str(expanded)
+    return os.path.normpath(folder / value)  # as os.path.abspath: ".." is not a symlink walk
+
+
+def _config_value(path: Path, section: str, key: str, value: Any) -> str:
+    if not isinstance(value, str):  # configobj reads "a, b" as a list
+        raise StorageError(
+            f"DVC's config {path}: {section}.{key} must be one value, not {value!r}; quote it"
+        )
+    return value
 
 
 def read_dvc_config(root: Path) -> DvcConfig:
-    """The cache folder and remotes, merged the way DVC merges its config levels."""
+    """The cache folder and remotes, merged the way DVC merges its config levels (a key
+    in a later file wins), each file parsed by configobj as DVC parses it."""
     cache_dir = root / ".dvc" / "cache"
     default_remote: str | None = None
     urls: dict[str, str] = {}
-    for path, base in _config_files(root):
-        try:
-            text = path.read_text("utf-8")
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        for section, key, value in _parse_ini(text):
-            remote = _REMOTE_SECTION.match(section)
-            if section == "core" and key == "remote":
-                default_remote = value or None
-            elif section == "cache" and key == "dir":
-                cache_dir = (
-                    (base / value).resolve() if not Path(value).is_absolute() else Path(value)
-                )
-            elif remote and key == "url":
-                is_local = not _URL_SCHEME.match(value) and not Path(value).is_absolute()
-                urls[remote.group("name")] = str((base / value).resolve()) if is_local else value
+    for path in _config_files(root):
+        config = _read_config_file(path)
+        folder = path.parent.absolute()
+        remote = config.get("core", {}).get("remote")
+        if remote is not None:
+            # DVC's schema lower-cases it, as it does every remote's name.
+            default_remote = _config_value(path, "core", "remote", remote).lower() or None
+        cache = config.get("cache", {}).get("dir")
+        if cache is not None:
+            cache_dir = Path(_config_path(_config_value(path, "cache", "dir", cache), folder))
+        for name, options in config["remote"].items():
+            url = options.get("url")
+            if url is not None:
+                value = _config_value(path, f'remote "{name}"', "url", url)
+                urls[name] = _config_path(value, folder)
     return DvcConfig(cache_dir, default_remote, urls)
 
 
