@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,9 @@ __all__ = ["create_app"]
 log = logging.getLogger("modelreg.serve")
 
 DEFAULT_MAX_BODY = 16 << 20
+# Inference requests read, decoded and run at once; more are answered 503 at once.
+# Each may hold a body of max_body bytes and its decoded tensors in memory.
+DEFAULT_MAX_INFLIGHT = 32
 VERSION_HEADER = "X-Model-Version"
 UNKNOWN_MODEL = "(unknown)"
 
@@ -185,6 +188,35 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+class _Busy(RequestError):
+    """Every inference slot is taken: answered 503 with Retry-After, before the body is read."""
+
+    def __init__(self, slots: int) -> None:
+        super().__init__(
+            f"the server is running {slots} inference requests, its limit; retry shortly", 503
+        )
+
+
+class _Slots:
+    """A bound on inference requests in progress that never waits: a request over it
+    is refused at once, so a queue of bodies cannot build up in memory. Used from
+    the event loop only (no lock)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if self.taken >= self.limit:
+            raise _Busy(self.limit)
+        self.taken += 1
+        try:
+            yield
+        finally:
+            self.taken -= 1
+
+
 @dataclass
 class _Outcome:
     """What one inference request served, for its metrics and headers."""
@@ -221,7 +253,11 @@ async def _measured(
         return response
     except RequestError as exc:
         code = exc.status
-        return _error(exc.status, str(exc))
+        response = _error(exc.status, str(exc))
+        if isinstance(exc, _Busy):
+            # The body was not read: close rather than read what is left of it.
+            response.headers.update({"Retry-After": "1", "Connection": "close"})
+        return response
     except Exception:
         code = 500
         raise
@@ -368,9 +404,15 @@ def create_app(
     *,
     poll: float = 2.0,
     max_body: int = DEFAULT_MAX_BODY,
+    max_inflight: int = DEFAULT_MAX_INFLIGHT,
 ) -> FastAPI:
-    """The ASGI app serving ``routes``; its lifespan starts and stops ``follower``'s polling."""
+    """The ASGI app serving ``routes``; its lifespan starts and stops ``follower``'s polling.
+
+    At most ``max_inflight`` inference requests (``infer`` and ``predict`` together)
+    are read and run at once; more are answered 503 with ``Retry-After``.
+    """
     by_name = {route.name: route for route in routes}
+    slots = _Slots(max_inflight)
     default = routes[0]
 
     @asynccontextmanager
@@ -419,6 +461,10 @@ def create_app(
                     "binary tensor data is not supported; send the data as JSON "
                     "(tritonclient: binary_data=False on each input and output)"
                 )
+            with slots.hold():
+                return await answer(outcome, route)
+
+        async def answer(outcome: _Outcome, route: Route) -> Response:
             body = await _read_body(request, max_body)
             model = route.pick(version)
             outcome.version = str(model.number)
@@ -449,6 +495,7 @@ def create_app(
             400: _ERROR,
             404: _ERROR,
             413: _ERROR,
+            503: _ERROR,
         },
         "tags": ["inference protocol"],
     }
@@ -582,6 +629,7 @@ def create_app(
             200: _json(_PREDICT_RESPONSE, "Outputs, the top class per example, the version."),
             400: _ERROR,
             413: _ERROR,
+            503: _ERROR,
         },
         tags=["simple"],
     )
@@ -589,6 +637,10 @@ def create_app(
         """Run the first model on nested arrays; its dtype is taken from the model."""
 
         async def handle(outcome: _Outcome) -> Response:
+            with slots.hold():
+                return await answer(outcome)
+
+        async def answer(outcome: _Outcome) -> Response:
             body = await _read_body(request, max_body)
             serving = default.current()
             model = default.pick(serving=serving)

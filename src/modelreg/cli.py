@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,12 +21,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from modelreg import __version__
+from modelreg._escape import terminal_json, terminal_text
 
 if TYPE_CHECKING:
     from modelreg._benchmark import Subject
     from modelreg._github import GitHub
     from modelreg._model import ModelVersion
     from modelreg._registry import Registry, VersionStatus
+    from modelreg._validate import ValidationReport
 
 __all__ = ["cli", "main"]
 
@@ -44,21 +47,32 @@ pass_options = click.make_pass_decorator(_Options)
 
 
 def _emit_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+    click.echo(terminal_json(text))
+
+
+def _echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print for people. Everything this module prints goes through here (JSON through
+    :func:`_emit_json`): registry text comes from pull requests, so an escape sequence
+    in it must show as text, not clear the screen or retitle the window."""
+    click.echo(terminal_text(message, newlines=True), err=err, nl=nl)
 
 
 def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Aligned columns, no trailing spaces; on a terminal the last column is cut to fit."""
-    widths = [max(len(str(r[i])) for r in [columns, *rows]) for i in range(len(columns))]
+    """Aligned columns, no trailing spaces; on a terminal the last column is cut to fit.
+    Each cell is one line of plain text: a newline or control character in a value
+    cannot break the table or reach the terminal."""
+    shown = [[terminal_text(cell) for cell in row] for row in [columns, *rows]]
+    widths = [max(len(r[i]) for r in shown) for i in range(len(columns))]
     limit = shutil.get_terminal_size((10_000, 24)).columns if sys.stdout.isatty() else 10_000
     lines = [title] if title else []
-    for row in [columns, *rows]:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
+    for row in shown:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
         line = "  ".join(cells).rstrip()
         if len(line) > limit:
             line = line[: limit - 1] + "…"
         lines.append(line)
-    click.echo("\n".join(lines))
+    _echo("\n".join(lines))
 
 
 def _date(moment: Any) -> str:
@@ -96,6 +110,21 @@ def _flat(mapping: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 def _metric_text(value: float) -> str:
     return f"{value:.4g}"
+
+
+def _plain_text(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Refuse text for the registry that holds control characters (tab and newline
+    aside): a carriage return or an escape in a description or reason would act in
+    every terminal, table and pull request that later shows it."""
+    from modelreg._escape import control_characters
+
+    for text in value if isinstance(value, tuple) else (value,):
+        found = control_characters(text or "")
+        if found:
+            raise click.BadParameter(
+                f"contains control characters ({', '.join(found)}); write plain text"
+            )
+    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -141,15 +170,15 @@ def init(options: _Options, stages: tuple[str, ...], remote: str | None, commit:
         options.repo, stages=stages or DEFAULT_STAGES, remote=remote, commit=commit
     )
     if not result.written:
-        click.echo(f"registry in {result.root} is up to date")
+        _echo(f"registry in {result.root} is up to date")
         return
-    click.echo(f"initialised a registry in {result.root}")
+    _echo(f"initialised a registry in {result.root}")
     for path in result.written:
-        click.echo(f"  wrote {path}")
+        _echo(f"  wrote {path}")
     if result.commit:
-        click.echo(f"committed {result.commit[:12]}")
+        _echo(f"committed {result.commit[:12]}")
     else:
-        click.echo("next: commit these files, then 'modelreg register NAME --weights FILE'")
+        _echo("next: commit these files, then 'modelreg register NAME --weights FILE'")
 
 
 @cli.command()
@@ -176,8 +205,17 @@ def init(options: _Options, stages: tuple[str, ...], remote: str | None, commit:
     help="Metrics: a JSON/YAML file (as 'dvc metrics' reads) or inline JSON.",
 )
 @click.option("--params", metavar="YAML", help="Training parameters: a YAML/JSON file.")
-@click.option("--description", default="", help="What changed in this version.")
-@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="A tag; repeat it.")
+@click.option(
+    "--description", default="", callback=_plain_text, help="What changed in this version."
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_plain_text,
+    help="A tag; repeat it.",
+)
 @click.option("--commit", is_flag=True, help="Commit the new version's files.")
 @click.option("--no-push", is_flag=True, help="Do not upload the artifacts to the DVC remote.")
 @pass_options
@@ -233,24 +271,29 @@ def register(
             commit=commit,
             push=not no_push,
         )
-    click.echo(f"registered {result.version.ref} ({result.path})")
+    _echo(f"registered {result.version.ref} ({result.path})")
     for artifact in result.version.artifacts:
-        click.echo(f"  {artifact.name}: {artifact.path} md5 {artifact.md5} ({artifact.size} bytes)")
+        _echo(f"  {artifact.name}: {artifact.path} md5 {artifact.md5} ({artifact.size} bytes)")
     lineage = result.version.lineage
     if lineage.dvc_stage:
-        click.echo(f"  lineage: stage {lineage.dvc_stage}, dvc.lock entry {lineage.dvc_lock_hash}")
+        _echo(f"  lineage: stage {lineage.dvc_stage}, dvc.lock entry {lineage.dvc_lock_hash}")
     if lineage.mlflow:
-        click.echo(f"  mlflow run {lineage.mlflow.run_id} ({lineage.mlflow.tracking_uri})")
+        _echo(f"  mlflow run {lineage.mlflow.run_id} ({lineage.mlflow.tracking_uri})")
     if result.pushed:
-        click.echo("  artifacts pushed to the DVC remote")
+        _echo("  artifacts pushed to the DVC remote")
     if result.commit:
-        click.echo(f"committed {result.commit[:12]}")
+        _echo(f"committed {result.commit[:12]}")
 
 
 @cli.command()
 @click.argument("name")
 @click.argument("version", type=click.IntRange(min=1))
-@click.option("--reason", default="", help="Why it must not be used (kept in the manifest).")
+@click.option(
+    "--reason",
+    default="",
+    callback=_plain_text,
+    help="Why it must not be used (kept in the manifest).",
+)
 @click.option("--undo", is_flag=True, help="Lift the deprecation instead.")
 @click.option("--commit", is_flag=True, help="Commit the change.")
 @pass_options
@@ -268,15 +311,15 @@ def deprecate(
         raise click.UsageError("--reason goes with deprecating, not with --undo")
     done = run_deprecate(name, version, repo=options.repo, reason=reason, undo=undo, commit=commit)
     if undo:
-        click.echo(f"{done.version.ref} is no longer deprecated ({done.path})")
+        _echo(f"{done.version.ref} is no longer deprecated ({done.path})")
     else:
         why = f": {reason.strip()}" if reason.strip() else ""
-        click.echo(f"deprecated {done.version.ref}{why} ({done.path})")
+        _echo(f"deprecated {done.version.ref}{why} ({done.path})")
         if done.aliases:
             shown = ", ".join(f"@{a}" for a in done.aliases)
-            click.echo(f"warning: {shown} still point at it; move them to another version")
+            _echo(f"warning: {shown} still point at it; move them to another version")
     if done.commit:
-        click.echo(f"committed {done.commit[:12]}")
+        _echo(f"committed {done.commit[:12]}")
 
 
 _PR_HELP = (
@@ -340,19 +383,24 @@ def _github(
 
 def _landed(result: Any) -> None:
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _echo(f"warning: {warning}", err=True)
     if result.pull is not None:
-        click.echo(f"opened pull request #{result.pull.number}: {result.pull.html_url}")
-        click.echo(f"  branch {result.branch}, commit {result.commit[:12]}")
+        _echo(f"opened pull request #{result.pull.number}: {result.pull.html_url}")
+        _echo(f"  branch {result.branch}, commit {result.commit[:12]}")
     else:
-        click.echo(f"committed {result.commit[:12]}")
+        _echo(f"committed {result.commit[:12]}")
 
 
 @cli.command()
 @click.argument("name")
 @click.argument("version", type=click.IntRange(min=1))
 @click.option("--to", "stage", required=True, metavar="STAGE", help="The stage to move.")
-@click.option("--reason", default="", help="Why (kept in the pointer and the commit).")
+@click.option(
+    "--reason",
+    default="",
+    callback=_plain_text,
+    help="Why (kept in the pointer and the commit).",
+)
 @click.option(
     "--force", is_flag=True, help="Override failing gates (needs --reason; goes in the commit)."
 )
@@ -361,6 +409,11 @@ def _landed(result: Any) -> None:
     is_flag=True,
     help="Only check the gates (against the stage on --base when given); change nothing; "
     "exit 1 if one fails.",
+)
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="With --check: print the gates as a Markdown table (for a job summary or a comment).",
 )
 @_pr_options
 @pass_options
@@ -374,6 +427,7 @@ def promote(
     reason: str,
     force: bool,
     check: bool,
+    markdown: bool,
     pr: bool,
     base: str | None,
     api_url: str | None,
@@ -389,10 +443,14 @@ def promote(
     """
     from modelreg._promote import promote as run_promote
 
+    if markdown and not check:
+        raise click.UsageError("--markdown goes with --check")
     if check:
         if pr or force:
             raise click.UsageError("--check changes nothing: give it without --pr and --force")
-        if not _gates_pass(options, name, version, stage, base, as_json):
+        if as_json and markdown:
+            raise click.UsageError("give --json or --markdown, not both")
+        if not _gates_pass(options, name, version, stage, base, as_json, markdown):
             ctx.exit(1)
         return
     with _github(pr, base, api_url, github_repo) as github:
@@ -412,15 +470,21 @@ def promote(
         return
     was = f" (was v{done.previous}, now retired)" if done.previous else ""
     forced = " FORCED past failing gates" if done.forced else ""
-    click.echo(f"promoted {done.model}/{done.version} to {done.stage}{was}{forced}")
+    _echo(f"promoted {done.model}/{done.version} to {done.stage}{was}{forced}")
     if len(done.gates) > 1:  # more than 'not deprecated': the stage has a policy
         for gate in done.gates:
-            click.echo(f"  {'pass' if gate.passed else 'FAIL'}  {gate.name}: {gate.detail}")
+            _echo(f"  {'pass' if gate.passed else 'FAIL'}  {gate.name}: {gate.detail}")
     _landed(done)
 
 
 def _gates_pass(
-    options: _Options, name: str, number: int, stage: str, base: str | None, as_json: bool
+    options: _Options,
+    name: str,
+    number: int,
+    stage: str,
+    base: str | None,
+    as_json: bool,
+    markdown: bool = False,
 ) -> bool:
     """Print the stage policy's gates for a version (judged against the version in the
     stage now, or on ``base``) and say whether all pass."""
@@ -454,12 +518,19 @@ def _gates_pass(
         )
         return passed
     count = sum(g.passed for g in gates)
-    click.echo(
+    verdict = (
         f"{version.ref} to {canonical} (against {against}{where}): "
         f"{count} of {len(gates)} gates pass"
     )
+    if markdown:
+        from modelreg._escape import markdown_text
+        from modelreg._promote import gate_table
+
+        _echo(f"{markdown_text(verdict)}\n\n{gate_table(gates)}", nl=False)
+        return passed
+    _echo(verdict)
     for gate in gates:
-        click.echo(f"  {'pass' if gate.passed else 'FAIL'}  {gate.name}: {gate.detail}")
+        _echo(f"  {'pass' if gate.passed else 'FAIL'}  {gate.name}: {gate.detail}")
     return passed
 
 
@@ -473,7 +544,7 @@ def _gates_pass(
     metavar="VERSION",
     help="Go back to this earlier version (default: the one before the current).",
 )
-@click.option("--reason", default="", help="Why (kept in the commit).")
+@click.option("--reason", default="", callback=_plain_text, help="Why (kept in the commit).")
 @_pr_options
 @pass_options
 def rollback(
@@ -515,7 +586,7 @@ def rollback(
         if done.reverted
         else "with a fresh pointer (history does not show the earlier file)"
     )
-    click.echo(
+    _echo(
         f"rolled {done.model} {done.stage} back from v{done.rolled_back} to v{done.version}, {how}"
     )
     _landed(done)
@@ -571,7 +642,7 @@ def comment(
     with _github(True, None, api_url, github_repo) as github:
         assert github is not None
         done = github.upsert_comment(number, body, marker=marker, author=author)
-    click.echo(f"comment on #{number}: {done.html_url}")
+    _echo(f"comment on #{number}: {done.html_url}")
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -614,7 +685,7 @@ def list_models(options: _Options, as_json: bool) -> None:
         )
         return
     if not entries:
-        click.echo("no models registered yet; add one with 'modelreg register NAME --weights FILE'")
+        _echo("no models registered yet; add one with 'modelreg register NAME --weights FILE'")
         return
     rows = [
         [m.name, str(len(n)), str(n[-1]) if n else "-"]
@@ -648,7 +719,7 @@ def versions(options: _Options, name: str, as_json: bool) -> None:
         )
         return
     if not found:
-        click.echo(f"{model} has no versions yet")
+        _echo(f"{model} has no versions yet")
         return
     metric_names = list(dict.fromkeys(k for v in found for k in v.metrics))[:3]
     rows = [
@@ -747,7 +818,7 @@ def _show_model(registry: Registry, name: str, as_json: bool) -> None:
         lines.append(f"{'@' + alias + ':':<13}version {pointer.version}")
     if model.tags:
         lines.append("tags:        " + ", ".join(f"{k}={v}" for k, v in sorted(model.tags.items())))
-    click.echo("\n".join(lines))
+    _echo("\n".join(lines))
 
 
 def _print_version(version: ModelVersion, status: VersionStatus | None, via: str) -> None:
@@ -793,7 +864,7 @@ def _print_version(version: ModelVersion, status: VersionStatus | None, via: str
         lines.append(
             "tags:        " + ", ".join(f"{k}={v}" for k, v in sorted(version.tags.items()))
         )
-    click.echo("\n".join(lines))
+    _echo("\n".join(lines))
 
 
 @cli.command()
@@ -821,7 +892,7 @@ def resolve(options: _Options, ref: str, as_json: bool) -> None:
             }
         )
         return
-    click.echo(version.ref)
+    _echo(version.ref)
 
 
 @cli.command()
@@ -850,7 +921,7 @@ def history(
         )
         return
     if not changes:
-        click.echo(f"no stage of {model} has changed yet")
+        _echo(f"no stage of {model} has changed yet")
         return
 
     def version(v: int | None) -> str:
@@ -906,9 +977,9 @@ def diff(
     if as_json:
         _emit_json(found.to_json())
     elif markdown:
-        click.echo(render_markdown(found), nl=False)
+        _echo(render_markdown(found), nl=False)
     elif not found.events:
-        click.echo(f"no registry changes between {base} and {head}")
+        _echo(f"no registry changes between {base} and {head}")
     else:
         count = len(found.events)
         _table(
@@ -941,7 +1012,7 @@ def report(options: _Options, base: str, head: str, markdown: bool) -> None:
     """
     from modelreg._report import render_report
 
-    click.echo(render_report(options.repo, base, head), nl=False)
+    _echo(render_report(options.repo, base, head), nl=False)
 
 
 @cli.command()
@@ -966,7 +1037,7 @@ def dashboard(options: _Options, out: Path) -> None:
     state = "valid" if done.valid else "NOT valid"
     models = f"{done.models} model{'s' if done.models != 1 else ''}"
     versions = f"{done.versions} version{'s' if done.versions != 1 else ''}"
-    click.echo(f"wrote {done.path} ({models}, {versions}; {state})")
+    _echo(f"wrote {done.path} ({models}, {versions}; {state})")
 
 
 @cli.command("import-mlflow")
@@ -995,9 +1066,12 @@ def import_mlflow_command(
     in each; Archived versions are recorded as retired) and aliases follow.
     Versions are numbered from 1 in MLflow's order; each keeps its MLflow number
     in the tag mlflow.version. Models already in this registry are skipped.
+    Exits 1 if any model failed to import (each failure is reported, and none
+    of that model is committed; the others are imported).
     """
     import os
 
+    from modelreg._errors import ModelregError
     from modelreg._import_mlflow import import_mlflow
 
     # One progress line per version is ours to print; MLflow's bars would interleave.
@@ -1007,22 +1081,37 @@ def import_mlflow_command(
         tracking_uri=tracking_uri,
         registry_uri=registry_uri,
         models=models,
-        progress=lambda line: click.echo(line, err=True),
+        progress=lambda line: _echo(line, err=True),
     )
     for result in done:
+        if result.failed:
+            _echo(f"{result.name}: failed, nothing committed ({result.failed})")
+            continue
         if result.skipped:
-            click.echo(f"{result.name}: skipped ({result.skipped})")
+            _echo(f"{result.name}: skipped ({result.skipped})")
             continue
         stages = ", ".join(f"{s} v{v}" for s, v in result.stages.items()) or "no stage"
         aliases = ", ".join(f"@{a} v{v}" for a, v in result.aliases.items())
         plural = "s" if result.versions != 1 else ""
-        click.echo(
+        _echo(
             f"{result.name}: {result.versions} version{plural}, {stages}"
             + (f", {aliases}" if aliases else "")
             + f"; committed {result.commit[:12] if result.commit else '-'}"
         )
         for note in result.notes:
-            click.echo(f"  note: {note}")
+            _echo(f"  note: {note}")
+    imported = sum(1 for r in done if not r.failed and not r.skipped)
+    skipped = sum(1 for r in done if r.skipped)
+    failed = [r.name for r in done if r.failed]
+    counts = f"{imported} imported, {skipped} already here, {len(failed)} failed"
+    if failed:
+        # The contract: a failed import is exit 1, even when other models came over.
+        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+        raise ModelregError(
+            f"import-mlflow: {len(failed)} of {len(done)} models failed ({shown}); "
+            f"the reasons are above; {counts}"
+        )
+    _echo(f"{counts}" if done else "nothing to import: the MLflow registry has no models")
 
 
 # --- serving -----------------------------------------------------------------------------
@@ -1061,6 +1150,42 @@ def import_mlflow_command(
     type=click.IntRange(min=1),
     help="The largest request body accepted, in MiB.",
 )
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections at most (lowered to fit the open-file limit); past it, "
+    "a new one replaces the oldest idle one, or is answered 503.",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a client has to send a request's headers.",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a client has to send a request's body, after its headers (408 after).",
+)
+@click.option(
+    "--keep-alive",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds an idle connection is kept open for the next request.",
+)
+@click.option(
+    "--max-inflight",
+    default=32,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Inference requests read and run at once; more are answered 503 with Retry-After.",
+)
 @click.option("--access-log", is_flag=True, help="Log every request.")
 @pass_options
 def serve(
@@ -1073,6 +1198,11 @@ def serve(
     remote: str | None,
     threads: int,
     max_body: int,
+    max_connections: int,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive: int,
+    max_inflight: int,
     access_log: bool,
 ) -> None:
     """Serve models over HTTP with ONNX Runtime, following their stage pointers.
@@ -1092,23 +1222,38 @@ def serve(
     """
     import logging
 
-    import uvicorn
-
     from modelreg._serve_app import create_app
+    from modelreg._serve_limits import ServeLimits, check_port_free, fit_to_open_files, run_server
     from modelreg._serving import prepare
     from modelreg._source import find_repo_root
 
+    # A port in use fails here, in a second and in one line, not after loading the models.
+    check_port_free(host, port)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     serve_log = logging.getLogger("modelreg.serve")
     serve_log.addHandler(handler)
     serve_log.setLevel(logging.INFO)
+    limits = fit_to_open_files(
+        ServeLimits(
+            max_connections=max_connections,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            keep_alive=keep_alive,
+            max_inflight=max_inflight,
+        )
+    )
     root = find_repo_root(options.repo or Path.cwd())
     server = prepare(root, refs, follow=follow, remote=remote, threads=threads)
     app = create_app(
-        server.routes, server.follower, server.metrics, poll=poll, max_body=max_body << 20
+        server.routes,
+        server.follower,
+        server.metrics,
+        poll=poll,
+        max_body=max_body << 20,
+        max_inflight=limits.max_inflight,
     )
-    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+    run_server(app, host=host, port=port, limits=limits, access_log=access_log)
 
 
 # --- checking ----------------------------------------------------------------------------
@@ -1126,6 +1271,12 @@ def serve(
     help="Parse every file again instead of reusing unchanged ones (.git/modelreg).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--github",
+    is_flag=True,
+    help="In GitHub Actions: also print each finding as an annotation on its file and line, "
+    "and add them to the job summary ($GITHUB_STEP_SUMMARY).",
+)
 @pass_options
 @click.pass_context
 def validate(
@@ -1136,6 +1287,7 @@ def validate(
     jobs: int | None,
     no_cache: bool,
     as_json: bool,
+    github: bool,
 ) -> None:
     """Check every registry file against the schemas and the registry's rules.
 
@@ -1145,23 +1297,51 @@ def validate(
     """
     from modelreg._validate import validate as run_validation
 
+    if as_json and github:
+        raise click.UsageError("--json and --github are two formats: give one")
     report = run_validation(options.repo, base=base, offline=offline, jobs=jobs, cache=not no_cache)
     if as_json:
         _emit_json(report.to_json())
+    elif github:
+        _validate_for_github(report)
     else:
         for finding in report.findings:
-            click.echo(finding.render())
+            _echo(finding.render())
         scope = "the change is" if report.scope == "changed" else "the registry is"
         summary = (
             f"{len(report.errors)} errors, {len(report.warnings)} warnings in "
             f"{report.files_checked} files"
         )
         if report.ok:
-            click.echo(f"ok: {scope} valid ({summary})")
+            _echo(f"ok: {scope} valid ({summary})")
         else:
-            click.echo(f"invalid: {summary}")
+            _echo(f"invalid: {summary}")
     if not report.ok:
         ctx.exit(1)
+
+
+def _validate_for_github(report: ValidationReport) -> None:
+    """The findings as text (read by no runner as a command: they quote pull request
+    text), then as annotations, and as a table in the job summary."""
+    from modelreg._annotations import annotation, command_pause, findings_summary
+
+    pause, resume = command_pause()
+    _echo(pause)
+    for finding in report.findings:
+        _echo(finding.render())
+    _echo(resume)
+    for finding in report.findings:
+        _echo(annotation(finding))
+    counts = (
+        f"{len(report.errors)} errors, {len(report.warnings)} warnings in "
+        f"{report.files_checked} files"
+    )
+    verdict = "ok: valid" if report.ok else "invalid"
+    _echo(f"{verdict} ({counts})")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as out:
+            out.write(findings_summary(report.findings, f"{verdict} ({counts})"))
 
 
 @cli.command()
@@ -1202,7 +1382,7 @@ def pull(options: _Options, ref: str, remote: str | None, as_json: bool) -> None
             }
         )
         return
-    click.echo(f"{result.ref}: {len(result.artifacts)} artifacts, verified by md5")
+    _echo(f"{result.ref}: {len(result.artifacts)} artifacts, verified by md5")
     _table(
         None,
         ["artifact", "path", "md5", "size", "from"],
@@ -1245,7 +1425,7 @@ def compare(
     if as_json:
         _emit_json(comparison.to_document())
     elif markdown:
-        click.echo(render_markdown(comparison, everything=everything), nl=False)
+        _echo(render_markdown(comparison, everything=everything), nl=False)
     else:
         _table(
             f"{comparison.model}: changes against {comparison.refs[0]}, best value marked *",
@@ -1260,7 +1440,7 @@ def compare(
         if comparison.same_params:
             notes.append(f"{comparison.same_params} params equal in every version")
         if notes:
-            click.echo("; ".join(notes))
+            _echo("; ".join(notes))
 
 
 # --- running models ----------------------------------------------------------------------
@@ -1357,16 +1537,14 @@ def export(
         _emit_json(result.to_json())
         return
     parity = result.parity
-    click.echo(
-        f"exported {out} (opset {result.opset}, dynamo={result.dynamo}, {result.size:,} bytes)"
-    )
-    click.echo("  onnx.checker: full check passed")
+    _echo(f"exported {out} (opset {result.opset}, dynamo={result.dynamo}, {result.size:,} bytes)")
+    _echo("  onnx.checker: full check passed")
     line = f"  parity on {parity.samples} held-out inputs: max abs diff {parity.max_abs_diff:.2e}"
     if parity.top1_agreement is not None:
         line += f", top-1 agreement {parity.top1_agreement:.2%}"
     if parity.onnx_accuracy is not None and parity.torch_accuracy is not None:
         line += f", accuracy {parity.onnx_accuracy:.2%} (torch {parity.torch_accuracy:.2%})"
-    click.echo(line)
+    _echo(line)
 
 
 def _batch_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
@@ -1445,6 +1623,11 @@ def _benchmark_subject(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="Print the table as a Markdown code block (for a job summary or a comment).",
+)
 @pass_options
 def benchmark(
     options: _Options,
@@ -1461,6 +1644,7 @@ def benchmark(
     warmup: int,
     out: Path | None,
     as_json: bool,
+    markdown: bool,
 ) -> None:
     """Latency (p50/p95/p99) and throughput of a version on ONNX Runtime and torch.
 
@@ -1475,6 +1659,8 @@ def benchmark(
 
     if (ref is None) == (onnx_path is None):
         raise click.UsageError("give either REF or --onnx")
+    if as_json and markdown:
+        raise click.UsageError("give --json or --markdown, not both")
     if baseline is not None and baseline_onnx is not None:
         raise click.UsageError("give either --baseline or --baseline-onnx, not both")
     if baseline_checkpoint is not None and baseline_onnx is None:
@@ -1507,8 +1693,12 @@ def benchmark(
         write_text_atomic(out, json.dumps(report, indent=2) + "\n")
     if as_json:
         _emit_json(report)
+    elif markdown:
+        from modelreg._escape import code_fence
+
+        _echo(code_fence(render_table(report)), nl=False)
     else:
-        click.echo(render_table(report))
+        _echo(render_table(report))
 
 
 # --- entry point -------------------------------------------------------------------------
@@ -1532,16 +1722,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort as abort:
         # click turns Ctrl-C into Abort; the shell convention for SIGINT is 128 + 2.
         if isinstance(abort.__cause__, KeyboardInterrupt):
-            click.echo("interrupted", err=True)
+            _echo("interrupted", err=True)
             return 130
-        click.echo("aborted", err=True)
+        _echo("aborted", err=True)
         return 1
     except ModelregError as exc:
         if show_traceback:
             import traceback
 
             traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+        _echo(f"error: {exc}", err=True)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -1555,14 +1745,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             traceback.print_exc()
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        _echo(f"error: {exc.strerror or exc}{where}", err=True)
         return 1
     except Exception as exc:  # a bug, not bad input
         if show_traceback:
             import traceback
 
             traceback.print_exc()
-        click.echo(
+        _echo(
             f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
             "(this is a bug in modelreg; rerun with --traceback and report it)",
             err=True,

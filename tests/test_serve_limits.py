@@ -1,0 +1,333 @@
+"""The server's limits against slow and idle clients: real uvicorn on 127.0.0.1.
+
+The flood test runs ``modelreg serve`` through the installed command with a low
+open-file limit (``RLIMIT_NOFILE``), so a few hundred idle connections do what
+about a thousand do under the usual limit of 1024: without limits, they take
+every file descriptor, and requests and the follower's reads fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from modelreg._errors import InputError
+from modelreg._serve_app import create_app
+from modelreg._serve_limits import ServeLimits, accept_backlog, connection_cap, server_config
+from modelreg._serving import prepare
+from tests.conftest import Workspace
+from tests.serving import MODEL, LiveServer, add_versions, digit_input, free_port, wait_for
+
+# The server's open-file limit in the flood test, and the connections that flood it.
+SERVER_OPEN_FILES = 384
+FLOOD = 600
+INFER = f"/v2/models/{MODEL}/infer"
+
+
+@pytest.fixture
+def registry(workspace: Workspace) -> Workspace:
+    return add_versions(workspace)
+
+
+@pytest.fixture
+def many_sockets() -> Iterator[None]:
+    """Room for the flood's sockets in this process too, whatever the machine's default."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+class Flood:
+    """Connections held open by a client that never finishes its requests."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sockets: list[socket.socket] = []
+
+    def open(self, count: int, request: bytes = b"") -> None:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.settimeout(2)
+            try:
+                sock.connect(("127.0.0.1", self.port))
+                if request:
+                    sock.sendall(request)
+            except OSError:  # the server refused or dropped it: still a try
+                sock.close()
+                continue
+            self.sockets.append(sock)
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+        self.sockets.clear()
+
+
+def partial_head(path: str = INFER) -> bytes:
+    return f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl".encode()
+
+
+def stalled_body(path: str = INFER, declared: int = 4000) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {declared}\r\n\r\n"
+    )
+    return head.encode() + b'{"inputs": ['
+
+
+def low_open_files() -> None:
+    """In the server's process, before exec: the open-file limit of the flood test."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (SERVER_OPEN_FILES, SERVER_OPEN_FILES))
+
+
+def served_version(client: httpx.Client) -> str:
+    response = client.post(INFER, json=digit_input())
+    assert response.status_code == 200, response.text
+    return str(response.json()["model_version"])
+
+
+def test_idle_and_slow_clients_do_not_stop_requests_or_the_follower(
+    registry: Workspace, modelreg_exe: str, many_sockets: None
+) -> None:
+    started = time.monotonic()
+    port = free_port()
+    process = subprocess.Popen(
+        [modelreg_exe, "--repo", str(registry.root), "serve", "--port", str(port), "--poll", "0.2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=low_open_files,
+    )
+    flood = Flood(port)
+    failure: Exception | None = None
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+
+            def ready() -> bool:
+                try:
+                    return client.get("/v2/health/ready").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_for(ready, timeout=20, what="the server to start")
+            # Idle connections, heads that never end, bodies that stall.
+            flood.open(FLOOD // 2)
+            flood.open(FLOOD // 4, partial_head())
+            flood.open(8, stalled_body())
+            flood.open(FLOOD // 4, partial_head("/v2/health/ready"))
+            assert client.get("/v2/health/ready").json() == {"ready": True}
+            assert (
+                httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=5).status_code == 200
+            )
+            assert served_version(client) == "1"
+            # The follower still reads the registry and loads a version.
+            promote = [modelreg_exe, "--repo", str(registry.root), "promote", MODEL, "2"]
+            promoted = subprocess.run(
+                [*promote, "--to", "production"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=30,
+            )
+            assert promoted.returncode == 0, promoted.stderr
+            flood.open(FLOOD // 2)
+            wait_for(lambda: served_version(client) == "2", timeout=10, what="version 2")
+            assert client.get("/v2/health/ready").json() == {"ready": True}
+    except Exception as exc:  # reported below, with the server's log
+        failure = exc
+    finally:
+        flood.close()
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert failure is None, f"{failure!r}\n--- the server's log:\n{stderr[-3000:]}"
+    assert "Too many open files" not in stderr, stderr[-3000:]
+    assert "digits now serves version 2 (was version 1)" in stderr
+    assert time.monotonic() - started < 30
+
+
+# --- each limit, in process, with short timeouts ------------------------------------------
+
+
+class LimitedServer(LiveServer):
+    """:class:`LiveServer` configured as ``modelreg serve`` configures uvicorn."""
+
+    def __init__(self, root: Path, limits: ServeLimits) -> None:
+        super().__init__(prepare(root, [f"{MODEL}@production"]))
+        app = create_app(
+            self.server.routes,
+            self.server.follower,
+            self.server.metrics,
+            poll=0.1,
+            max_inflight=limits.max_inflight,
+        )
+        config = server_config(
+            app, host="127.0.0.1", port=self.port, limits=limits, log_level="warning"
+        )
+        self.uvicorn = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.uvicorn.run, daemon=True)
+
+
+def connect(live: LiveServer, data: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", live.port), timeout=10)
+    if data:
+        sock.sendall(data)
+    return sock
+
+
+def closed_after(sock: socket.socket) -> tuple[bytes, float]:
+    """What the server sent until it closed ``sock``, and how long that took."""
+    started = time.monotonic()
+    received = b""
+    with sock:
+        while True:
+            try:
+                chunk = sock.recv(4096)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    return received, time.monotonic() - started
+
+
+def is_closed(sock: socket.socket) -> bool:
+    sock.settimeout(2)
+    try:
+        return sock.recv(4096) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def get(path: str, live: LiveServer) -> httpx.Response:
+    """A request on a new connection."""
+    return httpx.get(live.url + path, timeout=5)
+
+
+def test_slow_heads_and_bodies_are_cut_off(registry: Workspace) -> None:
+    limits = ServeLimits(header_timeout=0.6, body_timeout=0.6, keep_alive=1)
+    with LimitedServer(registry.root, limits) as live:
+        idle = connect(live)
+        slow_head = connect(live, partial_head())
+        slow_body = connect(live, stalled_body())
+        answer, waited = closed_after(idle)
+        assert answer == b"" and 0.3 < waited < 3
+        assert closed_after(slow_head)[0] == b""
+        assert closed_after(slow_body)[0].startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+        # A kept-alive connection gets the same deadline for its next request's head.
+        kept = connect(live, b"GET /v2/health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert b"200 OK" in kept.recv(4096)
+        kept.sendall(b"GET /v2/health/ready HTTP/1.1\r\n")
+        answer, waited = closed_after(kept)
+        assert answer == b"" and waited < 3
+        # A head sent in pieces, each in time, is served; so is a body.
+        piecewise = connect(live, b"GET /v2/health/")
+        time.sleep(0.2)
+        piecewise.sendall(b"live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert b"200 OK" in closed_after(piecewise)[0]
+        response = live.client.post(INFER, json=digit_input())
+        assert response.status_code == 200, response.text
+        # The stalled body's inference slot was given back.
+        assert get("/metrics", live).status_code == 200
+
+
+def test_connection_cap_pushes_out_idle_connections_before_refusing(registry: Workspace) -> None:
+    limits = ServeLimits(max_connections=4, header_timeout=30, body_timeout=30, max_inflight=10)
+    with LimitedServer(registry.root, limits) as live:
+        idle = [connect(live) for _ in range(4)]
+        time.sleep(0.2)
+        assert get("/v2/health/ready", live).json() == {"ready": True}
+        assert is_closed(idle[0])  # the oldest idle connection made room
+        # Connections with a request in progress are never pushed out: past the cap
+        # with nothing idle, a new connection is refused at once.
+        stalled = [connect(live, stalled_body()) for _ in range(4)]
+        time.sleep(0.2)
+        assert all(is_closed(sock) for sock in idle[1:])
+        started = time.monotonic()
+        with contextlib.suppress(httpx.TransportError):
+            assert get("/v2/health/ready", live).status_code == 503
+        assert time.monotonic() - started < 3
+        for sock in stalled:
+            sock.close()
+        wait_for(lambda: get("/v2/health/ready", live).status_code == 200, timeout=10)
+        for sock in idle:
+            sock.close()
+
+
+def test_inference_past_the_slots_is_answered_503_at_once(registry: Workspace) -> None:
+    limits = ServeLimits(max_inflight=2, body_timeout=30)
+    with LimitedServer(registry.root, limits) as live:
+        stalled = [connect(live, stalled_body()), connect(live, stalled_body("/predict"))]
+        time.sleep(0.2)
+        for path, body in ((INFER, digit_input()), ("/predict", {"inputs": [[0.5] * 64]})):
+            started = time.monotonic()
+            response = httpx.post(live.url + path, json=body, timeout=5)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "1"
+            assert "limit" in response.json()["error"]
+            assert time.monotonic() - started < 2
+        assert live.client.get("/v2/health/ready").status_code == 200
+        for sock in stalled:
+            sock.close()
+        wait_for(
+            lambda: live.client.post(INFER, json=digit_input()).status_code == 200,
+            timeout=10,
+            what="a slot to free",
+        )
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_serve_on_a_busy_port_exits_1_with_one_line(registry: Workspace, modelreg_exe: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [modelreg_exe, "--repo", str(registry.root), "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "in use" in line and str(port) in line
+
+
+def test_serve_that_cannot_start_exits_1(registry: Workspace, modelreg_exe: str) -> None:
+    done = subprocess.run(
+        [modelreg_exe, "--repo", str(registry.root), "serve", "--host", "no-such-host.invalid"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "no-such-host.invalid" in line
+
+
+def test_connections_leave_room_for_files() -> None:
+    assert connection_cap(1000, 1 << 20) == 1000
+    assert connection_cap(1000, 1024) == 768
+    assert connection_cap(1000, 384) == 256
+    with pytest.raises(InputError, match="ulimit -n"):
+        connection_cap(1000, 130)
+    assert accept_backlog(1 << 20, 1000) == 2048
+    assert accept_backlog(1024, 768) == 128
