@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -72,15 +75,21 @@ def test_an_mlflow_registry_comes_over_with_stages_aliases_and_lineage(
     runner = CliRunner()
     args = ["--repo", str(workspace.root), "import-mlflow", "--tracking-uri", mlflow_registry]
     result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output
+    # One model could not come over: the others are imported, and the command fails.
+    assert result.exit_code == 1, result.output
+    assert str(result.exception) == (
+        "import-mlflow: 1 of 3 models failed (has space); the reasons are above; "
+        "2 imported, 0 already here, 1 failed"
+    )
     out = result.stdout
-    commits = [part[:12] for part in out.split("committed ")[1:]]
+    commits = re.findall(r"; committed ([0-9a-f]{12})", out)
     assert out.splitlines() == [
         f"digits: 3 versions, production v2, staging v3, @champion v2; committed {commits[0]}",
         "  note: version 2: tags the registry cannot hold, not imported: 'not a key'",
         "  note: alias 'production' not imported: 'production' is a stage of this registry",
-        "has space: skipped ('has space' is not a valid model name: use letters, digits, '.', "
-        "'_' and '-', starting and ending with a letter or digit, at most 64 characters)",
+        "has space: failed, nothing committed ('has space' is not a valid model name: use "
+        "letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most "
+        "64 characters)",
         f"second: 1 version, no stage; committed {commits[1]}",
     ]
     assert "digits: version 3 -> 3" in result.stderr  # progress, on stderr
@@ -124,8 +133,74 @@ def test_an_mlflow_registry_comes_over_with_stages_aliases_and_lineage(
     loaded = mlflow.pyfunc.load_model("models:/digits@champion")
     assert loaded.predict(np.array([1.0, 3.0])).tolist() == [2.0, 6.0]
 
-    # A rerun imports nothing twice.
-    again = runner.invoke(cli, args)
+    # A rerun imports nothing twice; models already here are not failures.
+    again = runner.invoke(cli, [*args, "--model", "digits", "--model", "second"])
     assert again.exit_code == 0, again.output
-    assert "digits: skipped (already in the Git registry)" in again.output
+    assert again.stdout.splitlines() == [
+        "digits: skipped (already in the Git registry)",
+        "second: skipped (already in the Git registry)",
+        "0 imported, 2 already here, 0 failed",
+    ]
     assert commit_subjects(workspace.root)[0] == "import second from MLflow (1 version)"
+
+
+def _run(exe: str, workspace: Workspace, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed command, as users and CI run it (no MLflow settings inherited)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return subprocess.run(
+        [exe, "--repo", str(workspace.root), "import-mlflow", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: "), line
+    return line
+
+
+def test_every_model_failing_exits_1(
+    workspace: Workspace, tmp_path: Path, modelreg_exe: str
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri).create_registered_model("has space")
+
+    done = _run(modelreg_exe, workspace, tmp_path, "--tracking-uri", uri)
+    assert done.returncode == 1
+    assert done.stdout.startswith("has space: failed, nothing committed ('has space' is not")
+    assert _one_error_line(done) == (
+        "error: import-mlflow: 1 of 1 models failed (has space); the reasons are above; "
+        "0 imported, 0 already here, 1 failed"
+    )
+
+    done = _run(modelreg_exe, workspace, tmp_path, "--tracking-uri", uri, "--model", "nosuch")
+    assert done.returncode == 1
+    assert done.stdout.startswith("nosuch: failed, nothing committed (MLflow answered: ")
+    assert "1 of 1 models failed (nosuch)" in _one_error_line(done)
+    assert workspace.status() == ""
+
+
+def test_nothing_to_import_exits_0(workspace: Workspace, tmp_path: Path, modelreg_exe: str) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri).search_registered_models()  # MLflow logs the store's creation
+    done = _run(modelreg_exe, workspace, tmp_path, "--tracking-uri", uri)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "nothing to import: the MLflow registry has no models\n"
+
+
+def test_a_file_store_is_refused_with_the_fix(
+    workspace: Workspace, tmp_path: Path, modelreg_exe: str
+) -> None:
+    store = tmp_path / "x" / "mlruns"
+    done = _run(modelreg_exe, workspace, tmp_path, "--tracking-uri", f"file://{store}")
+    assert done.returncode == 1
+    line = _one_error_line(done)
+    assert line.startswith(f"error: MLflow refuses the file store file://{store} "), line
+    assert f"'mlflow migrate-filestore --source {store} --target sqlite:///mlflow.db'" in line
+    assert "MLFLOW_ALLOW_FILE_STORE=true" in line
+    assert workspace.status() == ""

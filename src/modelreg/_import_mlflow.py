@@ -53,7 +53,8 @@ class ImportedModel:
     versions: int = 0
     stages: dict[str, int] = field(default_factory=dict)  # our stage -> our version
     aliases: dict[str, int] = field(default_factory=dict)
-    skipped: str = ""  # why nothing was imported, if so
+    skipped: str = ""  # why there was nothing to import (already here), if so
+    failed: str = ""  # why the import failed (nothing of it was committed), if so
     notes: list[str] = field(default_factory=list)
     commit: str | None = None
 
@@ -64,8 +65,40 @@ def _client(tracking_uri: str | None, registry_uri: str | None) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
 
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+    try:
+        return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+    except MlflowException as exc:
+        raise StorageError(
+            _store_problem(_store_uri(tracking_uri, registry_uri), exc.message)
+        ) from None
+
+
+def _store_uri(tracking_uri: str | None, registry_uri: str | None) -> str:
+    """The store MLflow opens for these options (its defaults come from the environment)."""
+    import mlflow
+
+    return registry_uri or tracking_uri or mlflow.get_registry_uri()
+
+
+def _store_problem(uri: str, message: str) -> str:
+    """One line on why MLflow would not open the store at ``uri``, with the fix."""
+    from modelreg._redact import redact_text, redact_uri
+
+    shown = redact_uri(uri)
+    if "MLFLOW_ALLOW_FILE_STORE" in message:
+        # MLflow 3 refuses its file store (./mlruns) unless told otherwise. Migrating is
+        # the user's decision, so the fix is named instead of the refusal being bypassed.
+        folder = uri.removeprefix("file://") if uri.startswith("file:") else uri
+        return (
+            f"MLflow refuses the file store {shown} (its ./mlruns backend is in maintenance "
+            f"mode): migrate it with 'mlflow migrate-filestore --source {folder} --target "
+            "sqlite:///mlflow.db' and pass --tracking-uri sqlite:///mlflow.db, or set "
+            "MLFLOW_ALLOW_FILE_STORE=true to read it as it is"
+        )
+    first = " ".join(redact_text(message).split())[:300]
+    return f"cannot open the MLflow store {shown}: {first}"
 
 
 def _mlflow_tags(
@@ -104,6 +137,10 @@ def import_mlflow(
         names = list(models) or sorted(m.name for m in _all_models(client))
     except MlflowException as exc:
         # MLflow's messages name the URL it called, credentials included.
+        if "MLFLOW_ALLOW_FILE_STORE" in exc.message:  # a registry store opened lazily
+            raise StorageError(
+                _store_problem(_store_uri(tracking_uri, registry_uri), exc.message)
+            ) from None
         raise StorageError(f"cannot read the MLflow registry: {redact_text(exc.message)}") from None
     results = []
     for name in names:
@@ -111,22 +148,22 @@ def import_mlflow(
         results.append(result)
         problem = _name_problem(name)
         if problem:
-            result.skipped = problem
+            result.failed = problem
             continue
         if (root / model_dir(name)).exists():
-            result.skipped = (
-                "already in the Git registry"
-                if _in_head(root, name)
-                else f"{model_dir(name)} exists but is not committed; remove or commit it first"
-            )
+            if _in_head(root, name):
+                result.skipped = "already in the Git registry"
+            else:
+                result.failed = (
+                    f"{model_dir(name)} exists but is not committed; remove or commit it first"
+                )
             continue
         try:
             _import_model(root, config, client, result, tracking_uri, now, progress)
         except MlflowException as exc:
-            answer = redact_text(exc.message)
-            result.skipped = f"failed, nothing committed: MLflow answered: {answer}"
+            result.failed = f"MLflow answered: {redact_text(exc.message)}"
         except ModelregError as exc:
-            result.skipped = f"failed, nothing committed: {redact_text(str(exc))}"
+            result.failed = redact_text(str(exc))
     return results
 
 
