@@ -116,14 +116,13 @@ def markdown_text(text: object) -> str:
     starts a line; a word joiner after ``@`` and ``#`` and inside ``://`` and
     ``www.`` keeps GitHub from mentioning people, referencing issues or linking.
     """
-    escaped = _inline(text)
-    rest = escaped.lstrip(" ")
-    indent = escaped[: len(escaped) - len(rest)]
-    number = _LIST_NUMBER.match(rest)
+    # Leading spaces would indent a code block; a paragraph drops them anyway.
+    escaped = _inline(text).lstrip(" ")
+    number = _LIST_NUMBER.match(escaped)
     if number:  # "1. x" or "1) x" would open an ordered list
-        return f"{indent}{number.group(1)}\\{rest[number.end(1) :]}"
-    if rest[:1] in _BLOCK_START:  # "- x", "+ x", "---", "===" (a setext underline)
-        return f"{indent}\\{rest}"
+        return f"{number.group(1)}\\{escaped[number.end(1) :]}"
+    if escaped[:1] in _BLOCK_START:  # "- x", "+ x", "---", "===" (a setext underline)
+        return f"\\{escaped}"
     return escaped
 
 
@@ -142,7 +141,7 @@ def markdown_code(text: object) -> str:
     """``text`` as a Markdown code span on one line, for names people copy (a
     revision, a command): GitHub neither links nor mentions inside it. The span's
     backtick string is longer than any run of backticks in the text."""
-    body = _visible(str(text), _ONE_LINE)
+    body = _visible(str(text), _ONE_LINE) or " "  # "``" would be no span at all
     longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
     ticks = "`" * (longest + 1)
     # CommonMark strips one space from each end of a span, so padding keeps a
