@@ -557,3 +557,15 @@ def test_benchmark_workflow_writes_only_markdown_modelreg_escaped() -> None:
     writes = re.compile(r"modelreg (benchmark|promote)")
     commands = [line for line in script.splitlines() if writes.search(line)]
     assert len(commands) == 2 and all("--markdown" in line for line in commands)
+
+
+def test_the_library_refuses_a_reason_with_an_escape(two_versions: Workspace) -> None:
+    from modelreg._errors import InputError
+    from modelreg.api import rollback
+
+    head = two_versions.git("rev-parse", "HEAD")
+    with pytest.raises(InputError, match=r"control characters \(U\+001B\)"):
+        promote("digits", 2, "production", repo=two_versions.root, reason="ok\x1b[2J")
+    with pytest.raises(InputError, match=r"control characters \(U\+009B\)"):
+        rollback("digits", "production", repo=two_versions.root, reason="\x9b31m")
+    assert two_versions.git("rev-parse", "HEAD") == head
