@@ -193,11 +193,20 @@ def test_nothing_to_import_exits_0(workspace: Workspace, tmp_path: Path, modelre
     assert done.stdout == "nothing to import: the MLflow registry has no models\n"
 
 
+@pytest.mark.parametrize("which", ["tracking", "registry"])
 def test_a_file_store_is_refused_with_the_fix(
-    workspace: Workspace, tmp_path: Path, modelreg_exe: str
+    workspace: Workspace, tmp_path: Path, modelreg_exe: str, which: str
 ) -> None:
     store = tmp_path / "x" / "mlruns"
-    done = _run(modelreg_exe, workspace, tmp_path, "--tracking-uri", f"file://{store}")
+    if which == "tracking":
+        args = ["--tracking-uri", f"file://{store}"]
+    else:
+        database = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        MlflowClient(tracking_uri=database).search_experiments()  # created quietly here
+        args = ["--tracking-uri", database, "--registry-uri", f"file://{store}"]
+
+    done = _run(modelreg_exe, workspace, tmp_path, *args)
+
     assert done.returncode == 1
     line = _one_error_line(done)
     assert line.startswith(f"error: MLflow refuses the file store file://{store} "), line

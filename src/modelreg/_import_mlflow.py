@@ -71,15 +71,23 @@ def _client(tracking_uri: str | None, registry_uri: str | None) -> Any:
         return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
     except MlflowException as exc:
         raise StorageError(
-            _store_problem(_store_uri(tracking_uri, registry_uri), exc.message)
+            _store_problem(_store_uri(tracking_uri, registry_uri, exc.message), exc.message)
         ) from None
 
 
-def _store_uri(tracking_uri: str | None, registry_uri: str | None) -> str:
-    """The store MLflow opens for these options (its defaults come from the environment)."""
+def _store_uri(tracking_uri: str | None, registry_uri: str | None, message: str) -> str:
+    """The store MLflow refused: for a file store, the one of the two that is a folder
+    (a ``file:`` URI or a plain path); else the registry's. Unset ones come from
+    MLflow's environment defaults."""
     import mlflow
 
-    return registry_uri or tracking_uri or mlflow.get_registry_uri()
+    tracking = tracking_uri or mlflow.get_tracking_uri()
+    registry = registry_uri or tracking_uri or mlflow.get_registry_uri()
+    if "MLFLOW_ALLOW_FILE_STORE" in message:
+        for uri in (tracking, registry):
+            if uri.startswith("file:") or "://" not in uri:
+                return uri
+    return registry
 
 
 def _store_problem(uri: str, message: str) -> str:
@@ -90,7 +98,8 @@ def _store_problem(uri: str, message: str) -> str:
     if "MLFLOW_ALLOW_FILE_STORE" in message:
         # MLflow 3 refuses its file store (./mlruns) unless told otherwise. Migrating is
         # the user's decision, so the fix is named instead of the refusal being bypassed.
-        folder = uri.removeprefix("file://") if uri.startswith("file:") else uri
+        folder = uri.removeprefix("file://") if uri.startswith("file://") else uri
+        folder = folder.removeprefix("file:")
         return (
             f"MLflow refuses the file store {shown} (its ./mlruns backend is in maintenance "
             f"mode): migrate it with 'mlflow migrate-filestore --source {folder} --target "
@@ -139,7 +148,7 @@ def import_mlflow(
         # MLflow's messages name the URL it called, credentials included.
         if "MLFLOW_ALLOW_FILE_STORE" in exc.message:  # a registry store opened lazily
             raise StorageError(
-                _store_problem(_store_uri(tracking_uri, registry_uri), exc.message)
+                _store_problem(_store_uri(tracking_uri, registry_uri, exc.message), exc.message)
             ) from None
         raise StorageError(f"cannot read the MLflow registry: {redact_text(exc.message)}") from None
     results = []
