@@ -12,6 +12,7 @@ import contextlib
 import resource
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -60,7 +61,9 @@ class Flood:
         self.sockets: list[socket.socket] = []
 
     def open(self, count: int, request: bytes = b"") -> None:
-        for _ in range(count):
+        for n in range(count):
+            if n % 32 == 31:
+                time.sleep(0.02)  # not faster than the server accepts: no SYN retries
             sock = socket.socket()
             sock.settimeout(2)
             try:
@@ -90,9 +93,15 @@ def stalled_body(path: str = INFER, declared: int = 4000) -> bytes:
     return head.encode() + b'{"inputs": ['
 
 
-def low_open_files() -> None:
-    """In the server's process, before exec: the open-file limit of the flood test."""
-    resource.setrlimit(resource.RLIMIT_NOFILE, (SERVER_OPEN_FILES, SERVER_OPEN_FILES))
+def with_low_open_files(command: list[str]) -> list[str]:
+    """``command`` run with the flood test's open-file limit, soft and hard (so the
+    server cannot raise it)."""
+    limit = (
+        "import os, resource, sys; "
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({SERVER_OPEN_FILES}, {SERVER_OPEN_FILES})); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", limit, *command]
 
 
 def served_version(client: httpx.Client) -> str:
@@ -106,12 +115,12 @@ def test_idle_and_slow_clients_do_not_stop_requests_or_the_follower(
 ) -> None:
     started = time.monotonic()
     port = free_port()
+    command = [modelreg_exe, "--repo", str(registry.root), "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [modelreg_exe, "--repo", str(registry.root), "serve", "--port", str(port), "--poll", "0.2"],
+        with_low_open_files([*command, "--poll", "0.2"]),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=low_open_files,
     )
     flood = Flood(port)
     failure: Exception | None = None
@@ -329,5 +338,25 @@ def test_connections_leave_room_for_files() -> None:
     assert connection_cap(1000, 384) == 256
     with pytest.raises(InputError, match="ulimit -n"):
         connection_cap(1000, 130)
+    assert connection_cap(1000, None) == 1000
     assert accept_backlog(1 << 20, 1000) == 2048
+    assert accept_backlog(None, 1000) == 2048
     assert accept_backlog(1024, 768) == 128
+
+
+def test_the_soft_open_file_limit_is_raised_to_the_hard_one() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 256:
+        pytest.skip(f"the hard open-file limit here is {hard}")
+    script = (
+        "import resource; "
+        "_, hard = resource.getrlimit(resource.RLIMIT_NOFILE); "
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)); "
+        "from modelreg._serve_limits import raise_open_file_limit; "
+        "print(raise_open_file_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    reported, soft = (int(n) for n in done.stdout.split())
+    assert reported == soft > 256

@@ -21,7 +21,13 @@ limits added, one deadline per connection at a time:
   connection has a request in progress, the new one is answered 503 and closed.
 
 :func:`connection_cap` keeps ``max_connections`` below the open-file limit, with
-room left for model files, the follower's subprocesses and the DVC cache.
+room left for model files, the follower's subprocesses and the DVC cache. This
+matters twice under uvloop: an accept that fails for want of a descriptor makes
+libuv drop every pending connection, real clients' too.
+
+The subclass overrides only the parser callbacks and ``connection_made``/``lost``
+and reads a few attributes (``connections``, ``pipeline``, ``cycle``); it was
+written against uvicorn 0.54, and tests/test_serve_limits.py exercises each hook.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import resource
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -94,12 +100,17 @@ class ServeLimits:
     backlog: int = DEFAULT_BACKLOG
 
 
-def raise_open_file_limit() -> int:
-    """Raise this process's soft open-file limit to its hard limit; return the soft limit.
+def raise_open_file_limit() -> int | None:
+    """Raise this process's soft open-file limit to its hard limit; return the soft
+    limit (None: no limit, or a system without one).
 
     The soft limit is often 1024 while the hard one allows far more; a server that
     holds a connection per client should use what it is allowed.
     """
+    if sys.platform == "win32":
+        return None
+    import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     # An unlimited hard limit cannot be set as such on Linux (it is capped by
     # fs.nr_open), so aim at a large finite number instead.
@@ -110,12 +121,12 @@ def raise_open_file_limit() -> int:
             soft = target
         except (OSError, ValueError):  # not allowed here: keep what we have
             pass
-    return soft
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
-def connection_cap(requested: int, open_files: int) -> int:
+def connection_cap(requested: int, open_files: int | None) -> int:
     """``requested``, lowered so that connections leave file descriptors for the rest."""
-    if open_files == resource.RLIM_INFINITY:
+    if open_files is None:
         return requested
     reserved = max(MIN_RESERVED_FDS, open_files // 4)
     available = open_files - reserved
@@ -132,7 +143,7 @@ def fit_to_open_files(limits: ServeLimits) -> ServeLimits:
     after raising that limit as far as the process may."""
     open_files = raise_open_file_limit()
     cap = connection_cap(limits.max_connections, open_files)
-    if cap < limits.max_connections:
+    if open_files is not None and cap < limits.max_connections:
         log.warning(
             "accepting at most %d connections, not %d: the open-file limit is %d "
             "(raise it with ulimit -n)",
@@ -143,7 +154,7 @@ def fit_to_open_files(limits: ServeLimits) -> ServeLimits:
     return replace(limits, max_connections=cap, backlog=accept_backlog(open_files, cap))
 
 
-def accept_backlog(open_files: int, max_connections: int) -> int:
+def accept_backlog(open_files: int | None, max_connections: int) -> int:
     """The listen backlog: at most half of the descriptors left over by connections.
 
     uvloop accepts every pending connection in one turn of its loop, and a connection
@@ -151,7 +162,7 @@ def accept_backlog(open_files: int, max_connections: int) -> int:
     how far one turn can go past the cap. (Were the limit reached anyway, libuv drops
     the pending connections and goes on.)
     """
-    if open_files == resource.RLIM_INFINITY:
+    if open_files is None:
         return DEFAULT_BACKLOG
     return max(16, min(DEFAULT_BACKLOG, (open_files - max_connections) // 2))
 
