@@ -12,8 +12,20 @@ HEADER = """\
 # modelreg command reference
 
 Generated from `modelreg --help` by `make docs`; a test fails when this file and
-the CLI disagree. Exit codes: 0 ok, 1 a modelreg error (one line on stderr naming
-the file, the field and the fix), 2 a usage error.
+the CLI disagree.
+
+## Exit codes
+
+Every command keeps this contract, through the installed `modelreg` command and
+`python -m modelreg` alike, so that a CI step or a script can rely on it
+(tests/test_exit_codes.py runs the real executable on a failure path of each):
+
+| code | meaning |
+|---|---|
+| 0 | success: the command did what it says, the check passed |
+| 1 | any error or failed check: `validate` findings, a failed gate (`promote --check`), a refused or failed promotion, rollback or write, a failed import (any model), a server that cannot start (busy port, a version it cannot load), a file system refusal. One line on stderr (`error: ...`) names the file, the field and the fix; never a traceback (`--traceback` adds one) |
+| 2 | usage: an unknown command or option, a missing or malformed argument (click's `Usage:` message) |
+| 130 | interrupted (Ctrl-C, SIGINT) |
 
 """
 

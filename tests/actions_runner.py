@@ -41,6 +41,7 @@ class JobRun:
     summary: str
     outputs: dict[str, str]
     uploaded: list[Path]
+    failed: bool = False
 
     def step(self, name: str) -> StepRun:
         return next(s for s in self.steps if s.name == name)
@@ -55,6 +56,15 @@ def load_workflow(name: str) -> dict[str, Any]:
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
     expression = expression.strip()
+    if expression.startswith("(") and expression.endswith(")"):
+        return evaluate(expression[1:-1], context)
+    if "&&" in expression:
+        value = True
+        for part in expression.split("&&"):
+            value = evaluate(part, context)
+            if not value:
+                return value
+        return value
     if "||" in expression:
         for part in expression.split("||"):
             value = evaluate(part, context)
@@ -66,6 +76,17 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
             left, right = (evaluate(p, context) for p in expression.split(operator, 1))
             equal = str(left).lower() == str(right).lower()
             return equal if operator == "==" else not equal
+    if expression.startswith("!") and not expression.startswith("!="):
+        return not evaluate(expression[1:], context)
+    status = context.get("job_status", "success")
+    functions = {
+        "always()": True,
+        "success()": status == "success",
+        "failure()": status == "failure",
+        "cancelled()": False,
+    }
+    if expression in functions:
+        return functions[expression]
     if expression.startswith("'") and expression.endswith("'"):
         return expression[1:-1].replace("''", "'")
     if not re.fullmatch(r"[\w.-]+", expression):
@@ -87,12 +108,17 @@ def substitute(text: str, context: dict[str, Any]) -> str:
 
 
 def condition(text: str | bool | None, context: dict[str, Any]) -> bool:
+    """A step's ``if:``; as on GitHub, one without a status function also needs the
+    steps before it to have succeeded (an implicit ``success() &&``)."""
     if text is None:
-        return True
+        text = "success()"
     if isinstance(text, bool):
-        return text
+        return text and context.get("job_status", "success") == "success"
     match = _TEMPLATE.fullmatch(text.strip())
-    return bool(evaluate(match.group(1) if match else text, context))
+    expression = match.group(1) if match else text
+    if not re.search(r"\b(always|success|failure|cancelled)\(\)", expression):
+        expression = f"success() && ({expression})"
+    return bool(evaluate(expression, context))
 
 
 def read_outputs(path: Path) -> dict[str, str]:
@@ -129,6 +155,8 @@ class Runner:
         secrets: dict[str, str] | None = None,
         github_env: dict[str, str] | None = None,
         base_ref: str = "",
+        machine_env: dict[str, str] | None = None,
+        needs: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.repo = repo
         self.scratch = scratch
@@ -143,8 +171,15 @@ class Runner:
         self.inputs = inputs or {}
         self.secrets = secrets or {}
         self.github_env = github_env or {}
+        # What differs on the test machine from the runner the job asks for (a CPU for
+        # a GPU runner's DEVICE): applied over the job's env.
+        self.machine_env = machine_env or {}
+        self.needs = needs or {}
 
-    def run(self, workflow: str, job: str) -> JobRun:
+    def run(self, workflow: str, job: str, *, check: bool = True) -> JobRun:
+        """Run the job's steps; a failed step fails the job, and the steps after it run
+        only if their ``if:`` asks for it (``always()``, ``failure()``). With ``check``,
+        a failed job raises with the failed step's output."""
         spec = load_workflow(workflow)["jobs"][job]
         folder = self.scratch / f"{workflow}-{job}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -161,6 +196,7 @@ class Runner:
             "secrets": self.secrets,
             "steps": {},
             "env": {},
+            "needs": {job: {"outputs": outputs} for job, outputs in self.needs.items()},
         }
         if not condition(spec.get("if"), context):
             return JobRun([], "", {}, [])
@@ -177,6 +213,7 @@ class Runner:
             **self.github_env,
         }
         job_env = {k: substitute(str(v), context) for k, v in spec.get("env", {}).items()}
+        job_env.update(self.machine_env)
         context["env"] = job_env
         runs: list[StepRun] = []
         uploaded: list[Path] = []
@@ -219,9 +256,12 @@ class Runner:
             if "id" in step:
                 context["steps"][step["id"]] = {"outputs": outputs}
             if done.returncode != 0:
-                raise AssertionError(f"{workflow} {job}: step {name!r} failed:\n{run.output}")
+                if check:
+                    raise AssertionError(f"{workflow} {job}: step {name!r} failed:\n{run.output}")
+                context["job_status"] = "failure"
         job_outputs = {k: substitute(str(v), context) for k, v in spec.get("outputs", {}).items()}
-        return JobRun(runs, summary.read_text(), job_outputs, uploaded)
+        failed = context.get("job_status") == "failure"
+        return JobRun(runs, summary.read_text(), job_outputs, uploaded, failed)
 
     def _git(self, *args: str) -> str:
         done = subprocess.run(

@@ -40,6 +40,7 @@ SAMPLE = {
     "name": "digits-3",
     "base": "HEAD~1",
     "GITHUB_SHA": "0123456789abcdef",
+    "DEVICE": "cuda",
 }
 ARRAYS = {"baseline": ["--baseline", "digits@production"], "to": ["--to", "2"]}
 
