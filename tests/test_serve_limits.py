@@ -250,6 +250,14 @@ def test_slow_heads_and_bodies_are_cut_off(registry: Workspace) -> None:
         time.sleep(0.2)
         piecewise.sendall(b"live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert b"200 OK" in closed_after(piecewise)[0]
+        # An upgrade request: answered as HTTP (no WebSocket library installed) or
+        # refused as a WebSocket (no such route), never left hanging.
+        upgrade = connect(
+            live,
+            b"GET /v2 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        assert closed_after(upgrade)[0].startswith((b"HTTP/1.1 200 ", b"HTTP/1.1 403 "))
         response = live.client.post(INFER, json=digit_input())
         assert response.status_code == 200, response.text
         # The stalled body's inference slot was given back.

@@ -283,6 +283,12 @@ def protocol_class(limits: ServeLimits) -> type[HttpToolsProtocol]:
             self._disarm()
             super().on_message_complete()
 
+        def handle_websocket_upgrade(self) -> None:
+            # The connection passes to uvicorn's WebSocket protocol and its own limits.
+            self._disarm()
+            waiting.pop(self, None)
+            super().handle_websocket_upgrade()
+
         def on_response_complete(self) -> None:
             pipelined = bool(self.pipeline)
             super().on_response_complete()
