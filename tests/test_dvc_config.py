@@ -154,3 +154,34 @@ def test_a_config_dvc_cannot_read_is_one_line(workspace: Workspace, modelreg_exe
     [line] = done.stderr.splitlines()
     assert line.startswith("error: DVC cannot read its config ") and "config.local" in line, line
     assert git(workspace.root, "status", "--porcelain") == ""
+
+
+def test_validate_looks_in_the_remote_registry_yaml_names(
+    workspace: Workspace, model_files: builders.ModelFiles, modelreg_exe: str, tmp_path: Path
+) -> None:
+    backup = tmp_path / "backup-remote"
+    backup.mkdir()
+    subprocess.run([DVC, "remote", "add", "backup", str(backup)], cwd=workspace.root, check=True)
+    config = workspace.root / "registry" / "registry.yaml"
+    config.write_text(config.read_text() + "storage:\n  dvc_remote: Backup\n")
+    workspace.commit_all("artifacts go to the backup remote")
+    weights = str(model_files.weights)
+    done = _run(
+        modelreg_exe, workspace.root, "register", "digits", "--weights", weights, "--commit"
+    )
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(workspace.root / ".dvc" / "cache")  # only in the backup remote now
+    assert not any((workspace.remote / "files").glob("md5/*/*"))  # not in the default one
+
+    done = _run(modelreg_exe, workspace.root, "validate", "--no-cache")
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert done.stdout.startswith("ok: "), done.stdout
+
+    config.write_text(config.read_text().replace("dvc_remote: Backup", "dvc_remote: nosuch"))
+    done = _run(modelreg_exe, workspace.root, "validate", "--no-cache")
+    assert done.returncode == 1
+    assert (
+        "registry/registry.yaml:" in done.stdout
+        and "storage.dvc_remote" in done.stdout
+        and "'nosuch' is not one of DVC's remotes (dvc remote list: backup, storage)" in done.stdout
+    ), done.stdout

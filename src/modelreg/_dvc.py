@@ -60,7 +60,8 @@ class DvcConfig:
 
     def remote_url(self, name: str | None) -> str | None:
         chosen = name or self.default_remote
-        return self.remote_urls.get(chosen) if chosen else None
+        # DVC lower-cases remote names when it reads its config (remote_urls' keys).
+        return self.remote_urls.get(chosen.lower()) if chosen else None
 
 
 def _config_files(root: Path) -> list[Path]:

@@ -575,7 +575,11 @@ _CACHE_ENTRIES: dict[bytes, Any] | None = None
 
 
 def _check_chunk(
-    root: str, names: Sequence[str], stages: tuple[str, ...] | None, presence: bool
+    root: str,
+    names: Sequence[str],
+    stages: tuple[str, ...] | None,
+    presence: bool,
+    remote: str | None = None,
 ) -> _ChunkResult:
     """Check some models, then (``presence``) look for their artifacts' objects: the
     unit of work one process does. Runs in worker processes, so it takes and
@@ -587,7 +591,7 @@ def _check_chunk(
     findings = [finding for result in results for finding in result.findings]
     refs = [ref for result in results for ref in result.artifacts]
     if presence and refs:
-        findings += _missing_artifacts(Path(root), source, refs)
+        findings += _missing_artifacts(Path(root), source, refs, remote)
     chunk = _ChunkResult(findings, sum(r.files for r in results), len(refs))
     if cache is not None:
         chunk.cache_used, chunk.cache_new = cache.used, cache.new
@@ -595,6 +599,37 @@ def _check_chunk(
 
 
 # --- the registry as a whole -------------------------------------------------------------
+
+
+def _storage_remote(root: Path, source: TreeSource, findings: list[Finding]) -> str | None:
+    """registry.yaml's ``storage.dvc_remote``, the DVC remote register pushes to; an
+    error finding (and None: DVC's default is looked in) if DVC has no remote of that
+    name, so the artifacts would be looked for, and pushed, nowhere."""
+    try:
+        data = source.read(CONFIG_PATH)
+    except (NotFoundError, ManifestError):
+        return None  # reported by _check_config
+    document, _ = check_manifest_bytes(CONFIG_PATH, data, "registry")
+    storage = document.get("storage") if isinstance(document, dict) else None
+    name = storage.get("dvc_remote") if isinstance(storage, dict) else None
+    if not isinstance(name, str) or not name:
+        return None
+    remotes = read_dvc_config(root).remote_urls
+    if name.lower() in remotes:  # DVC lower-cases remote names
+        return name.lower()
+    known = ", ".join(sorted(remotes)) or "none"
+    findings.append(
+        Finding(
+            "error",
+            "dvc-remote",
+            CONFIG_PATH,
+            f"{name!r} is not one of DVC's remotes (dvc remote list: {known}); add it "
+            f"('dvc remote add {name} URL') or name one of those",
+            format_path(("storage", "dvc_remote")),
+            line_of(data, ("storage", "dvc_remote")),
+        )
+    )
+    return None
 
 
 def _check_config(source: TreeSource, findings: list[Finding]) -> tuple[str, ...] | None:
@@ -719,24 +754,31 @@ def _run_model_checks(
     stages: tuple[str, ...] | None,
     jobs: int,
     presence: bool,
+    remote: str | None = None,
 ) -> list[_ChunkResult]:
     total = sum(len(source.list_dir(f"{model_dir(n)}/{VERSIONS}")) for n in names)
     can_fork = "fork" in multiprocessing.get_all_start_methods()
     if jobs <= 1 or total < _PARALLEL_THRESHOLD or len(names) < 2 or not can_fork:
-        return [_check_chunk(str(root), names, stages, presence)]
+        return [_check_chunk(str(root), names, stages, presence, remote)]
     chunks = _split(names, source, jobs)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
         futures = [
-            pool.submit(_check_chunk, str(root), chunk, stages, presence) for chunk in chunks[1:]
+            pool.submit(_check_chunk, str(root), chunk, stages, presence, remote)
+            for chunk in chunks[1:]
         ]
-        results = [_check_chunk(str(root), chunks[0], stages, presence)]  # a share for us too
+        results = [
+            _check_chunk(str(root), chunks[0], stages, presence, remote)
+        ]  # a share for us too
         results += [future.result() for future in futures]
     return results
 
 
-def _missing_artifacts(root: Path, source: TreeSource, refs: list[_ArtifactRef]) -> list[Finding]:
-    store = ObjectStore(root, read_dvc_config(root))
+def _missing_artifacts(
+    root: Path, source: TreeSource, refs: list[_ArtifactRef], remote: str | None
+) -> list[Finding]:
+    # The remote register pushes to: registry.yaml's storage.dvc_remote, else DVC's default.
+    store = ObjectStore(root, read_dvc_config(root), remote)
     missing = store.missing(ref.md5 for ref in refs)
     findings = []
     for ref in refs:
@@ -1025,8 +1067,10 @@ def validate(
     # versions); a --base run checks the models the change touches, from scratch.
     manifests = ManifestCache.open(root) if cache and scope == "full" else None
     _CACHE_ENTRIES = manifests.entries if manifests is not None else None
+    presence = not offline and has_dvc
+    remote = _storage_remote(root, source, findings) if presence else None
     try:
-        chunks = _run_model_checks(root, source, names, stages, workers, not offline and has_dvc)
+        chunks = _run_model_checks(root, source, names, stages, workers, presence, remote)
     finally:
         _CACHE_ENTRIES = None
     for chunk in chunks:
