@@ -87,6 +87,12 @@ FAILURES: list[tuple[str, list[str], str]] = [
     ("report", ["report", "--base", "no-such-rev"], "no-such-rev"),
     ("register", ["register", "../escape", "--weights", "README.md"], "../escape"),
     ("comment", ["comment", "--pr", "1", "--file", "README.md"], "token"),
+    # A mistyped store: MLflow would create an empty database here and import nothing.
+    (
+        "import-mlflow",
+        ["import-mlflow", "--tracking-uri", "sqlite:///missing/x.db"],
+        "no MLflow database at 'missing/x.db'",
+    ),
 ]
 
 
@@ -111,7 +117,7 @@ def test_each_command_fails_with_exit_1_and_one_line(
         done = run(*args, cwd=registry, **env)
     assert_one_line_error(done)
     assert expected.lower() in done.stderr.lower()
-    assert git(registry, "status", "--porcelain", "--untracked-files=no") == ""
+    assert git(registry, "status", "--porcelain") == "?? README.md\n"
 
 
 def test_init_outside_a_git_repository_exits_1(tmp_path: Path) -> None:

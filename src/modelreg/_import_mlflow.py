@@ -67,12 +67,32 @@ def _client(tracking_uri: str | None, registry_uri: str | None) -> Any:
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
+    import mlflow
+
+    for uri in {tracking_uri or mlflow.get_tracking_uri(), registry_uri or tracking_uri or ""}:
+        _require_sqlite_file(uri)
     try:
         return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
     except MlflowException as exc:
         raise StorageError(
             _store_problem(_store_uri(tracking_uri, registry_uri, exc.message), exc.message)
         ) from None
+
+
+def _require_sqlite_file(uri: str) -> None:
+    """MLflow creates a missing sqlite database on first use: a mistyped path (or none
+    given, MLflow's default ./mlflow.db) would import nothing and leave an empty
+    database behind, in the user's repository. An import only ever reads one."""
+    from modelreg._redact import redact_uri
+
+    if not uri.startswith("sqlite:///"):
+        return
+    path = uri.removeprefix("sqlite:///").partition("?")[0]
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise StorageError(
+            f"no MLflow database at {path!r} ({redact_uri(uri)}): give --tracking-uri "
+            "(or MLFLOW_TRACKING_URI) the store to import from"
+        )
 
 
 def _store_uri(tracking_uri: str | None, registry_uri: str | None, message: str) -> str:
