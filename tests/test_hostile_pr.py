@@ -419,3 +419,35 @@ def test_the_server_reads_only_a_regular_file_of_the_recorded_size(
     target.write_bytes(b"x" * (artifact.size + 1))
     with pytest.raises(InputError, match=f"bytes but the manifest records {artifact.size}"):
         local_artifact(clone, version, artifact)
+
+
+def test_export_never_writes_through_a_link_planted_beside_its_output(tmp_path: Path) -> None:
+    """``export REF`` writes next to the version's weights, in a folder the pull request
+    controls: a symlink planted at the temporary name must not steer the write."""
+    pytest.importorskip("torch")
+    import numpy as np
+
+    from modelreg._export import export_onnx
+    from tests.test_export import ROOT, save_small_cnn
+
+    folder = tmp_path / "registry" / "digits" / "artifacts" / "4"
+    folder.mkdir(parents=True)
+    save_small_cnn(folder / "model.pt")
+    rng = np.random.default_rng(0)
+    images = rng.random((16, 1, 8, 8), dtype=np.float32)
+    np.savez(tmp_path / "test.npz", inputs=images, labels=rng.integers(0, 10, 16))
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"untouched\n")
+    (folder / ".model.onnx.tmp").symlink_to(victim)
+
+    export_onnx(
+        folder / "model.pt",
+        folder / "model.onnx",
+        parity_data=tmp_path / "test.npz",
+        repo=ROOT,
+        dynamo=False,
+    )
+
+    assert victim.read_bytes() == b"untouched\n"
+    out = folder / "model.onnx"
+    assert out.is_file() and not out.is_symlink()

@@ -122,6 +122,9 @@ def export_onnx(
 
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.tmp")
+    # The folder is a version's artifact folder: a link planted at the temporary name
+    # must not steer the write elsewhere, so the exporter always creates a new file.
+    temporary.unlink(missing_ok=True)
     try:
         _torch_export(module, checkpoint, inputs, temporary, opset=opset, dynamo=dynamo)
         _check_model(temporary)
@@ -225,6 +228,7 @@ def _drop_stack_traces(path: Path) -> None:
     for function in model.functions:
         clean(function.node)
     temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)  # never write through a planted link
     onnx.save(model, str(temporary))
     temporary.replace(path)
 
