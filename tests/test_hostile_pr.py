@@ -451,3 +451,18 @@ def test_export_never_writes_through_a_link_planted_beside_its_output(tmp_path: 
     assert victim.read_bytes() == b"untouched\n"
     out = folder / "model.onnx"
     assert out.is_file() and not out.is_symlink()
+
+
+def test_validate_reports_a_link_planted_in_an_artifact_folder(
+    clone: Path, modelreg_exe: str
+) -> None:
+    planted = clone / "registry/digits/artifacts/2/.model.pt.old"
+    planted.symlink_to("../../../../.git/hooks")
+
+    done = run(modelreg_exe, clone, "validate")
+
+    assert done.returncode == 1, done.stdout
+    assert (
+        "registry/digits/artifacts/2/.model.pt.old: is a symlink; an artifact folder holds "
+        "only plain files"
+    ) in done.stdout

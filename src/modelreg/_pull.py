@@ -293,6 +293,9 @@ def _write_folder(
         old = None
         if target.exists() or target.is_symlink():
             old = target.with_name(f".{target.name}.old")
+            # Whatever sits at the scratch name (a planted link included) goes first.
+            if old.is_symlink() or old.is_file():
+                old.unlink()
             shutil.rmtree(old, ignore_errors=True)
             target.replace(old)
         staging.replace(target)

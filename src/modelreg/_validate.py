@@ -534,6 +534,17 @@ class _ModelChecker:
                     f"{folder}/{entry}",
                     "belongs to no version manifest; remove it or register the version",
                 )
+                continue
+            # A link planted beside the artifacts would steer any later write to its name.
+            for name in self.source.list_dir(f"{folder}/{entry}"):
+                planted = f"{folder}/{entry}/{name}"
+                if self.source.is_symlink(planted):
+                    self.error(
+                        "artifact-link",
+                        planted,
+                        "is a symlink; an artifact folder holds only plain files and folders "
+                        "(the artifacts and their DVC records); remove it",
+                    )
 
 
 def _closest(name: str, candidates: Sequence[str]) -> str:
