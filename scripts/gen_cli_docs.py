@@ -23,9 +23,14 @@ Every command keeps this contract, through the installed `modelreg` command and
 | code | meaning |
 |---|---|
 | 0 | success: the command did what it says, the check passed |
-| 1 | any error or failed check: `validate` findings, a failed gate (`promote --check`), a refused or failed promotion, rollback or write, a failed import (any model), a server that cannot start (busy port, a version it cannot load), a file system refusal. One line on stderr (`error: ...`) names the file, the field and the fix; never a traceback (`--traceback` adds one) |
-| 2 | usage: an unknown command or option, a missing or malformed argument (click's `Usage:` message) |
+| 1 | any error or failed check (see below); one line on stderr, `error: ...`, names the \
+file, the field and the fix; never a traceback (`--traceback` adds one) |
+| 2 | usage: an unknown command or option, a missing or malformed argument |
 | 130 | interrupted (Ctrl-C, SIGINT) |
+
+Exit 1 covers `validate` findings, a failed gate (`promote --check`), a refused or
+failed promotion, rollback or write, a failed import (any model), a server that
+cannot start (a busy port, a version it cannot load), and a file system refusal.
 
 """
 

@@ -151,7 +151,8 @@ def test_a_valid_change_passes_validate_with_a_summary(
     failed = [(s.name, s.output[-2000:]) for s in job.steps if s.returncode]
     assert (step.returncode, job.failed) == (0, False), failed
     assert "::error" not in step.output
-    assert "ok: valid (0 errors, 0 warnings" in step.output
+    assert "ok: the change is valid (0 errors, 0 warnings" in step.output
+    assert "modelreg validate" not in job.summary
 
 
 def test_a_version_that_fails_its_gate_fails_the_benchmark_job(
@@ -168,7 +169,9 @@ def test_a_version_that_fails_its_gate_fails_the_benchmark_job(
     local = pull_request_runner(sandbox, github, tmp_path / "plan", number)
     plan = local.run("benchmark.yml", "plan")
     candidates = json.loads(plan.outputs["candidates"])
-    assert candidates == [{"ref": "digits/2", "model": "digits", "version": 2, "stage": "production"}]
+    assert candidates == [
+        {"ref": "digits/2", "model": "digits", "version": 2, "stage": "production"}
+    ]
 
     gpu = pull_request_runner(
         sandbox,

@@ -1302,25 +1302,24 @@ def validate(
     report = run_validation(options.repo, base=base, offline=offline, jobs=jobs, cache=not no_cache)
     if as_json:
         _emit_json(report.to_json())
-    elif github:
-        _validate_for_github(report)
     else:
-        for finding in report.findings:
-            _echo(finding.render())
         scope = "the change is" if report.scope == "changed" else "the registry is"
-        summary = (
+        counts = (
             f"{len(report.errors)} errors, {len(report.warnings)} warnings in "
             f"{report.files_checked} files"
         )
-        if report.ok:
-            _echo(f"ok: {scope} valid ({summary})")
+        verdict = f"ok: {scope} valid ({counts})" if report.ok else f"invalid: {counts}"
+        if github:
+            _validate_for_github(report, verdict)
         else:
-            _echo(f"invalid: {summary}")
+            for finding in report.findings:
+                _echo(finding.render())
+            _echo(verdict)
     if not report.ok:
         ctx.exit(1)
 
 
-def _validate_for_github(report: ValidationReport) -> None:
+def _validate_for_github(report: ValidationReport, verdict: str) -> None:
     """The findings as text (read by no runner as a command: they quote pull request
     text), then as annotations, and as a table in the job summary."""
     from modelreg._annotations import annotation, command_pause, findings_summary
@@ -1332,16 +1331,11 @@ def _validate_for_github(report: ValidationReport) -> None:
     _echo(resume)
     for finding in report.findings:
         _echo(annotation(finding))
-    counts = (
-        f"{len(report.errors)} errors, {len(report.warnings)} warnings in "
-        f"{report.files_checked} files"
-    )
-    verdict = "ok: valid" if report.ok else "invalid"
-    _echo(f"{verdict} ({counts})")
+    _echo(verdict)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
+    if summary and report.findings:  # a clean change: the report step's summary says so
         with Path(summary).open("a", encoding="utf-8") as out:
-            out.write(findings_summary(report.findings, f"{verdict} ({counts})"))
+            out.write(findings_summary(report.findings, verdict))
 
 
 @cli.command()
