@@ -45,10 +45,16 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "modelreg"
+# The two ways a user or a CI step starts modelreg; both must keep the exit codes.
+CONSOLE_SCRIPT = [str(Path(sys.executable).parent / "modelreg")]
+ENTRY_POINTS = (CONSOLE_SCRIPT, [sys.executable, "-m", "modelreg"])
+
+
+def run(
+    *args: str, cwd: Path, entry: list[str] = CONSOLE_SCRIPT, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(exe), *args],
+        [*entry, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -140,19 +146,9 @@ def test_validate_findings_exit_1_through_both_entry_points(registry: Path) -> N
     saved = manifest.read_bytes()
     manifest.write_bytes(saved + b"unknown_field: 1\n")
     try:
-        for command in (
-            [str(Path(sys.executable).parent / "modelreg")],
-            [sys.executable, "-m", "modelreg"],
-        ):
-            done = subprocess.run(
-                [*command, "validate", "--offline"],
-                cwd=registry,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert done.returncode == 1, (command, done.stdout, done.stderr)
+        for entry in ENTRY_POINTS:
+            done = run("validate", "--offline", cwd=registry, entry=entry)
+            assert done.returncode == 1, (entry, done.stdout, done.stderr)
             assert "registry/digits/versions/2.yaml" in done.stdout
             assert "unknown_field: unknown field" in done.stdout
             assert done.stdout.splitlines()[-1].startswith("invalid: 1 errors")
@@ -163,19 +159,11 @@ def test_validate_findings_exit_1_through_both_entry_points(registry: Path) -> N
 
 
 def test_a_failed_gate_exits_1_and_a_passing_check_0(registry: Path) -> None:
-    for command in (
-        [str(Path(sys.executable).parent / "modelreg")],
-        [sys.executable, "-m", "modelreg"],
-    ):
-        done = subprocess.run(
-            [*command, "promote", "digits", "2", "--to", "production", "--check"],
-            cwd=registry,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+    for entry in ENTRY_POINTS:
+        done = run(
+            "promote", "digits", "2", "--to", "production", "--check", cwd=registry, entry=entry
         )
-        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert done.returncode == 1, (entry, done.stdout, done.stderr)
         assert "accuracy" in done.stdout
         assert "Traceback" not in done.stderr
     # The same check against a stage without a policy passes.
@@ -231,9 +219,8 @@ def test_ctrl_c_exits_130(
     url, accepted = silent_server
     body = tmp_path / "body.md"
     body.write_text("report\n")
-    exe = Path(sys.executable).parent / "modelreg"
     process = subprocess.Popen(
-        [str(exe), "comment", "--pr", "1", "--file", str(body), "--api-url", url],
+        [*CONSOLE_SCRIPT, "comment", "--pr", "1", "--file", str(body), "--api-url", url],
         cwd=registry,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
