@@ -218,15 +218,19 @@ class Git:
             raise _signing_error(exc, sign) from None
         return out.decode().strip()
 
-    def commit_paths(self, message: str, paths: Sequence[str]) -> str:
+    def commit_paths(self, message: str, paths: Sequence[str], *, add: bool = True) -> str:
         """Commit exactly ``paths`` (whatever else is staged stays staged); return the id.
 
+        With ``add`` the paths are staged first, untracked files under them
+        included; without it only what git already tracks there is committed (a
+        caller that staged its own files, and must not sweep in a user's others).
         On failure (a hook-less commit fails mostly when signing does) the index
         entries of ``paths`` are put back as HEAD has them; the files the caller
         wrote are the caller's to restore.
         """
         sign = self.signing_args()
-        self.run("add", "--", *paths)
+        if add:
+            self.run("add", "--", *paths)
         try:
             self.run(
                 "commit",

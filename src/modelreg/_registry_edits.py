@@ -451,19 +451,9 @@ def rename_model(
             f"rename model {name} to {new_name}",
             {"Event": "rename", "Model": new_name, "Previous": name},
         )
-        git.run(
-            "commit",
-            "--quiet",
-            "--no-verify",
-            *git.signing_args(),
-            "-F",
-            "-",
-            "--",
-            old_folder,
-            new_folder,
-            input_bytes=message.encode(),
-        )
-        return git.head_commit()
+        # The moved files are staged above: untracked files of the user's in the
+        # folder are not swept into the rename.
+        return git.commit_paths(message, [old_folder, new_folder], add=False)
     except BaseException:
         git.run("reset", "-q", "--", old_folder, new_folder, check=False)
         shutil.rmtree(root / old_folder, ignore_errors=True)
