@@ -439,14 +439,20 @@ def test_a_canary_gets_its_exact_share(registry: Workspace) -> None:
         assert {served_version(live) for _ in range(10)} == {"1"}
 
 
-def test_follows_a_remote_branch_without_touching_the_working_tree(
-    registry: Workspace, tmp_path: Path
-) -> None:
+def deploy_clone(registry: Workspace, tmp_path: Path) -> Path:
+    """A clone of origin that knows the DVC remote, as a deployment has."""
     deploy = tmp_path / "deploy"
     git(tmp_path, "clone", "-q", str(registry.origin), str(deploy))
     (deploy / ".dvc" / "config.local").write_text(
         f"['remote \"storage\"']\n    url = {registry.remote}\n"
     )
+    return deploy
+
+
+def test_follows_a_remote_branch_without_touching_the_working_tree(
+    registry: Workspace, tmp_path: Path
+) -> None:
+    deploy = deploy_clone(registry, tmp_path)
     with serve(deploy, follow="origin/main") as live:
         assert served_version(live) == "1"  # pulled from the DVC remote into the clone's cache
         promote(MODEL, 3, "production", repo=registry.root)
@@ -459,6 +465,24 @@ def test_follows_a_remote_branch_without_touching_the_working_tree(
     with Registry.open(deploy) as reg:
         pointer = reg.pointer(MODEL, "production")
         assert pointer is not None and pointer.version == 1
+    assert git(deploy, "status", "--porcelain") == ""
+
+
+def test_a_follower_serves_a_version_registered_after_its_clone(
+    registry: Workspace, tmp_path: Path
+) -> None:
+    """The clone's working tree never moves, so it has no DVC record of a newer version:
+    the server loads it by the fetched manifest's md5 alone."""
+    deploy = deploy_clone(registry, tmp_path)
+    files = builders.model_files(tmp_path / "inputs-4", seed=4)
+    with serve(deploy, follow="origin/main") as live:
+        assert served_version(live) == "1"
+        register(MODEL, repo=registry.root, weights=files.weights, onnx=files.onnx, commit=True)
+        promote(MODEL, 4, "production", repo=registry.root, reason="newer than the clone")
+        git(registry.root, "push", "-q", "origin", "main")
+        wait_for(lambda: served_version(live) == "4", what="version 4, registered after the clone")
+        assert metric(live, "modelreg_reloads_total", version="4", result="refused") == 0
+    assert not (deploy / "registry" / MODEL / "artifacts" / "4").exists()
     assert git(deploy, "status", "--porcelain") == ""
 
 
