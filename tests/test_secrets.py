@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from modelreg._github import GitHub, GitHubError
 from modelreg._redact import redact_text, redact_uri
@@ -46,12 +48,36 @@ MANIFEST = "registry/digits/versions/1.yaml"
         ),
         ("s3://b/k?X-Amz-Signature=abc&X-Amz-Credential=def&a=b", "s3://b/k?a=b"),
         ("https://h/?API-Key=1&password=2&client_secret=3", "https://h/"),
+        # Passwords pasted unescaped: a raw '/', '?', '#' or '@', alone or together.
+        ("http://user:pa/ss@host/path", "http://host/path"),
+        ("http://user:pa/ss@host", "http://host"),
+        ("http://user:p/a?s#s@host:8080/x", "http://host:8080/x"),
+        ("http://user:p@ss@host/x", "http://host/x"),
+        ("http://user:p@ss/w@rd@host/x", "http://host/x"),
+        ("http://user:1234/5@host/x", "http://host/x"),
+        ("https://tok/en+b64@host/api", "https://host/api"),  # a token with a '/'
+        ("http://user:p/s@s/s@host/x?token=1&a=2", "http://host/x?a=2"),
+        # Percent-encoded, as it should be: removed whole.
+        ("http://user:p%40ss%2Fw%3Fd@host/x", "http://host/x"),
+        # IPv6 hosts.
+        ("http://user:pw@[::1]:5000/x", "http://[::1]:5000/x"),
+        ("http://user:p/w@[2001:db8::1]/x", "http://[2001:db8::1]/x"),
+        ("ssh://git@github.com/org/repo", "ssh://github.com/org/repo"),
+        # Ambiguous ('host/models/m' could be a token with a raw '/'): too much goes.
+        ("http://host/models/m@v1/file", "http://v1/file"),
+        ("https://h/x?email=a@b.example&next=/y", "https://b.example&next=/y"),
         # Nothing secret: unchanged, byte for byte.
         ("sqlite:///mlflow.db", "sqlite:///mlflow.db"),
         ("sqlite:////abs/mlflow.db?mode=ro", "sqlite:////abs/mlflow.db?mode=ro"),
         ("file:///tmp/mlruns", "file:///tmp/mlruns"),
         ("models:/digits@production", "models:/digits@production"),
         ("http://[::1]:5000/path@x", "http://[::1]:5000/path@x"),
+        # An '@' in the path or query of a URI without userinfo stays.
+        ("http://host/a@b", "http://host/a@b"),
+        ("http://host:8080/a/b@c", "http://host:8080/a/b@c"),
+        ("https://h/x?email=a@b.example", "https://h/x?email=a@b.example"),
+        # Git's scp-like form: 'git' is the SSH account, not a secret; no password field.
+        ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
         ("databricks", "databricks"),
         ("/home/me/mlruns", "/home/me/mlruns"),
     ],
@@ -59,6 +85,19 @@ MANIFEST = "registry/digits/versions/1.yaml"
 def test_redact_uri(given: str, expected: str) -> None:
     assert redact_uri(given) == expected
     assert redact_uri(expected) == expected  # idempotent
+
+
+@given(
+    user=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=12),
+    password=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=24),
+)
+def test_a_credential_is_removed_whole_whatever_it_holds(user: str, password: str) -> None:
+    """Raw '/', '?', '#' and '@' included: with a path after the host, nothing of
+    the credential is left, and the host and path are."""
+    for userinfo in (f"{user}:{password}", password):
+        assert redact_uri(f"http://{userinfo}@mlflow.internal:5000/api") == (
+            "http://mlflow.internal:5000/api"
+        )
 
 
 def test_redact_text_finds_uris_in_a_message() -> None:

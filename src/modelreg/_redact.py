@@ -17,10 +17,11 @@ from urllib.parse import parse_qsl, urlencode
 
 __all__ = ["redact_text", "redact_uri"]
 
-# ``scheme://`` then the authority up to the first ``/``. RFC 3986 ends the
-# authority at ``?`` or ``#`` too, but people paste passwords with those
-# characters unescaped; cutting at the last ``@`` before the path removes them.
-_AUTHORITY = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/]*)")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# What RFC 3986 allows as an authority without userinfo: a registered name or IPv4
+# address (unreserved, percent-encoded and sub-delimiter characters) or a bracketed
+# IP literal, then an optional port of digits.
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Za-z.:%_~-]*\]|[A-Za-z0-9._~%!$&'()*+,;=-]*)(?::[0-9]*)?")
 # Query parameters that hold a secret by name (compared lower-case, without - and _).
 _SECRET_PARAMS = frozenset({"key", "sig", "pwd", "pass", "auth", "code", "sas"})
 _SECRET_PARTS = (
@@ -44,12 +45,14 @@ def redact_uri(uri: str) -> str:
 
     Anything that is not a ``scheme://`` URI with a secret in it (a plain path,
     ``sqlite:///mlflow.db``, ``models:/name@production``) comes back unchanged,
-    so the function is safe to apply to every URI, any number of times.
+    so the function is safe to apply to every URI, any number of times. That
+    includes Git's scp-like form, ``git@github.com:org/repo``: its user is the
+    SSH account (``git`` on every forge), not a secret, and it has no password
+    field. Where the userinfo ends is decided as :func:`_without_userinfo` says.
     """
-    match = _AUTHORITY.match(uri)
-    if match is not None and "@" in match["authority"]:
-        host = match["authority"].rpartition("@")[2]
-        uri = match["scheme"] + host + uri[match.end() :]
+    scheme = _SCHEME.match(uri)
+    if scheme is not None:
+        uri = scheme[0] + _without_userinfo(uri[scheme.end() :])
     base, hash_mark, fragment = uri.partition("#")
     address, question, query = base.partition("?")
     if not question:
@@ -65,6 +68,45 @@ def redact_uri(uri: str) -> str:
 def redact_text(text: str) -> str:
     """``text`` (an error message, say) with :func:`redact_uri` applied to every URI in it."""
     return _URI_IN_TEXT.sub(lambda found: redact_uri(found[0]), text)
+
+
+def _without_userinfo(rest: str) -> str:
+    """``rest`` (what follows ``scheme://``) without its userinfo.
+
+    RFC 3986 ends the authority at the first ``/``, ``?`` or ``#`` and the userinfo
+    at the last ``@`` in it. People paste passwords and tokens with those characters
+    unescaped, so where that reading would leave part of a secret in place the cut
+    goes further, preferring to drop too much over showing one. Cuts are repeated
+    until none applies (so applying the function again changes nothing):
+
+    - an ``@`` before the first ``/`` ends the userinfo at the last ``@`` there
+      (``user:p?ss@host/``, ``user:p@ss@host/``);
+    - an authority that is not ``host[:port]`` (``user:pa`` in ``user:pa/ss@host``)
+      can only be userinfo holding a raw ``/``: everything up to the last ``@`` goes;
+    - an ``@`` with a ``/`` anywhere after it (``tok/en@host/x``) ends the
+      userinfo at the last ``@`` before that ``/``: a path or query such as
+      ``host/models/m@v1/file`` loses its head too, which only shows less.
+
+    So with anything after its host, a URI loses every character of its
+    credential, whatever the credential holds. What stays is an ``@`` with no
+    ``/`` after it, behind a valid ``host[:port]`` (``host/a@b``,
+    ``h/x?email=a@b.example``): a credential with a raw ``/`` and nothing after
+    its host, where what precedes the ``/`` could be a host (``tok/en@host``,
+    ``user:1234/5@host``), is read that way and kept. Percent-encoded (``%2F``,
+    ``%40``), as it must be to work at all, it is removed whole.
+    """
+    while "@" in rest:
+        head = rest.partition("/")[0]
+        if "@" in head:
+            cut = head.rindex("@")
+        elif not _HOST_PORT.fullmatch(re.split(r"[/?#]", rest, maxsplit=1)[0]):
+            cut = rest.rindex("@")
+        elif (slash := rest.find("/", rest.index("@"))) != -1:
+            cut = rest.rindex("@", 0, slash)
+        else:
+            break
+        rest = rest[cut + 1 :]
+    return rest
 
 
 def _is_secret(name: str) -> bool:
