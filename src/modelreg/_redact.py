@@ -87,7 +87,7 @@ def _without_userinfo(rest: str) -> str:
       userinfo at the last ``@`` before that ``/``: a path or query such as
       ``host/models/m@v1/file`` loses its head too, which only shows less.
 
-    So with anything after its host, a URI loses every character of its
+    So with a path after its host, a URI loses every character of its
     credential, whatever the credential holds. What stays is an ``@`` with no
     ``/`` after it, behind a valid ``host[:port]`` (``host/a@b``,
     ``h/x?email=a@b.example``): a credential with a raw ``/`` and nothing after
