@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelreg._github import GitHub, GitHubError
+from modelreg._model import MlflowRun
 from modelreg._redact import redact_text, redact_uri
 from modelreg._register import register_from_dvc
 from modelreg._tracking_uri import lineage_tracking_uri, resolve_tracking_uri
@@ -122,13 +123,17 @@ def test_redact_text_finds_uris_in_a_message() -> None:
         ("sqlite:///mlflow.db", "sqlite:///mlflow.db"),
         ("mlruns", "mlruns"),
         ("http://u:p@127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("file://u:p@localhost{root}/mlruns", "mlruns"),
+        ("postgresql://u:p@db/mlflow", "postgresql://db/mlflow"),
         ("", None),
     ],
 )
 def test_lineage_tracking_uri(tmp_path: Path, given: str, expected: str | None) -> None:
+    """What a manifest records: made portable here, redacted by the MlflowRun it goes in."""
     root = tmp_path / "repo"
     root.mkdir()
-    assert lineage_tracking_uri(given.format(root=root), root) == expected
+    recorded = lineage_tracking_uri(given.format(root=root), root)
+    assert MlflowRun("run", tracking_uri=recorded).tracking_uri == expected
 
 
 @pytest.mark.parametrize(

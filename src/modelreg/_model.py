@@ -281,8 +281,9 @@ class MlflowRun:
 
     def __post_init__(self) -> None:
         # Every reader (show, /model/info, report, dashboard, the MLflow plugin) and
-        # writer builds one of these, so a credential in the URI, even one committed
-        # before it was stripped on the way in, is never printed, served or rewritten.
+        # writer (register --from-dvc, import-mlflow, the plugin) builds one of these,
+        # so this is the one place a credential is removed: it is never stored, and
+        # one committed by hand or before this existed is never printed or served.
         if self.tracking_uri is not None:
             object.__setattr__(self, "tracking_uri", redact_uri(self.tracking_uri))
 

@@ -1,24 +1,25 @@
-"""The MLflow tracking URI a version's lineage records: without secrets, portable.
+"""The MLflow tracking URI a version's lineage records: portable between clones.
 
 A manifest is read in every clone of the registry, so what it records must mean
-the same thing in each. Credentials are removed (:func:`modelreg._redact.redact_uri`),
-and a local tracking store inside the repository, which the pipeline writes as an
-absolute path (``sqlite:////home/me/repo/.mlflow/mlflow.db``), is recorded relative
-to the repository root (``sqlite:///.mlflow/mlflow.db``, ``mlruns``): the absolute
-path of one clone names nothing in another. A store outside the repository, and
-any server URI, is recorded as given. Relative forms are relative to the
-repository root: :func:`resolve_tracking_uri` turns one back into a URI MLflow
-opens from anywhere, and MLflow run from the root opens it as it is
-(``MLFLOW_TRACKING_URI=sqlite:///.mlflow/mlflow.db``). Manifests written before
-this keep their absolute paths and are read as they are.
+the same thing in each. A local tracking store inside the repository, which the
+pipeline writes as an absolute path (``sqlite:////home/me/repo/.mlflow/mlflow.db``),
+is recorded relative to the repository root (``sqlite:///.mlflow/mlflow.db``,
+``mlruns``): the absolute path of one clone names nothing in another. A store
+outside the repository, and any server URI, is recorded as given. Relative forms
+are relative to the repository root: :func:`resolve_tracking_uri` turns one back
+into a URI MLflow opens from anywhere, and MLflow run from the root opens it as
+it is (``MLFLOW_TRACKING_URI=sqlite:///.mlflow/mlflow.db``). Manifests written
+before this keep their absolute paths and are read as they are.
+
+Credentials are not this module's business: :class:`modelreg._model.MlflowRun`
+removes them when it is built, which every writer and every reader of a manifest
+does, so one place covers what is stored and what is shown.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import unquote
-
-from modelreg._redact import redact_uri
 
 __all__ = ["lineage_tracking_uri", "resolve_tracking_uri"]
 
@@ -29,10 +30,10 @@ _HOSTED = frozenset({"databricks", "databricks-uc", "uc"})
 
 
 def lineage_tracking_uri(uri: str | None, root: Path) -> str | None:
-    """``uri`` as a version manifest stores it: redacted, and repository-relative when local."""
+    """``uri`` as a version manifest stores it: repository-relative when local."""
     if uri is None or not uri.strip():
         return None
-    uri = redact_uri(uri.strip())
+    uri = uri.strip()
     if uri.startswith(_SQLITE):
         path, question, query = uri[len(_SQLITE) :].partition("?")
         inside = _inside(root, path)
@@ -42,7 +43,7 @@ def lineage_tracking_uri(uri: str | None, root: Path) -> str | None:
         rest = uri[len("file:") :]
         if rest.startswith("//"):
             host, _, after = rest[2:].partition("/")
-            if host not in ("", "localhost"):
+            if host.rpartition("@")[2] not in ("", "localhost"):
                 return uri
             rest = "/" + after
         inside = _inside(root, unquote(rest.partition("?")[0].partition("#")[0]))
