@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from modelreg._tracking_uri import resolve_tracking_uri
 from modelreg.api import Registry, validate
 from tests import builders
 
@@ -90,7 +89,9 @@ def test_recorded_hashes_match_the_pipeline_outputs(demo: tuple[Path, str]) -> N
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # MLflow's SQLAlchemy use, not ours
-def test_the_training_run_is_in_mlflow(demo: tuple[Path, str]) -> None:
+def test_the_training_run_is_in_mlflow(
+    demo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlflow.tracking import MlflowClient
 
     folder, _ = demo
@@ -99,11 +100,10 @@ def test_the_training_run_is_in_mlflow(demo: tuple[Path, str]) -> None:
     run = version.lineage.mlflow
     assert run is not None and run.tracking_uri is not None
     # Recorded relative to the repository (the clone's absolute path means nothing in
-    # another clone), and read back against the repository root.
+    # another clone), and opened as recorded from the repository root.
     assert run.tracking_uri == "sqlite:///.mlflow/mlflow.db"
-    logged = MlflowClient(resolve_tracking_uri(run.tracking_uri, folder / "repo")).get_run(
-        run.run_id
-    )
+    monkeypatch.chdir(folder / "repo")
+    logged = MlflowClient(run.tracking_uri).get_run(run.run_id)
     assert logged.data.params["channels"] == "16"
     assert logged.data.metrics["accuracy"] == version.metrics["accuracy"]
     assert "train_loss" in logged.data.metrics

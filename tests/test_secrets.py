@@ -22,7 +22,7 @@ from modelreg._github import GitHub, GitHubError
 from modelreg._model import MlflowRun
 from modelreg._redact import redact_text, redact_uri
 from modelreg._register import register_from_dvc
-from modelreg._tracking_uri import lineage_tracking_uri, resolve_tracking_uri
+from modelreg._tracking_uri import lineage_tracking_uri
 from modelreg.api import validate
 from tests.conftest import Workspace
 from tests.serving import serve
@@ -134,24 +134,6 @@ def test_lineage_tracking_uri(tmp_path: Path, given: str, expected: str | None) 
     root.mkdir()
     recorded = lineage_tracking_uri(given.format(root=root), root)
     assert MlflowRun("run", tracking_uri=recorded).tracking_uri == expected
-
-
-@pytest.mark.parametrize(
-    ("recorded", "expected"),
-    [
-        ("sqlite:///.mlflow/mlflow.db", "sqlite:///{root}/.mlflow/mlflow.db"),
-        ("sqlite:///mlflow.db?mode=ro", "sqlite:///{root}/mlflow.db?mode=ro"),
-        ("mlruns", "{root}/mlruns"),
-        # Absolute (an older manifest), a server, a hosted store: as recorded.
-        ("sqlite:////elsewhere/mlflow.db", "sqlite:////elsewhere/mlflow.db"),
-        ("file:///elsewhere/mlruns", "file:///elsewhere/mlruns"),
-        ("/elsewhere/mlruns", "/elsewhere/mlruns"),
-        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
-        ("databricks", "databricks"),
-    ],
-)
-def test_resolve_tracking_uri(tmp_path: Path, recorded: str, expected: str) -> None:
-    assert resolve_tracking_uri(recorded, tmp_path) == expected.format(root=tmp_path)
 
 
 # --- the tracking URI through register --from-dvc, show and /model/info --------------------

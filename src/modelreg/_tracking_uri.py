@@ -6,9 +6,10 @@ pipeline writes as an absolute path (``sqlite:////home/me/repo/.mlflow/mlflow.db
 is recorded relative to the repository root (``sqlite:///.mlflow/mlflow.db``,
 ``mlruns``): the absolute path of one clone names nothing in another. A store
 outside the repository, and any server URI, is recorded as given. Relative forms
-are relative to the repository root: :func:`resolve_tracking_uri` turns one back
-into a URI MLflow opens from anywhere, and MLflow run from the root opens it as
-it is (``MLFLOW_TRACKING_URI=sqlite:///.mlflow/mlflow.db``). Manifests written
+are relative to the repository root, where MLflow opens them as they are
+(``MLFLOW_TRACKING_URI=sqlite:///.mlflow/mlflow.db mlflow ui`` run there). Nothing
+in modelreg opens a recorded store (lineage is shown, compared and handed to
+MLflow clients by run id), so nothing here turns one back. Manifests written
 before this keep their absolute paths and are read as they are.
 
 Credentials are not this module's business: :class:`modelreg._model.MlflowRun`
@@ -21,12 +22,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote
 
-__all__ = ["lineage_tracking_uri", "resolve_tracking_uri"]
+__all__ = ["lineage_tracking_uri"]
 
 # SQLAlchemy's form: three slashes, then the path; a fourth slash makes it absolute.
 _SQLITE = "sqlite:///"
-# Tracking URIs MLflow reads as a service, not as a folder name.
-_HOSTED = frozenset({"databricks", "databricks-uc", "uc"})
 
 
 def lineage_tracking_uri(uri: str | None, root: Path) -> str | None:
@@ -52,24 +51,6 @@ def lineage_tracking_uri(uri: str | None, root: Path) -> str | None:
         inside = _inside(root, uri)
         return uri if inside is None else inside
     return uri
-
-
-def resolve_tracking_uri(uri: str, root: Path) -> str:
-    """A recorded tracking URI as MLflow opens it from any directory: a store recorded
-    relative to the repository is made absolute under ``root``; anything else (a
-    server, an absolute path from an older manifest) is returned unchanged."""
-    if uri.startswith(_SQLITE):
-        path, question, query = uri[len(_SQLITE) :].partition("?")
-        if path.startswith("/") or path in ("", ":memory:"):
-            return uri
-        return f"{_SQLITE}{(root.absolute() / path).as_posix()}{question}{query}"
-    # A server, an absolute path, another scheme (file:/..., databricks://profile) or
-    # one of MLflow's names for a hosted store.
-    if "://" in uri or uri.startswith("/") or ":" in uri.partition("/")[0]:
-        return uri
-    if uri in _HOSTED:
-        return uri
-    return (root.absolute() / uri).as_posix()
 
 
 def _inside(root: Path, path: str) -> str | None:
