@@ -11,7 +11,8 @@ A case then
   valid version 4 but for these),
 * ``write``: writes other files (text), ``link``: creates symlinks,
 
-with ``$name`` standing for the md5 or size of an object (see ``objects``).
+with ``$name`` standing for the md5 or size of an object (see ``objects``),
+and commits it all, as a pull request brings it.
 Through the installed ``modelreg`` command, ``validate`` must exit 1 naming
 ``validate`` (when given), and ``pull REF`` must exit 1 with one line naming
 ``pull``, having written nothing (every file's bytes and mode in the clone,
@@ -107,6 +108,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
         "other_md5": md5(weights("other", 1)),
         "other_size": len(weights("other", 1)),
     }
+    objects["other_object"] = f"{objects['other_md5'][:2]}/{objects['other_md5'][2:]}"
     config = objects["config_md5"]
     objects["escape_dir_md5"] = put(remote, listing((config, "../../../../../.git/config")), ".dir")
     objects["git_dir_md5"] = put(remote, listing((config, ".git/config")), ".dir")
@@ -144,6 +146,8 @@ def apply_case(root: Path, case: dict[str, Any]) -> None:
             shutil.rmtree(link)
         link.unlink(missing_ok=True)
         link.symlink_to(link_target)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the pull request")
 
 
 def snapshot(*folders: Path) -> dict[str, tuple[int, str]]:
@@ -227,6 +231,9 @@ def test_a_hostile_change_is_refused_and_writes_nothing(
         assert "Traceback" not in checked.stderr
         findings = [line for line in checked.stdout.splitlines() if case["validate"] in line]
         assert findings, checked.stdout + checked.stderr
+        for link in case.get("link") or {}:  # one link, one finding
+            naming = [line for line in checked.stdout.splitlines() if link in line]
+            assert len(naming) == 1, checked.stdout
 
     before = snapshot(clone, clone.parent / "remote")
     pulled = run(modelreg_exe, clone, "pull", case["ref"])
@@ -458,6 +465,8 @@ def test_validate_reports_a_link_planted_in_an_artifact_folder(
 ) -> None:
     planted = clone / "registry/digits/artifacts/2/.model.pt.old"
     planted.symlink_to("../../../../.git/hooks")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "a link beside the artifacts")
 
     done = run(modelreg_exe, clone, "validate")
 

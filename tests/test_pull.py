@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from modelreg._dvc import object_path
-from modelreg._errors import InputError, StorageError
+from modelreg._errors import InputError, ManifestError, StorageError
+from modelreg._local_artifacts import artifact_of, local_artifact
 from modelreg._pull import pull
-from modelreg.api import Registry, register
+from modelreg._serving import load_version
+from modelreg.api import Registry, register, validate
 from tests import builders
 from tests.conftest import Workspace, git
 
@@ -206,3 +210,53 @@ def test_a_folder_artifact_is_rebuilt_file_by_file(workspace: Workspace, tmp_pat
     (pulled.location / "stray.txt").write_text("x")
     [again] = pull(clone, v1).artifacts
     assert again.source == "cache" and not (pulled.location / "stray.txt").exists()
+
+
+def dvc(root: Path, *args: str) -> None:
+    """DVC's own command, as a user runs it."""
+    exe = Path(sys.executable).parent / "dvc"
+    done = subprocess.run([exe, *args], cwd=root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_dvcs_symlink_cache_type_is_read_through_the_cache(
+    workspace: Workspace, model_files: builders.ModelFiles, tmp_path: Path
+) -> None:
+    """With ``cache.type = symlink`` DVC checks artifacts out as links to their cache
+    objects. That link, and no other, is accepted: pull, validate, serve and export read
+    the object through the cache, verified as any file."""
+    dvc(workspace.root, "config", "cache.type", "symlink")
+    workspace.commit_all("artifacts as links into the DVC cache")
+    register("digits", repo=workspace.root, weights=model_files.weights, onnx=model_files.onnx)
+    workspace.commit_all("digits 1")
+    workspace.git("push", "-q", "origin", "main")
+    clone = second_clone(workspace, tmp_path / "clone")
+    dvc(clone, "pull", "-q")  # DVC's own checkout, links into the clone's cache
+    for root in (workspace.root, clone):
+        v1 = version(root, "digits/1")
+        cache = root / ".dvc" / "cache"
+        for artifact in v1.artifacts:
+            assert (root / artifact.path).resolve() == object_path(cache, artifact.md5)
+
+        assert {p.source for p in pull(root, v1).artifacts} == {"working tree"}
+        assert all((root / a.path).is_symlink() for a in v1.artifacts)  # left as DVC made them
+        assert validate(root).findings == ()
+        onnx = artifact_of(v1, "onnx")
+        assert onnx is not None
+        assert load_version(root, v1).source == "working tree"
+        assert local_artifact(root, v1, onnx) == root / onnx.path
+
+    # A link to the cache object of another md5 is refused, committed or not.
+    v1 = version(clone, "digits/1")
+    weights, onnx = v1.artifacts
+    link = clone / weights.path
+    link.unlink()
+    link.symlink_to(os.path.relpath(object_path(clone / ".dvc" / "cache", onnx.md5), link.parent))
+    with pytest.raises(ManifestError, match="not DVC's link to the cache object of md5"):
+        pull(clone, v1)
+    with pytest.raises(ManifestError, match="not DVC's link to the cache object of md5"):
+        local_artifact(clone, v1, weights)
+    git(clone, "add", "-f", weights.path)
+    git(clone, "commit", "-q", "-m", "the weights, a link to the ONNX object")
+    [finding] = validate(clone).errors
+    assert "a symlink to" in finding.message and finding.field == "artifacts[0].path"

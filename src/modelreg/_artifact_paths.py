@@ -9,8 +9,11 @@ it is ``registry/<model>/artifacts/<N>/<file>`` of that very version, and
 * :func:`artifact_path_problem` says why a path string is not of that shape
   (``validate`` reports it; every use refuses it);
 * :func:`artifact_location` also checks the disk, right before a command reads
-  or writes the file: nothing from the repository root down is a symlink, and
-  the real path stays inside the version's artifact folder;
+  or writes the file: nothing from the repository root down is a symlink (but
+  DVC's own link into its cache, see :func:`link_problem`), and the real path
+  stays inside the version's artifact folder;
+* :func:`artifact_file` says where to read a file artifact's bytes: its file, or
+  the cache object DVC's link was checked to resolve to;
 * :func:`read_regular_file` reads such a file only if it is a regular file of
   the size the manifest records, so a device, a FIFO or a file far larger than
   claimed is refused before it is read.
@@ -19,10 +22,12 @@ it is ``registry/<model>/artifacts/<N>/<file>`` of that very version, and
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import BinaryIO
 
+from modelreg._dvc import object_path, read_dvc_config
 from modelreg._errors import InputError, ManifestError
 from modelreg._layout import artifact_dir, name_problem, version_path
 from modelreg._model import Artifact, ModelVersion
@@ -31,10 +36,12 @@ __all__ = [
     "MAX_ARTIFACT_BYTES",
     "MAX_LOADED_BYTES",
     "artifact_chain",
+    "artifact_file",
     "artifact_location",
     "artifact_path_problem",
     "artifact_size_problem",
     "entry_path_problem",
+    "link_problem",
     "open_regular_file",
     "read_regular_file",
 ]
@@ -46,6 +53,7 @@ MAX_ARTIFACT_BYTES = 1 << 40
 # and so ONNX, cannot parse a single message beyond 2 GiB anyway.
 MAX_LOADED_BYTES = 2 << 30
 _MAX_NAME_BYTES = 255  # the longest file name common file systems allow
+_FILE_MD5 = re.compile(r"[0-9a-f]{32}")
 
 
 def _component_problem(name: str) -> str | None:
@@ -118,6 +126,31 @@ def artifact_chain(path: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+def link_problem(root: Path, relpath: str, sub: str, md5: str) -> str | None:
+    """Why the symlink ``sub``, met on the way down to the file ``relpath`` whose
+    recorded md5 is ``md5``, may not be followed; None for the one link accepted.
+
+    That one is DVC's: with ``cache.type = symlink`` DVC checks a file out as a link to
+    its cache object. So a link is accepted only as the file itself, never as a folder
+    on the way, and only if it resolves exactly to the object of the recorded md5 in
+    the DVC cache this clone configures. Reading it then yields that object's bytes,
+    checked against the md5 as any file's are; a write replaces the link, never goes
+    through it. A link anywhere else, another object's included, is refused.
+    """
+    real = os.path.realpath(root / sub)
+    if sub != relpath:
+        return f"passes through {sub}, a symlink to {real}; replace the link with a plain folder"
+    # A folder's object (md5.dir) is a listing, never checked out as a link.
+    if _FILE_MD5.fullmatch(md5) and real == os.path.realpath(
+        object_path(read_dvc_config(root).cache_dir, md5)
+    ):
+        return None
+    return (
+        f"passes through {sub}, a symlink to {real}, not DVC's link to the cache object of "
+        f"md5 {md5}; replace the link with a plain file"
+    )
+
+
 def _where(version: ModelVersion, artifact: Artifact) -> tuple[str, str]:
     """(the manifest file, the field) that name ``artifact``'s path, for messages."""
     try:
@@ -128,16 +161,21 @@ def _where(version: ModelVersion, artifact: Artifact) -> tuple[str, str]:
 
 
 def artifact_location(
-    root: Path, version: ModelVersion, artifact: Artifact, entry: str | None = None
+    root: Path,
+    version: ModelVersion,
+    artifact: Artifact,
+    entry: str | None = None,
+    entry_md5: str = "",
 ) -> Path:
-    """Where ``artifact`` (or the file ``entry`` inside a folder artifact) lives under
-    ``root``, checked right before it is read or written.
+    """Where ``artifact`` (or the file ``entry``, of md5 ``entry_md5``, inside a folder
+    artifact) lives under ``root``, checked right before it is read or written.
 
     Refuses, with :class:`ManifestError` naming the manifest, the field and the value,
-    a path of any other shape, any symlink on the way from ``registry/`` down, any
-    component that exists but is not a folder, and a real path outside the version's
-    artifact folder. Checked at each use, because the disk can change after
-    ``validate`` ran and because a clone that never ran ``validate`` pulls too.
+    a path of any other shape, any symlink on the way from ``registry/`` down but the
+    one :func:`link_problem` accepts, any component that exists but is not a folder,
+    and a real path outside the version's artifact folder. Checked at each use,
+    because the disk can change after ``validate`` ran and because a clone that never
+    ran ``validate`` pulls too.
     """
     manifest, fld = _where(version, artifact)
     problem = artifact_path_problem(version.model, version.version, artifact.path)
@@ -151,6 +189,7 @@ def artifact_location(
     if problem is not None:
         raise ManifestError(manifest, problem, field=fld)
     relpath = artifact.path if entry is None else f"{artifact.path}/{entry}"
+    md5 = artifact.md5 if entry is None else entry_md5
     chain = artifact_chain(relpath)
     for depth, sub in enumerate(chain):
         full = root / sub
@@ -161,13 +200,10 @@ def artifact_location(
         except NotADirectoryError:  # pragma: no cover - the previous step saw a folder
             break
         if stat.S_ISLNK(mode):
-            raise ManifestError(
-                manifest,
-                f"{artifact.path!r} passes through {sub}, a symlink to "
-                f"{os.path.realpath(full)}; replace the link with a plain "
-                f"{'file' if depth == len(chain) - 1 else 'folder'}",
-                field=fld,
-            )
+            link = link_problem(root, relpath, sub, md5)
+            if link is not None:
+                raise ManifestError(manifest, f"{artifact.path!r} {link}", field=fld)
+            return root / relpath  # DVC's link to the object: its real path is the cache
         if depth < len(chain) - 1 and not stat.S_ISDIR(mode):
             raise ManifestError(
                 manifest,
@@ -181,6 +217,16 @@ def artifact_location(
             manifest, f"{artifact.path!r} resolves to {real}, outside {folder}", field=fld
         )
     return root / relpath
+
+
+def artifact_file(root: Path, version: ModelVersion, artifact: Artifact) -> Path:
+    """Where to read a file artifact's bytes: its file in the working tree, or, where
+    DVC checked it out as a link into its cache, the cache object that link was just
+    checked to resolve to, so that the read itself follows no link."""
+    location = artifact_location(root, version, artifact)
+    if location.is_symlink():
+        return object_path(read_dvc_config(root).cache_dir, artifact.md5)
+    return location
 
 
 def open_regular_file(path: Path, size: int, what: str) -> BinaryIO:

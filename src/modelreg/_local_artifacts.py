@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from modelreg._artifact_paths import artifact_location, open_regular_file
+from modelreg._artifact_paths import artifact_file, open_regular_file
 from modelreg._errors import InputError, NotFoundError
 from modelreg._model import Artifact, ModelVersion
 
@@ -33,12 +33,15 @@ def local_artifact(root: Path, version: ModelVersion, artifact: Artifact) -> Pat
     """The artifact's file in the working tree, verified against its recorded md5.
 
     The path must be the version's own (see :mod:`modelreg._artifact_paths`), and the
-    file a regular one of the recorded size, checked before a byte of it is hashed."""
-    path = artifact_location(root, version, artifact)
+    file a regular one of the recorded size, checked before a byte of it is hashed.
+    Where DVC checked the file out as a link into its cache, the object is what is
+    hashed; the path returned is the version's own either way (export writes beside it)."""
+    source = artifact_file(root, version, artifact)  # the path checked on the way
+    path = root / artifact.path
     what = f"{version.ref} {artifact.name}"
     digest = hashlib.md5()
     try:
-        with open_regular_file(path, artifact.size, what) as handle:
+        with open_regular_file(source, artifact.size, what) as handle:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
     except FileNotFoundError:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from modelreg._artifact_paths import (
     MAX_LOADED_BYTES,
+    artifact_file,
     artifact_location,
     entry_path_problem,
     open_regular_file,
@@ -229,6 +230,8 @@ def _writable(root: Path, version: ModelVersion, artifact: Artifact) -> Path:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:
         return target
+    if stat.S_ISLNK(mode):
+        return target  # DVC's link into its cache, as checked: replaced, never written through
     wanted_folder = artifact.is_directory
     if stat.S_ISDIR(mode) != wanted_folder or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
@@ -242,16 +245,17 @@ def _writable(root: Path, version: ModelVersion, artifact: Artifact) -> Path:
 def _worktree_matches(
     root: Path, version: ModelVersion, artifact: Artifact, entries: list[_Entry] | None
 ) -> bool:
-    target = artifact_location(root, version, artifact)
     if entries is None:
+        source = artifact_file(root, version, artifact)
         try:
-            with open_regular_file(target, artifact.size, artifact.path) as handle:
+            with open_regular_file(source, artifact.size, artifact.path) as handle:
                 digest = hashlib.md5()
                 while chunk := handle.read(1 << 20):
                     digest.update(chunk)
         except (OSError, InputError):
             return False
         return digest.hexdigest() == artifact.md5
+    target = artifact_location(root, version, artifact)
     try:
         if not stat.S_ISDIR(os.lstat(target).st_mode):
             return False
@@ -286,7 +290,7 @@ def _write_folder(
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for entry in entries:
-            artifact_location(root, version, artifact, entry.relpath)  # the listing's names
+            artifact_location(root, version, artifact, entry.relpath, entry.md5)  # the listing
             dest = staging / entry.relpath
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(object_path(cache, entry.md5), dest)
@@ -324,7 +328,7 @@ def pull(root: Path, version: ModelVersion, *, remote: str | None = None) -> Pul
             source = objects.ensure(artifact.md5, what)
             entries = _listing(object_path(objects.cache, artifact.md5), what)
             for entry in entries:
-                artifact_location(root, version, artifact, entry.relpath)
+                artifact_location(root, version, artifact, entry.relpath, entry.md5)
         if _worktree_matches(root, version, artifact, entries):
             plans.append((artifact, entries, IN_WORKTREE))
             continue
@@ -361,7 +365,6 @@ def verified_bytes(
     does), without writing the working tree. The bytes returned are the bytes
     hashed, so nothing can change the file between the check and its use.
     """
-    target = artifact_location(root, version, artifact)
     what = f"{version.ref} {artifact.name} ({artifact.path})"
     if artifact.is_directory:
         raise InputError(f"{what} is a folder; only a single-file artifact can be loaded")
@@ -374,6 +377,7 @@ def verified_bytes(
     # No look at the version's DVC record here: the bytes are checked against the
     # manifest's md5 and never written, and a server following a fetched branch reads
     # manifests its working tree has no records for.
+    target = artifact_file(root, version, artifact)
     # Only a regular file of the recorded size is read; anything else (a symlink, a FIFO,
     # a stale file) is passed over for the verified copy in the cache.
     with contextlib.suppress(OSError, InputError):

@@ -35,6 +35,7 @@ from modelreg._artifact_paths import (
     artifact_path_problem,
     artifact_size_problem,
     entry_path_problem,
+    link_problem,
 )
 from modelreg._dvc import ObjectStore, object_path, read_dvc_config, read_sidecar
 from modelreg._errors import ManifestError, NotFoundError
@@ -134,6 +135,28 @@ class _ModelResult:
     artifacts: list[_ArtifactRef] = field(default_factory=list)
 
 
+class _TrackedLinks:
+    """The symlinks git tracks under ``registry/``, listed once, at the first link met.
+
+    Only these are judged: a pull request can plant a link only by committing it, while
+    DVC's own links (``cache.type = symlink``) are made in each clone and never tracked.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._paths: set[str] | None = None
+
+    def __contains__(self, path: str) -> bool:
+        if self._paths is None:
+            listed = Git(self.root).run("ls-files", "--stage", "-z", "--", REGISTRY_DIR)
+            self._paths = {
+                os.fsdecode(name)
+                for meta, _, name in (e.partition(b"\t") for e in listed.split(b"\0") if e)
+                if meta.startswith(b"120000 ")
+            }
+        return path in self._paths
+
+
 class _ModelChecker:
     """All rules that involve one model's folder and nothing outside it."""
 
@@ -142,9 +165,14 @@ class _ModelChecker:
         source: TreeSource,
         name: str,
         stages: tuple[str, ...] | None,
+        links: _TrackedLinks,
         cache: ManifestCache | None = None,
     ) -> None:
         self.source = source
+        self.links = links
+        # Each link on an artifact's way, judged once: True where it is refused (and so
+        # reported, at the first artifact that passes through it).
+        self.judged: dict[str, bool] = {}
         self.cache = cache
         self.name = name
         self.stages = stages  # None when registry.yaml is itself invalid
@@ -339,14 +367,7 @@ class _ModelChecker:
             self.error("artifact-size", path, oversize, (*fld, "size"))
         sidecar = f"{target}.dvc"
         for sub in [*artifact_chain(target), sidecar]:
-            if self.source.is_symlink(sub):
-                self.error(
-                    "artifact-path",
-                    path,
-                    f"{target!r} passes through {sub}, a symlink; artifacts and their DVC "
-                    "records must be plain files in plain folders",
-                    (*fld, "path"),
-                )
+            if self.refused_link(path, (*fld, "path"), target, sub, artifact["md5"]):
                 return
         try:
             out = read_sidecar(sidecar, self.source.read(sidecar))
@@ -388,6 +409,23 @@ class _ModelChecker:
         self.result.artifacts.append(
             _ArtifactRef(path, (*fld, "md5"), artifact["md5"], artifact["size"])
         )
+
+    def refused_link(self, path: str, fld: FieldPath, target: str, sub: str, md5: str) -> bool:
+        """Whether ``sub`` on the way to the artifact ``target`` is a committed link that
+        the rule pull and serve apply (:func:`link_problem`) refuses; reported once."""
+        if sub in self.judged:
+            return self.judged[sub]
+        problem = None
+        if self.source.is_symlink(sub) and sub in self.links:
+            if sub == f"{target}.dvc":
+                problem = f"{sub} is a symlink; a DVC record must be a plain file"
+            else:
+                found = link_problem(self.links.root, target, sub, md5)
+                problem = None if found is None else f"{target!r} {found}"
+        if problem is not None:
+            self.error("artifact-path", path, problem, fld)
+        self.judged[sub] = problem is not None
+        return problem is not None
 
     def check_pointers(self, kind: str) -> None:
         folder = f"{self.dir}/{kind}"
@@ -526,8 +564,12 @@ class _ModelChecker:
 
     def check_artifact_folders(self) -> None:
         folder = f"{self.dir}/{ARTIFACTS}"
+        if self.planted_link(folder):
+            return
         for entry in self.source.list_dir(folder):
             number = int(entry) if entry.isdigit() else None
+            if self.planted_link(f"{folder}/{entry}"):
+                continue
             if number is None or number not in self.versions:
                 self.warn(
                     "orphan-artifacts",
@@ -537,14 +579,22 @@ class _ModelChecker:
                 continue
             # A link planted beside the artifacts would steer any later write to its name.
             for name in self.source.list_dir(f"{folder}/{entry}"):
-                planted = f"{folder}/{entry}/{name}"
-                if self.source.is_symlink(planted):
-                    self.error(
-                        "artifact-link",
-                        planted,
-                        "is a symlink; an artifact folder holds only plain files and folders "
-                        "(the artifacts and their DVC records); remove it",
-                    )
+                self.planted_link(f"{folder}/{entry}/{name}")
+
+    def planted_link(self, path: str) -> bool:
+        """Whether ``path`` (in an artifacts folder) is a committed link, reported here
+        unless an artifact's path already met it (its manifest's finding names it)."""
+        if path in self.judged:
+            return self.judged[path]
+        if not (self.source.is_symlink(path) and path in self.links):
+            return False
+        self.error(
+            "artifact-link",
+            path,
+            "is a symlink; an artifact folder holds only plain files and folders "
+            "(the artifacts and their DVC records); remove it",
+        )
+        return True
 
 
 def _closest(name: str, candidates: Sequence[str]) -> str:
@@ -597,8 +647,9 @@ def _check_chunk(
     returns plain, picklable values."""
     source = WorktreeSource(Path(root))
     cache = ManifestCache(None, _CACHE_ENTRIES) if _CACHE_ENTRIES is not None else None
+    links = _TrackedLinks(Path(root))
     with _without_cycle_collection():
-        results = [_ModelChecker(source, name, stages, cache).run() for name in names]
+        results = [_ModelChecker(source, name, stages, links, cache).run() for name in names]
     findings = [finding for result in results for finding in result.findings]
     refs = [ref for result in results for ref in result.artifacts]
     if presence and refs:
