@@ -32,7 +32,7 @@ from modelreg._dashboard import _stage_card, _timeline
 from modelreg._diff import RegistryDiff, RegistryEvent
 from modelreg._diff import render_markdown as render_events
 from modelreg._errors import ModelregError
-from modelreg._escape import control_characters
+from modelreg._escape import control_characters, plain_text_problem
 from modelreg._history import StageChange
 from modelreg._model import StagePointer
 from modelreg._promote import Gate, gate_table, pull_body
@@ -523,6 +523,50 @@ def test_text_options_refuse_control_characters(
     assert "control characters (U+" in done.stderr
     assert "Traceback" not in done.stderr
     assert_terminal_safe(done.stderr)
+    assert offline_registry.git("rev-parse", "HEAD") == before
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        (["promote", "digits", "1", "--to", "production"], "retrained\nsee <!--"),
+        (["rollback", "digits", "--stage", "production"], "bad\x1b[2J"),
+        (["deprecate", "digits", "1"], "leaked\nlabels"),
+    ],
+)
+def test_a_bad_reason_reads_the_same_from_the_command_and_the_library(
+    offline_registry: Workspace, modelreg_exe: str, command: list[str], reason: str
+) -> None:
+    """One rule, one wording: the command refuses it as a usage error (exit 2, a line
+    break included), the library with an InputError, both from plain_text_problem."""
+    from modelreg.api import deprecate, rollback
+
+    builders.write_version(offline_registry.root, "digits", 1)
+    builders.write_pointer(offline_registry.root, "digits", "production", 1)
+    offline_registry.commit_all("v1 in production")
+    before = offline_registry.git("rev-parse", "HEAD")
+    problem = plain_text_problem(reason, one_line=True)
+    assert problem is not None
+
+    done = subprocess.run(
+        [modelreg_exe, "--repo", str(offline_registry.root), *command, "--reason", reason],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"Invalid value for '--reason': {problem}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    verb = {"promote": promote, "rollback": rollback, "deprecate": deprecate}[command[0]]
+    arguments = {
+        "promote": ("digits", 1, "production"),
+        "rollback": ("digits", "production"),
+        "deprecate": ("digits", 1),
+    }[command[0]]
+    with pytest.raises(ModelregError) as refused:
+        verb(*arguments, repo=offline_registry.root, reason=reason)  # type: ignore[operator]
+    assert str(refused.value) == f"--reason {problem}"
     assert offline_registry.git("rev-parse", "HEAD") == before
 
 

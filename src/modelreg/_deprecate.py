@@ -17,6 +17,7 @@ from pathlib import Path
 
 from modelreg._bootstrap import write_manifest
 from modelreg._errors import ConflictError, InputError
+from modelreg._escape import plain_text_problem
 from modelreg._git import Git
 from modelreg._layout import version_path
 from modelreg._model import Deprecation, ModelVersion
@@ -46,8 +47,9 @@ def deprecate(
     now: Callable[[], datetime] | None = None,
 ) -> Deprecated:
     """Deprecate version ``number`` of ``name`` (or, with ``undo``, lift it)."""
-    if "\n" in reason or "\r" in reason:
-        raise InputError("--reason must be one line")
+    problem = plain_text_problem(reason, one_line=True)
+    if problem is not None:
+        raise InputError(f"--reason {problem}")
     root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
     registry = Registry(root, WorktreeSource(root))
     version = registry.version(name, number)

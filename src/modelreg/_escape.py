@@ -34,6 +34,7 @@ __all__ = [
     "markdown_cell",
     "markdown_code",
     "markdown_text",
+    "plain_text_problem",
     "terminal_json",
     "terminal_text",
 ]
@@ -85,6 +86,23 @@ def control_characters(text: str) -> list[str]:
     """The control characters in ``text`` a registry file may not hold (all of C0
     but tab and newline, DEL, C1), each as ``U+XXXX``; empty when it has none."""
     return [f"U+{ord(c):04X}" for c in dict.fromkeys(_CONTROL.findall(text))]
+
+
+def plain_text_problem(text: str, *, one_line: bool = False) -> str | None:
+    """Why ``text`` may not be written into the registry as given, or None if it may.
+
+    The one rule for text that commands take (descriptions, tags, reasons), so the
+    CLI's usage check and the library's say the same words: no control character
+    (they would act in every terminal and page that shows the text), and, for a
+    ``one_line`` value such as a reason, no line break. The answer completes a
+    sentence that starts with the option's name.
+    """
+    found = control_characters(text)  # a carriage return among them
+    if found:
+        return f"contains control characters ({', '.join(found)}); write plain text"
+    if one_line and "\n" in text:
+        return "must be one line"
+    return None
 
 
 def _visible(text: str, table: dict[int, str]) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg._errors import ConflictError, InputError
-from modelreg._escape import control_characters, markdown_cell, markdown_text
+from modelreg._escape import markdown_cell, markdown_text, plain_text_problem
 from modelreg._git import Git
 from modelreg._landing import (
     BRANCH_PREFIX,
@@ -92,12 +92,10 @@ class Promotion:
 
 
 def clean_reason(reason: str) -> str:
+    problem = plain_text_problem(reason, one_line=True)
+    if problem is not None:
+        raise InputError(f"--reason {problem}")
     reason = reason.strip()
-    if "\n" in reason or "\r" in reason:
-        raise InputError("--reason must be one line")
-    control = control_characters(reason)
-    if control:  # they would act in every terminal and page that shows the reason
-        raise InputError(f"--reason holds control characters ({', '.join(control)}); remove them")
     if len(reason) > _MAX_REASON:
         raise InputError(f"--reason is {len(reason)} characters; keep it under {_MAX_REASON}")
     return reason

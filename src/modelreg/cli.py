@@ -114,16 +114,24 @@ def _metric_text(value: float) -> str:
 
 def _plain_text(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Refuse text for the registry that holds control characters (tab and newline
-    aside): a carriage return or an escape in a description or reason would act in
-    every terminal, table and pull request that later shows it."""
-    from modelreg._escape import control_characters
+    aside): a carriage return or an escape in a description or tag would act in
+    every terminal, table and pull request that later shows it. The library checks
+    the same rule with the same words; here a bad value is a usage error (exit 2)."""
+    return _check_text(value, one_line=False)
+
+
+def _one_line_text(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """:func:`_plain_text` for a value that must also be one line (a reason)."""
+    return _check_text(value, one_line=True)
+
+
+def _check_text(value: Any, *, one_line: bool) -> Any:
+    from modelreg._escape import plain_text_problem
 
     for text in value if isinstance(value, tuple) else (value,):
-        found = control_characters(text or "")
-        if found:
-            raise click.BadParameter(
-                f"contains control characters ({', '.join(found)}); write plain text"
-            )
+        problem = plain_text_problem(text or "", one_line=one_line)
+        if problem is not None:
+            raise click.BadParameter(problem)
     return value
 
 
@@ -291,7 +299,7 @@ def register(
 @click.option(
     "--reason",
     default="",
-    callback=_plain_text,
+    callback=_one_line_text,
     help="Why it must not be used (kept in the manifest).",
 )
 @click.option("--undo", is_flag=True, help="Lift the deprecation instead.")
@@ -398,7 +406,7 @@ def _landed(result: Any) -> None:
 @click.option(
     "--reason",
     default="",
-    callback=_plain_text,
+    callback=_one_line_text,
     help="Why (kept in the pointer and the commit).",
 )
 @click.option(
@@ -544,7 +552,7 @@ def _gates_pass(
     metavar="VERSION",
     help="Go back to this earlier version (default: the one before the current).",
 )
-@click.option("--reason", default="", callback=_plain_text, help="Why (kept in the commit).")
+@click.option("--reason", default="", callback=_one_line_text, help="Why (kept in the commit).")
 @_pr_options
 @pass_options
 def rollback(
