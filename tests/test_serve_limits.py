@@ -9,6 +9,7 @@ every file descriptor, and requests and the follower's reads fail.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import resource
 import socket
 import subprocess
@@ -338,6 +339,17 @@ def test_serve_that_cannot_start_exits_1(registry: Workspace, modelreg_exe: str)
     assert done.returncode == 1, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: ") and "no-such-host.invalid" in line
+
+
+def test_the_serve_options_default_to_the_library_limits() -> None:
+    from modelreg.cli import cli
+
+    options = {param.name: param.default for param in cli.commands["serve"].params}
+    limits = ServeLimits()
+    for name in ("max_connections", "header_timeout", "body_timeout", "keep_alive"):
+        assert options[name] == getattr(limits, name), name
+    assert options["max_inflight"] == limits.max_inflight
+    assert inspect.signature(create_app).parameters["max_inflight"].default == limits.max_inflight
 
 
 def test_connections_leave_room_for_files() -> None:

@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from modelreg import __version__
+from modelreg._serve_limits import ServeLimits
 from modelreg._serve_metrics import CONTENT_TYPE, Metrics
 from modelreg._serve_tensors import (
     RequestError,
@@ -50,9 +51,6 @@ __all__ = ["create_app"]
 log = logging.getLogger("modelreg.serve")
 
 DEFAULT_MAX_BODY = 16 << 20
-# Inference requests read, decoded and run at once; more are answered 503 at once.
-# Each may hold a body of max_body bytes and its decoded tensors in memory.
-DEFAULT_MAX_INFLIGHT = 32
 VERSION_HEADER = "X-Model-Version"
 UNKNOWN_MODEL = "(unknown)"
 
@@ -404,7 +402,7 @@ def create_app(
     *,
     poll: float = 2.0,
     max_body: int = DEFAULT_MAX_BODY,
-    max_inflight: int = DEFAULT_MAX_INFLIGHT,
+    max_inflight: int = ServeLimits.max_inflight,
 ) -> FastAPI:
     """The ASGI app serving ``routes``; its lifespan starts and stops ``follower``'s polling.
 

@@ -32,19 +32,24 @@ written against uvicorn 0.54, and tests/test_serve_limits.py exercises each hook
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import logging
 import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-
-import uvicorn
-from starlette.types import ASGIApp
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from typing import TYPE_CHECKING
 
 from modelreg._errors import InputError, ModelregError
+
+if TYPE_CHECKING:
+    # Imported where used: the CLI reads ServeLimits' defaults for its options, and
+    # `modelreg --help` must not pay for uvicorn.
+    import asyncio
+
+    import uvicorn
+    from starlette.types import ASGIApp
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = [
     "ServeLimits",
@@ -90,12 +95,14 @@ _BODY_TIMEOUT = (
 
 @dataclass(frozen=True)
 class ServeLimits:
-    """The server's limits; the CLI's ``serve`` options, with the same defaults."""
+    """The server's limits; their defaults are the CLI's ``serve`` option defaults."""
 
     max_connections: int = 1000
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keep_alive: int = 5
+    # Inference requests read, decoded and run at once; more are answered 503 at once.
+    # Each may hold a body of max_body bytes and its decoded tensors in memory.
     max_inflight: int = 32
     backlog: int = DEFAULT_BACKLOG
 
@@ -178,6 +185,8 @@ def server_config(
 ) -> uvicorn.Config:
     """uvicorn's configuration for ``app`` with ``limits`` (httptools protocol, uvloop
     where installed)."""
+    import uvicorn
+
     return uvicorn.Config(
         app,
         host=host,
@@ -199,6 +208,8 @@ def run_server(
     :func:`check_port_free`, a failed startup) with ``sys.exit(3)``; that becomes a
     :class:`ModelregError` here, so the command exits 1 like every other failure.
     """
+    import uvicorn
+
     config = server_config(app, host=host, port=port, limits=limits, access_log=access_log)
     server = uvicorn.Server(config)
     try:
@@ -246,6 +257,8 @@ def protocol_class(limits: ServeLimits) -> type[HttpToolsProtocol]:
 
     Each call makes a new class, whose connections are counted together: one per server.
     """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
     # Connections with no request in progress, oldest first (a dict keeps insertion order).
     waiting: dict[HttpToolsProtocol, None] = {}
 

@@ -22,6 +22,7 @@ import click
 
 from modelreg import __version__
 from modelreg._escape import terminal_json, terminal_text
+from modelreg._serve_limits import ServeLimits
 
 if TYPE_CHECKING:
     from modelreg._benchmark import Subject
@@ -1124,6 +1125,9 @@ def import_mlflow_command(
 
 # --- serving -----------------------------------------------------------------------------
 
+# The serve options' defaults are the library's: one source for both.
+_SERVE_DEFAULTS = ServeLimits()
+
 
 @cli.command()
 @click.argument("refs", nargs=-1, metavar="[[NAME=]REF]...")
@@ -1160,7 +1164,7 @@ def import_mlflow_command(
 )
 @click.option(
     "--max-connections",
-    default=1000,
+    default=_SERVE_DEFAULTS.max_connections,
     show_default=True,
     type=click.IntRange(min=1),
     help="Open connections at most (lowered to fit the open-file limit); past it, "
@@ -1168,28 +1172,28 @@ def import_mlflow_command(
 )
 @click.option(
     "--header-timeout",
-    default=10.0,
+    default=_SERVE_DEFAULTS.header_timeout,
     show_default=True,
     type=click.FloatRange(min=0.1),
     help="Seconds a client has to send a request's headers.",
 )
 @click.option(
     "--body-timeout",
-    default=30.0,
+    default=_SERVE_DEFAULTS.body_timeout,
     show_default=True,
     type=click.FloatRange(min=0.1),
     help="Seconds a client has to send a request's body, after its headers (408 after).",
 )
 @click.option(
     "--keep-alive",
-    default=5,
+    default=_SERVE_DEFAULTS.keep_alive,
     show_default=True,
     type=click.IntRange(min=1),
     help="Seconds an idle connection is kept open for the next request.",
 )
 @click.option(
     "--max-inflight",
-    default=32,
+    default=_SERVE_DEFAULTS.max_inflight,
     show_default=True,
     type=click.IntRange(min=1),
     help="Inference requests read and run at once; more are answered 503 with Retry-After.",
@@ -1231,7 +1235,7 @@ def serve(
     import logging
 
     from modelreg._serve_app import create_app
-    from modelreg._serve_limits import ServeLimits, check_port_free, fit_to_open_files, run_server
+    from modelreg._serve_limits import check_port_free, fit_to_open_files, run_server
     from modelreg._serving import prepare
     from modelreg._source import find_repo_root
 
