@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from modelreg._artifact_paths import MAX_LISTING_BYTES
 from modelreg._dvc import object_path
 from modelreg._errors import InputError, ManifestError, StorageError
 from modelreg._local_artifacts import artifact_of, local_artifact
@@ -260,3 +261,31 @@ def test_dvcs_symlink_cache_type_is_read_through_the_cache(
     git(clone, "commit", "-q", "-m", "the weights, a link to the ONNX object")
     [finding] = validate(clone).errors
     assert "a symlink to" in finding.message and finding.field == "artifacts[0].path"
+
+
+def test_a_folder_listing_over_the_limit_is_refused_unread(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A folder's DVC listing has no recorded size; one over 64 MiB is not a listing DVC
+    wrote, and neither pull nor validate reads it (a sparse file: nothing is on disk)."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("flavors: {}\n")
+    register("digits", repo=workspace.root, weights=folder, commit=True)
+    workspace.git("push", "-q", "origin", "main")
+    clone = second_clone(workspace, tmp_path / "clone")
+    [artifact] = version(clone, "digits/1").artifacts
+    listing = object_path(workspace.remote, artifact.md5)
+    listing.chmod(0o644)
+    with listing.open("r+b") as handle:
+        handle.truncate(MAX_LISTING_BYTES + 1)
+
+    with pytest.raises(StorageError, match=f"is {MAX_LISTING_BYTES + 1} bytes, over the"):
+        pull(clone, version(clone, "digits/1"))
+    assert not (clone / artifact.path).exists()
+    assert not object_path(clone / ".dvc" / "cache", artifact.md5).exists()
+
+    [finding] = validate(clone).errors
+    assert f"is {MAX_LISTING_BYTES + 1} bytes, over the {MAX_LISTING_BYTES}-byte limit" in (
+        finding.message
+    )

@@ -34,6 +34,7 @@ from modelreg._model import Artifact, ModelVersion
 
 __all__ = [
     "MAX_ARTIFACT_BYTES",
+    "MAX_LISTING_BYTES",
     "MAX_LOADED_BYTES",
     "artifact_chain",
     "artifact_file",
@@ -43,6 +44,7 @@ __all__ = [
     "entry_path_problem",
     "link_problem",
     "open_regular_file",
+    "read_bounded_file",
     "read_regular_file",
 ]
 
@@ -52,6 +54,7 @@ MAX_ARTIFACT_BYTES = 1 << 40
 # What a command may read into memory in one piece (the server, benchmark): protobuf,
 # and so ONNX, cannot parse a single message beyond 2 GiB anyway.
 MAX_LOADED_BYTES = 2 << 30
+MAX_LISTING_BYTES = 64 << 20  # a folder's DVC listing: about a million files
 _MAX_NAME_BYTES = 255  # the longest file name common file systems allow
 _FILE_MD5 = re.compile(r"[0-9a-f]{32}")
 
@@ -229,10 +232,10 @@ def artifact_file(root: Path, version: ModelVersion, artifact: Artifact) -> Path
     return location
 
 
-def open_regular_file(path: Path, size: int, what: str) -> BinaryIO:
-    """``path`` opened for reading if it is a regular file (not a symlink, device or FIFO)
-    of exactly ``size`` bytes; :class:`InputError` otherwise, before anything is read.
-    FileNotFoundError passes through, for callers that fall back to another copy."""
+def _open_regular(path: Path, what: str) -> tuple[BinaryIO, int]:
+    """``path`` opened for reading, with its size, if it is a regular file (not a
+    symlink, device or FIFO); :class:`InputError` otherwise. FileNotFoundError passes
+    through, for callers that fall back to another copy."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         descriptor = os.open(path, flags)
@@ -247,15 +250,36 @@ def open_regular_file(path: Path, size: int, what: str) -> BinaryIO:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"{what}: {path} is not a regular file; remove it and pull again")
-        if info.st_size != size:
-            raise InputError(
-                f"{what}: {path} is {info.st_size} bytes but the manifest records {size}; "
-                "run 'modelreg pull' to restore it"
-            )
     except BaseException:
         handle.close()
         raise
+    return handle, info.st_size
+
+
+def open_regular_file(path: Path, size: int, what: str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (not a symlink, device or FIFO)
+    of exactly ``size`` bytes; :class:`InputError` otherwise, before anything is read.
+    FileNotFoundError passes through, for callers that fall back to another copy."""
+    handle, found = _open_regular(path, what)
+    if found != size:
+        handle.close()
+        raise InputError(
+            f"{what}: {path} is {found} bytes but the manifest records {size}; "
+            "run 'modelreg pull' to restore it"
+        )
     return handle
+
+
+def read_bounded_file(path: Path, limit: int, what: str) -> bytes:
+    """The whole of ``path`` if it is a regular file of at most ``limit`` bytes (a file
+    whose size nothing records, such as a folder's DVC listing); :class:`InputError`
+    saying how large it is otherwise, before anything is read."""
+    handle, found = _open_regular(path, what)
+    with handle:
+        data = handle.read(limit + 1) if found <= limit else b""
+    if found > limit or len(data) > limit:  # the second: it grew while being read
+        raise InputError(f"{what} is {max(found, len(data))} bytes, over the {limit}-byte limit")
+    return data
 
 
 def read_regular_file(path: Path, size: int, what: str, *, limit: int = MAX_LOADED_BYTES) -> bytes:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelreg._errors import ManifestError, StorageError
+from modelreg._errors import InputError, ManifestError, StorageError
 from modelreg._yaml import parse_yaml
 
 __all__ = [
@@ -209,8 +209,12 @@ class ObjectStore:
         if not md5.endswith(".dir"):
             return path.is_file()
         # A directory is present only if its listing and every file in it are.
+        from modelreg._artifact_paths import MAX_LISTING_BYTES, read_bounded_file  # imports us
+
         try:
-            listing = json.loads(path.read_text("utf-8"))
+            listing = json.loads(read_bounded_file(path, MAX_LISTING_BYTES, "a listing"))
+        except InputError:
+            return True  # there, but no listing DVC wrote (too large, a FIFO): reported as such
         except (OSError, ValueError):
             return False
         return all(object_path(store, entry["md5"]).is_file() for entry in listing)

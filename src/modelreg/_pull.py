@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelreg._artifact_paths import (
+    MAX_LISTING_BYTES,
     MAX_LOADED_BYTES,
     artifact_file,
     artifact_location,
     entry_path_problem,
     open_regular_file,
+    read_bounded_file,
     read_regular_file,
 )
 from modelreg._dvc import DvcConfig, ObjectStore, object_path, read_dvc_config, read_sidecar
@@ -46,7 +48,6 @@ from modelreg._yaml import MAX_BYTES
 __all__ = ["PullResult", "PulledArtifact", "pull", "verified_bytes"]
 
 IN_WORKTREE = "working tree"
-_MAX_LISTING_BYTES = 64 << 20  # a folder's DVC listing: about a million files
 FROM_CACHE = "cache"
 
 
@@ -93,9 +94,11 @@ class _Objects(ObjectStore):
         """Make object ``md5`` present and verified in the cache; say where it came from.
 
         With ``size`` (a file artifact's recorded size), an object of any other size is
-        not read at all: a manifest cannot make pull hash or copy a file of any size."""
+        not read at all, nor a folder's listing over :data:`MAX_LISTING_BYTES`: a
+        manifest cannot make pull hash or copy a file of any size."""
         cached = object_path(self.cache, md5)
         if cached.is_file():
+            _check_listing_size(md5, what, cached.stat().st_size, "the DVC cache")
             if (size is None or cached.stat().st_size == size) and file_md5(cached) == _bare(md5):
                 return FROM_CACHE
             # A damaged cache object is DVC's own copy, not the only one: drop and refetch.
@@ -122,6 +125,7 @@ class _Objects(ObjectStore):
                         "registered it with 'dvc push'"
                     )
                 found = source.stat().st_size
+                _check_listing_size(md5, what, found, self.remote_label)
                 if size is not None and found != size:
                     raise StorageError(
                         f"{what}: the object with md5 {md5} in the {self.remote_label} is "
@@ -155,6 +159,14 @@ class _Objects(ObjectStore):
             ) from exc
 
 
+def _check_listing_size(md5: str, what: str, found: int, where: str) -> None:
+    if md5.endswith(".dir") and found > MAX_LISTING_BYTES:
+        raise StorageError(
+            f"the DVC listing of {what} (md5 {md5}) in {where} is {found} bytes, over the "
+            f"{MAX_LISTING_BYTES}-byte limit for a folder listing; nothing was written"
+        )
+
+
 def _bare(md5: str) -> str:
     return md5.removesuffix(".dir")
 
@@ -175,8 +187,7 @@ def _temporary_beside(target: Path) -> Iterator[Path]:
 def _listing(path: Path, what: str) -> list[_Entry]:
     """The files of a folder object, refusing paths that would leave the folder."""
     try:
-        with open_regular_file(path, path.stat().st_size, what) as handle:
-            raw = json.loads(handle.read(_MAX_LISTING_BYTES + 1))
+        raw = json.loads(read_bounded_file(path, MAX_LISTING_BYTES, f"the DVC listing of {what}"))
         entries = [_Entry(str(item["relpath"]), str(item["md5"])) for item in raw]
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise StorageError(f"the DVC listing of {what} is unreadable: {exc}") from exc

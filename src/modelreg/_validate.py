@@ -31,14 +31,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from modelreg._artifact_paths import (
+    MAX_LISTING_BYTES,
     artifact_chain,
     artifact_path_problem,
     artifact_size_problem,
     entry_path_problem,
     link_problem,
+    read_bounded_file,
 )
 from modelreg._dvc import ObjectStore, object_path, read_dvc_config, read_sidecar
-from modelreg._errors import ManifestError, NotFoundError
+from modelreg._errors import InputError, ManifestError, NotFoundError
 from modelreg._findings import Finding, Severity, check_manifest, check_manifest_bytes
 from modelreg._git import Git
 from modelreg._layout import (
@@ -886,7 +888,11 @@ def _object_problem(store: ObjectStore, ref: _ArtifactRef) -> str | None:
                         f"{ref.size} the manifest records; pull would refuse it"
                     )
                 return None
-            listing = json.loads(found.read_bytes()[: 64 << 20])
+            what = f"the folder's DVC listing ({ref.md5}) in {folder}"
+            try:
+                listing = json.loads(read_bounded_file(found, MAX_LISTING_BYTES, what))
+            except InputError as exc:
+                return f"{exc}; pull would refuse it"
             for entry in listing:
                 relpath = entry.get("relpath") if isinstance(entry, dict) else None
                 problem = entry_path_problem(relpath)  # type: ignore[arg-type]
