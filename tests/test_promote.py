@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -246,15 +248,20 @@ STRICT = {
 }
 
 
+def write_onnx_version(root: Path, number: int, metrics: dict[str, float], **fields: Any) -> None:
+    """Version ``number`` of digits with one ONNX artifact and ``metrics``."""
+    weights = builders.write_version(root, "digits", number)["artifacts"][0]
+    onnx = {**weights, "name": "onnx", "format": "onnx", "opset": 18}
+    builders.write_version(root, "digits", number, artifacts=[onnx], metrics=metrics, **fields)
+
+
 @pytest.fixture
 def strict(offline_registry: Workspace) -> Workspace:
     root = offline_registry.root
     builders.write_config(root, policies=STRICT)
     for number, accuracy, latency in ((1, 0.95, 2.0), (2, 0.96, 2.1), (3, 0.949, 2.0)):
-        weights = builders.write_version(root, "digits", number)["artifacts"][0]
-        onnx = {**weights, "name": "onnx", "format": "onnx", "opset": 18}
         metrics = {"accuracy": accuracy, "latency_p50_ms": latency, "onnx_max_abs_diff": 1e-6}
-        builders.write_version(root, "digits", number, artifacts=[onnx], metrics=metrics)
+        write_onnx_version(root, number, metrics)
     builders.write_version(root, "digits", 4, metrics={"accuracy": 0.99})  # no ONNX, no latency
     offline_registry.commit_all("strict policies")
     return offline_registry
@@ -299,6 +306,66 @@ def test_a_failing_gate_refuses_and_changes_nothing(strict: Workspace) -> None:
     strict.git("reset", "-q", "--hard", head)
     with pytest.raises(InputError, match="--force needs --reason"):
         promote("digits", 3, "production", repo=strict.root, force=True)
+    assert strict.git("rev-parse", "HEAD").strip() == head and strict.status() == ""
+
+
+# v1 is in production (accuracy 0.95, latency 2.0); a new v5 fails one kind of gate
+# (two for the latency bound, whose regression gate fails with it).
+PASSING = {"accuracy": 0.95, "latency_p50_ms": 2.0, "onnx_max_abs_diff": 1e-6}
+FAILED_GATES = [
+    # metrics, promoted to staging first, deprecated, the stage checked, the gates failing
+    pytest.param(
+        {**PASSING, "accuracy": 0.9}, False, False, "staging", ["accuracy >= 0.902"],
+        id="metric-minimum",
+    ),
+    pytest.param(
+        {**PASSING, "latency_p50_ms": 9.0}, True, False, "production",
+        ["latency_p50_ms <= 5", "no latency_p50_ms regression"], id="metric-maximum",
+    ),
+    pytest.param(
+        {**PASSING, "accuracy": 0.949}, True, False, "production", ["no accuracy regression"],
+        id="no-regression",
+    ),
+    pytest.param(PASSING, False, False, "production", ["source stage"], id="source-stage"),
+    pytest.param(
+        {"accuracy": 0.95, "latency_p50_ms": 2.0}, True, False, "production", ["ONNX parity"],
+        id="onnx-parity",
+    ),
+    pytest.param(PASSING, False, True, "staging", ["not deprecated"], id="deprecated"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("metrics", "staged", "deprecated", "stage", "failing"), FAILED_GATES)
+def test_each_failed_gate_exits_1_through_the_installed_command(
+    strict: Workspace,
+    modelreg_exe: str,
+    metrics: dict[str, float],
+    staged: bool,
+    deprecated: bool,
+    stage: str,
+    failing: list[str],
+) -> None:
+    """What the gate step of benchmark.yml runs: the console script's exit code."""
+    promote("digits", 1, "staging", repo=strict.root, now=lambda: _at(9))
+    promote("digits", 1, "production", repo=strict.root, now=lambda: _at(10))
+    deprecation = {"deprecation": {"date": builders.CREATED, "reason": "x"}} if deprecated else {}
+    write_onnx_version(strict.root, 5, metrics, **deprecation)
+    strict.commit_all("v5")
+    if staged:
+        promote("digits", 5, "staging", repo=strict.root, now=lambda: _at(11))
+    head = strict.git("rev-parse", "HEAD").strip()
+
+    done = subprocess.run(
+        [modelreg_exe, "--repo", str(strict.root), "promote", "digits", "5", "--to", stage,
+         "--check"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    failed = [line.split(":")[0].removeprefix("  FAIL  ") for line in done.stdout.splitlines()
+              if line.startswith("  FAIL  ")]  # fmt: skip
+    assert failed == failing, done.stdout
     assert strict.git("rev-parse", "HEAD").strip() == head and strict.status() == ""
 
 
