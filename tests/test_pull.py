@@ -289,3 +289,17 @@ def test_a_folder_listing_over_the_limit_is_refused_unread(
     assert f"is {MAX_LISTING_BYTES + 1} bytes, over the {MAX_LISTING_BYTES}-byte limit" in (
         finding.message
     )
+
+
+def test_pull_refuses_a_record_mismatch_as_validate_reports_it(registered: Workspace) -> None:
+    """One rule for the manifest against its DVC record, worded the same in both."""
+    v1 = version(registered.root, "digits/1")
+    sidecar = registered.root / f"{v1.artifacts[0].path}.dvc"
+    sidecar.write_text(sidecar.read_text().replace(f"size: {v1.artifacts[0].size}", "size: 7"))
+
+    [finding] = validate(registered.root, offline=True).errors
+    with pytest.raises(ManifestError) as caught:
+        pull(registered.root, v1)
+
+    assert finding.field == "artifacts[0].size"
+    assert str(caught.value) == f"{finding.path}: {finding.field}: {finding.message}"

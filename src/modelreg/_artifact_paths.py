@@ -22,12 +22,13 @@ it is ``registry/<model>/artifacts/<N>/<file>`` of that very version, and
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from modelreg._dvc import object_path, read_dvc_config
+from modelreg._dvc import DvcOut, object_path, read_dvc_config
 from modelreg._errors import InputError, ManifestError
 from modelreg._layout import artifact_dir, name_problem, version_path
 from modelreg._model import Artifact, ModelVersion
@@ -41,11 +42,13 @@ __all__ = [
     "artifact_location",
     "artifact_path_problem",
     "artifact_size_problem",
+    "check_loadable",
     "entry_path_problem",
     "link_problem",
     "open_regular_file",
     "read_bounded_file",
     "read_regular_file",
+    "record_problems",
 ]
 
 # No model file is this large; a manifest claiming more is broken or hostile, and a
@@ -152,6 +155,35 @@ def link_problem(root: Path, relpath: str, sub: str, md5: str) -> str | None:
         f"passes through {sub}, a symlink to {real}, not DVC's link to the cache object of "
         f"md5 {md5}; replace the link with a plain file"
     )
+
+
+def record_problems(path: str, md5: str, size: int, out: DvcOut) -> list[tuple[str, str]]:
+    """How the artifact the manifest records (``path``, ``md5``, ``size``) differs from
+    its DVC record ``out``, as (field, message): the field ``md5`` or ``size`` of the
+    manifest's artifact, or "" for the record itself. ``validate`` reports them all;
+    pull refuses the first, since ``dvc pull`` would fetch what the record says."""
+    sidecar = f"{path}.dvc"
+    name = posixpath.basename(path)
+    problems = []
+    if out.path != name:
+        problems.append(("", f"tracks {out.path!r}, not {name!r}; re-run 'dvc add {path}'"))
+    if out.md5 != md5:
+        problems.append(
+            (
+                "md5",
+                f"{md5} differs from {out.md5} in {sidecar}; the manifest must record the "
+                "tracked content's hash",
+            )
+        )
+    if out.size != size:
+        problems.append(
+            (
+                "size",
+                f"{size} differs from {out.size} in {sidecar}; the manifest must record the "
+                "tracked content's size",
+            )
+        )
+    return problems
 
 
 def _where(version: ModelVersion, artifact: Artifact) -> tuple[str, str]:
@@ -282,14 +314,19 @@ def read_bounded_file(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
-def read_regular_file(path: Path, size: int, what: str, *, limit: int = MAX_LOADED_BYTES) -> bytes:
-    """The whole of ``path``, checked as by :func:`open_regular_file`, and only if the
-    recorded ``size`` is at most ``limit``: a manifest cannot make a command load a
-    file of any size it claims."""
+def check_loadable(size: int, what: str, limit: int = MAX_LOADED_BYTES) -> None:
+    """:class:`InputError` if a file of the recorded ``size`` is over ``limit``, the most
+    a command reads into memory: a manifest cannot make it load any size it claims."""
     if size > limit:
         raise InputError(
             f"{what}: the manifest records {size} bytes, over the {limit}-byte limit "
             "for a file loaded into memory"
         )
+
+
+def read_regular_file(path: Path, size: int, what: str, *, limit: int = MAX_LOADED_BYTES) -> bytes:
+    """The whole of ``path``, checked as by :func:`open_regular_file`, and only if the
+    recorded ``size`` passes :func:`check_loadable`."""
+    check_loadable(size, what, limit)
     with open_regular_file(path, size, what) as handle:
         return handle.read(size + 1)

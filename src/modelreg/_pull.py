@@ -30,13 +30,14 @@ from pathlib import Path
 
 from modelreg._artifact_paths import (
     MAX_LISTING_BYTES,
-    MAX_LOADED_BYTES,
     artifact_file,
     artifact_location,
+    check_loadable,
     entry_path_problem,
     open_regular_file,
     read_bounded_file,
     read_regular_file,
+    record_problems,
 )
 from modelreg._dvc import DvcConfig, ObjectStore, object_path, read_dvc_config, read_sidecar
 from modelreg._errors import InputError, ManifestError, StorageError
@@ -198,10 +199,10 @@ def _listing(path: Path, what: str) -> list[_Entry]:
     return entries
 
 
-def _check_record(root: Path, version: ModelVersion, artifact: Artifact) -> None:
-    """The manifest agrees with the artifact's DVC record, as ``validate`` requires and
-    ``dvc pull`` assumes: one hash and size for the file, whichever tool fetches it."""
-    target = artifact_location(root, version, artifact)
+def _check_record(version: ModelVersion, artifact: Artifact, target: Path) -> None:
+    """The manifest agrees with the artifact's DVC record beside ``target`` (its checked
+    place), as ``validate`` requires and ``dvc pull`` assumes: one hash and size for the
+    file, whichever tool fetches it."""
     sidecar = target.with_name(f"{target.name}.dvc")
     relpath = f"{artifact.path}.dvc"
     manifest = version_path(version.model, version.version)
@@ -218,19 +219,12 @@ def _check_record(root: Path, version: ModelVersion, artifact: Artifact) -> None
             field=f"artifacts[{index}].path",
         ) from None
     out = read_sidecar(relpath, data)
-    if out.path != target.name:
-        raise ManifestError(relpath, f"tracks {out.path!r}, not {target.name!r}")
-    for fld, claimed, recorded in (
-        ("md5", artifact.md5, out.md5),
-        ("size", artifact.size, out.size),
-    ):
-        if claimed != recorded:
-            raise ManifestError(
-                manifest,
-                f"{claimed!r} differs from the {fld} {recorded!r} in {relpath}; the "
-                "manifest and the DVC record must describe the same content",
-                field=f"artifacts[{index}].{fld}",
-            )
+    problems = record_problems(artifact.path, artifact.md5, artifact.size, out)
+    if problems:
+        fld, problem = problems[0]
+        if not fld:
+            raise ManifestError(relpath, problem)
+        raise ManifestError(manifest, problem, field=f"artifacts[{index}].{fld}")
 
 
 def _writable(root: Path, version: ModelVersion, artifact: Artifact) -> Path:
@@ -294,9 +288,13 @@ def _copy_into_place(source: Path, target: Path) -> None:
 
 
 def _write_folder(
-    root: Path, version: ModelVersion, artifact: Artifact, cache: Path, entries: list[_Entry]
+    root: Path,
+    version: ModelVersion,
+    artifact: Artifact,
+    target: Path,
+    cache: Path,
+    entries: list[_Entry],
 ) -> None:
-    target = _writable(root, version, artifact)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -327,8 +325,7 @@ def pull(root: Path, version: ModelVersion, *, remote: str | None = None) -> Pul
     """Fetch ``version``'s artifacts into the working tree at ``root``, verified by md5."""
     # 0. Every path the manifest names is checked before anything is fetched or written.
     for artifact in version.artifacts:
-        _writable(root, version, artifact)
-        _check_record(root, version, artifact)
+        _check_record(version, artifact, _writable(root, version, artifact))
     objects = _Objects(root, read_dvc_config(root), remote)
     plans: list[tuple[Artifact, list[_Entry] | None, str]] = []
     # 1. Every object present and verified in the cache; nothing in the tree changes yet.
@@ -354,14 +351,12 @@ def pull(root: Path, version: ModelVersion, *, remote: str | None = None) -> Pul
     # 2. Write the working-tree files, each place checked again right before the write.
     pulled = []
     for artifact, entries, source in plans:
-        target = artifact_location(root, version, artifact)
+        target = _writable(root, version, artifact)
         if source != IN_WORKTREE:
             if entries is None:
-                _copy_into_place(
-                    object_path(objects.cache, artifact.md5), _writable(root, version, artifact)
-                )
+                _copy_into_place(object_path(objects.cache, artifact.md5), target)
             else:
-                _write_folder(root, version, artifact, objects.cache, entries)
+                _write_folder(root, version, artifact, target, objects.cache, entries)
         pulled.append(PulledArtifact(artifact, target, source))
     return PullResult(version.ref, objects.remote_name, tuple(pulled))
 
@@ -380,11 +375,7 @@ def verified_bytes(
     if artifact.is_directory:
         raise InputError(f"{what} is a folder; only a single-file artifact can be loaded")
     expected = _bare(artifact.md5)
-    if artifact.size > MAX_LOADED_BYTES:
-        raise InputError(
-            f"{what}: the manifest records {artifact.size} bytes, over the "
-            f"{MAX_LOADED_BYTES}-byte limit for a file loaded into memory"
-        )
+    check_loadable(artifact.size, what)  # now: a refusal below would fetch it first
     # No look at the version's DVC record here: the bytes are checked against the
     # manifest's md5 and never written, and a server following a fetched branch reads
     # manifests its working tree has no records for.

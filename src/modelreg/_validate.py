@@ -23,7 +23,6 @@ import gc
 import json
 import multiprocessing
 import os
-import posixpath
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from modelreg._artifact_paths import (
     entry_path_problem,
     link_problem,
     read_bounded_file,
+    record_problems,
 )
 from modelreg._dvc import ObjectStore, object_path, read_dvc_config, read_sidecar
 from modelreg._errors import InputError, ManifestError, NotFoundError
@@ -69,6 +69,7 @@ FieldPath = tuple[str | int, ...]
 
 _MODEL_ENTRIES = {MODEL_FILE, VERSIONS, STAGES, ALIASES, ARTIFACTS, "README.md"}
 _REGISTRY_ENTRIES = {"registry.yaml", ".schemas", "README.md"}
+_RECORD_CODES = {"md5": "artifact-hash", "size": "artifact-size"}
 # Below this many version files, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 400
 
@@ -385,29 +386,11 @@ class _ModelChecker:
         except ManifestError as exc:
             self.result.findings.append(Finding.from_error(exc, "artifact-record"))
             return
-        if out.path != posixpath.basename(target):
-            self.error(
-                "artifact-record",
-                sidecar,
-                f"tracks {out.path!r}, not "
-                f"{posixpath.basename(target)!r}; re-run 'dvc add {target}'",
-            )
-        if out.md5 != artifact["md5"]:
-            self.error(
-                "artifact-hash",
-                path,
-                f"{artifact['md5']} differs from {out.md5} in {sidecar}; "
-                "the manifest must record the tracked content's hash",
-                (*fld, "md5"),
-            )
-        if out.size != artifact["size"]:
-            self.error(
-                "artifact-size",
-                path,
-                f"{artifact['size']} differs from {out.size} in {sidecar}; "
-                "the manifest must record the tracked content's size",
-                (*fld, "size"),
-            )
+        for name, message in record_problems(target, artifact["md5"], artifact["size"], out):
+            if name:
+                self.error(_RECORD_CODES[name], path, message, (*fld, name))
+            else:
+                self.error("artifact-record", sidecar, message)
         self.result.artifacts.append(
             _ArtifactRef(path, (*fld, "md5"), artifact["md5"], artifact["size"])
         )
