@@ -333,38 +333,6 @@ def test_a_models_uri_load_through_the_mlflow_plugin_is_refused(
     assert_no_command_ran(clone)
 
 
-def test_a_file_artifact_does_not_replace_a_folder_in_its_place(
-    template: tuple[Path, dict[str, Any]], clone: Path, modelreg_exe: str
-) -> None:
-    """A folder where the version's file goes (committed by the pull request, so the
-    record is valid) is left alone: pull refuses instead of swapping kinds."""
-    _, objects = template
-    apply_case(
-        clone,
-        {
-            "artifacts": [
-                {
-                    "name": "weights",
-                    "path": "registry/digits/artifacts/4/model.pt",
-                    "md5": objects["v1_md5"],
-                    "size": objects["v1_size"],
-                    "format": "pytorch",
-                }
-            ],
-            "write": {
-                "registry/digits/artifacts/4/model.pt.dvc": (
-                    f"outs:\n- md5: {objects['v1_md5']}\n  size: {objects['v1_size']}\n"
-                    "  hash: md5\n  path: model.pt\n"
-                ),
-                "registry/digits/artifacts/4/model.pt/keep.txt": "kept\n",
-            },
-        },
-    )
-    before = snapshot(clone, clone.parent / "remote")
-    assert_refused(run(modelreg_exe, clone, "pull", "digits/4"), "is a folder in the working tree")
-    assert snapshot(clone, clone.parent / "remote") == before
-
-
 def test_a_shared_md5_only_ever_lands_in_the_versions_own_folder(
     template: tuple[Path, dict[str, Any]], clone: Path, modelreg_exe: str
 ) -> None:
