@@ -16,7 +16,7 @@ from typing import Any
 
 from modelreg._errors import InputError
 from modelreg._escape import markdown_cell, markdown_text
-from modelreg._model import ModelVersion
+from modelreg._model import ModelVersion, author_name
 from modelreg._registry import Registry, VersionStatus
 
 __all__ = [
@@ -311,7 +311,7 @@ def table_rows(
         if row.section == "metrics" or row.direction:
             cells = _metric_cells(row, strong, escape)
         elif row.key == "author":  # the name; the address is in the manifest
-            cells = [escape(str(v).split(" <")[0]) for v in row.values]
+            cells = [escape(author_name(str(v))) for v in row.values]
         else:
             cells = [escape(_cell(v)) for v in row.values]
         rows.append([escape(row.section), escape(row.key), *cells])

@@ -21,7 +21,7 @@ from modelreg._compare import metric_direction
 from modelreg._errors import ModelregError
 from modelreg._escape import html_text as _e  # every text and attribute on the page
 from modelreg._history import StageChange, stage_history
-from modelreg._model import ModelVersion, StagePointer, format_timestamp
+from modelreg._model import ModelVersion, StagePointer, author_name, format_timestamp
 from modelreg._registry import Registry
 from modelreg._report import chart_metric
 
@@ -153,7 +153,7 @@ def _model_section(
         )
         rows.append(
             f"<tr><td>v{version.version}</td><td>{_e(version.created.strftime('%Y-%m-%d'))}</td>"
-            f"<td>{_e(version.author.split(' <')[0])}</td>{metrics}"
+            f"<td>{_e(author_name(version.author))}</td>{metrics}"
             f'<td>{"".join(labels)}</td><td class="desc">{_e(version.description)}</td></tr>'
         )
     header = "".join(f'<th class="num">{_e(c)}</th>' for c in columns)
@@ -256,7 +256,7 @@ def _timeline(changes: Sequence[StageChange], pulls: str | None) -> str:
             f'<li class="{_id(change.kind)}"><span class="when">'
             f"{_e(change.date.strftime('%Y-%m-%d %H:%M'))}</span> "
             f'<span class="tag stage">{_e(where)}</span> <b>{_e(moved)}</b> '
-            f'<span class="kind">{_e(change.kind)}</span> by {_e(change.author.split(" <")[0])}'
+            f'<span class="kind">{_e(change.kind)}</span> by {_e(author_name(change.author))}'
             f" · <code>{_e(change.commit[:10])}</code>{pr}{reason}</li>"
         )
     return f'<ol class="timeline">{"".join(items)}</ol>'

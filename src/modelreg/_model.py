@@ -29,6 +29,7 @@ __all__ = [
     "Signature",
     "StagePointer",
     "TensorSpec",
+    "author_name",
     "format_timestamp",
     "parse_timestamp",
 ]
@@ -39,6 +40,13 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 def parse_timestamp(text: str) -> datetime:
     """A schema-checked ``2026-01-31T12:00:00Z`` string as an aware UTC datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def author_name(author: str) -> str:
+    """The name of a ``Name <email>`` author (git's ident form), for display: the
+    email is the last ``<...>``, so a name holding `` <`` keeps it whole."""
+    name, sep, email = author.rpartition(" <")
+    return name if sep and email.endswith(">") else author
 
 
 def format_timestamp(moment: datetime) -> str:

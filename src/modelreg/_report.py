@@ -20,7 +20,7 @@ from modelreg._diff import RegistryDiff, RegistryEvent, diff_revisions
 from modelreg._diff import render_markdown as render_events
 from modelreg._escape import code_fence, markdown_text
 from modelreg._history import StageChange, stage_history
-from modelreg._model import ModelVersion, StagePointer
+from modelreg._model import ModelVersion, StagePointer, author_name
 from modelreg._promote import check_gates, gate_table
 from modelreg._registry import Registry
 
@@ -159,7 +159,7 @@ def timeline_chart(model: str, changes: Sequence[StageChange]) -> str:
     for change in reversed(changes):
         date = change.date.strftime("%Y-%m-%d")
         moved = f"v{change.to_version}" if change.to_version else "cleared"
-        who = change.author.split(" <")[0]
+        who = author_name(change.author)
         pr = f" PR {change.pr}" if change.pr else ""
         text = _label(f"{change.stage} {moved} {change.kind} by {who}{pr}")
         if date != day:

@@ -711,6 +711,7 @@ def list_models(options: _Options, as_json: bool) -> None:
 @pass_options
 def versions(options: _Options, name: str, as_json: bool) -> None:
     """List the versions of model NAME, newest first."""
+    from modelreg._model import author_name
     from modelreg._refs import parse_ref
 
     model = parse_ref(name).model
@@ -735,7 +736,7 @@ def versions(options: _Options, name: str, as_json: bool) -> None:
         [
             str(v.version),
             _date(v.created),
-            v.author.split(" <")[0],
+            author_name(v.author),
             _status_text(status.get(v.version), v.deprecated),
         ]
         + [_metric_text(v.metrics[m]) if m in v.metrics else "-" for m in metric_names]
@@ -915,6 +916,7 @@ def history(
 ) -> None:
     """Who moved which version into which stage, when and why (from git log)."""
     from modelreg._history import stage_history
+    from modelreg._model import author_name
     from modelreg._refs import parse_ref
 
     model = parse_ref(name).model
@@ -942,7 +944,7 @@ def history(
             ("@" if c.is_alias else "") + c.stage,
             f"{version(c.from_version)} → {version(c.to_version)}",
             c.kind,
-            c.author.split(" <")[0],
+            author_name(c.author),
             c.commit[:10],
             f"#{c.pr}" if c.pr else "",
             _first_line(c.reason or c.subject, 50),
