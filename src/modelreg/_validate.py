@@ -18,6 +18,7 @@ invalidate any model. A full run spreads models over worker processes.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import json
@@ -138,26 +139,44 @@ class _ModelResult:
     artifacts: list[_ArtifactRef] = field(default_factory=list)
 
 
-class _TrackedLinks:
-    """The symlinks git tracks under ``registry/``, listed once, at the first link met.
+class _Tracked:
+    """What git tracks under ``registry/``, listed once, at the first question.
 
-    Only these are judged: a pull request can plant a link only by committing it, while
-    DVC's own links (``cache.type = symlink``) are made in each clone and never tracked.
+    Only tracked links are judged: a pull request can plant a link only by committing
+    it, while DVC's own links (``cache.type = symlink``) are made in each clone and
+    never tracked. And an artifact is never tracked itself (DVC keeps it out of git,
+    its record is what git tracks), so one that is, or a folder committed in its
+    place, is a pull request's doing.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._paths: set[str] | None = None
+        self._links: set[str] = set()
+        self._paths: list[str] | None = None
 
-    def __contains__(self, path: str) -> bool:
+    def _listed(self) -> list[str]:
         if self._paths is None:
             listed = Git(self.root).run("ls-files", "--stage", "-z", "--", REGISTRY_DIR)
-            self._paths = {
-                os.fsdecode(name)
-                for meta, _, name in (e.partition(b"\t") for e in listed.split(b"\0") if e)
-                if meta.startswith(b"120000 ")
+            entries = [e.partition(b"\t") for e in listed.split(b"\0") if e]
+            self._paths = sorted(os.fsdecode(name) for _, _, name in entries)
+            self._links = {
+                os.fsdecode(name) for meta, _, name in entries if meta.startswith(b"120000 ")
             }
-        return path in self._paths
+        return self._paths
+
+    def is_link(self, path: str) -> bool:
+        self._listed()
+        return path in self._links
+
+    def holds(self, path: str) -> bool:
+        """Whether git tracks ``path`` itself or anything under it."""
+        paths = self._listed()
+        at = bisect.bisect_left(paths, path)
+        if at < len(paths) and paths[at] == path:
+            return True
+        # Not the next entry: 'model.pt.dvc' sorts between 'model.pt' and 'model.pt/x'.
+        inside = bisect.bisect_left(paths, f"{path}/")
+        return inside < len(paths) and paths[inside].startswith(f"{path}/")
 
 
 class _ModelChecker:
@@ -168,11 +187,11 @@ class _ModelChecker:
         source: TreeSource,
         name: str,
         stages: tuple[str, ...] | None,
-        links: _TrackedLinks,
+        tracked: _Tracked,
         cache: ManifestCache | None = None,
     ) -> None:
         self.source = source
-        self.links = links
+        self.tracked = tracked
         # Each link on an artifact's way, judged once: True where it is refused (and so
         # reported, at the first artifact that passes through it).
         self.judged: dict[str, bool] = {}
@@ -372,6 +391,16 @@ class _ModelChecker:
         for sub in [*artifact_chain(target), sidecar]:
             if self.refused_link(path, (*fld, "path"), target, sub, artifact["md5"]):
                 return
+        if self.source.exists(target) and self.tracked.holds(target):
+            self.error(
+                "artifact-committed",
+                path,
+                f"{target} is committed to git, where only its DVC record belongs (a "
+                "file or folder committed at an artifact's path is what pull would "
+                "have to overwrite); remove it with 'git rm -r --cached'",
+                (*fld, "path"),
+            )
+            return
         try:
             out = read_sidecar(sidecar, self.source.read(sidecar))
         except NotFoundError:
@@ -401,11 +430,11 @@ class _ModelChecker:
         if sub in self.judged:
             return self.judged[sub]
         problem = None
-        if self.source.is_symlink(sub) and sub in self.links:
+        if self.source.is_symlink(sub) and self.tracked.is_link(sub):
             if sub == f"{target}.dvc":
                 problem = f"{sub} is a symlink; a DVC record must be a plain file"
             else:
-                found = link_problem(self.links.root, target, sub, md5)
+                found = link_problem(self.tracked.root, target, sub, md5)
                 problem = None if found is None else f"{target!r} {found}"
         if problem is not None:
             self.error("artifact-path", path, problem, fld)
@@ -571,7 +600,7 @@ class _ModelChecker:
         unless an artifact's path already met it (its manifest's finding names it)."""
         if path in self.judged:
             return self.judged[path]
-        if not (self.source.is_symlink(path) and path in self.links):
+        if not (self.source.is_symlink(path) and self.tracked.is_link(path)):
             return False
         self.error(
             "artifact-link",
@@ -632,9 +661,9 @@ def _check_chunk(
     returns plain, picklable values."""
     source = WorktreeSource(Path(root))
     cache = ManifestCache(None, _CACHE_ENTRIES) if _CACHE_ENTRIES is not None else None
-    links = _TrackedLinks(Path(root))
+    tracked = _Tracked(Path(root))
     with _without_cycle_collection():
-        results = [_ModelChecker(source, name, stages, links, cache).run() for name in names]
+        results = [_ModelChecker(source, name, stages, tracked, cache).run() for name in names]
     findings = [finding for result in results for finding in result.findings]
     refs = [ref for result in results for ref in result.artifacts]
     if presence and refs:
