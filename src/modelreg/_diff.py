@@ -9,7 +9,7 @@ revisions, not from commit messages, so a squash merge, a hand edit or a plain
 Only the files that differ are read: one ``git diff --raw`` names them with
 their old and new blobs, and one ``git cat-file --batch`` reads those. A stage
 pointer that changed is a rollback when its new file is one the stage held
-earlier at BASE (see :func:`modelreg._rollback.pointer_stack`), a promotion
+earlier at BASE (see :func:`modelreg._pointer_log.pointer_stack`), a promotion
 otherwise.
 """
 
@@ -34,6 +34,7 @@ from modelreg._layout import (
     VERSIONS,
     version_number_from_filename,
 )
+from modelreg._pointer_log import pointer_stack
 from modelreg._source import find_repo_root
 
 __all__ = [
@@ -338,8 +339,6 @@ def _stage_events(
                 "canary_changed", model, path, version=new, stage=stage, previous=old, detail=detail
             )
         ]
-    from modelreg._rollback import pointer_stack
-
     earlier = pointer_stack(git, base_commit, path)[:-1] if old is not None else []
     restored = any(state.blob == change.new for state in earlier)
     event: EventKind = "rolled_back" if restored else "promoted"

@@ -27,17 +27,18 @@ from typing import TYPE_CHECKING, Any
 from modelreg._errors import ConflictError
 from modelreg._escape import markdown_text
 from modelreg._findings import check_manifest_bytes
-from modelreg._git import Git, is_null_sha
+from modelreg._git import Git
 from modelreg._landing import BRANCH_PREFIX, Edit, PullRequestBase, Worktree, landed_json, trailers
 from modelreg._layout import stage_pointer_path
 from modelreg._model import StagePointer, format_timestamp
+from modelreg._pointer_log import pointer_stack
 from modelreg._promote import clean_reason, pointer_bytes
 from modelreg._source import find_repo_root
 
 if TYPE_CHECKING:
     from modelreg._github import GitHub, PullRequest
 
-__all__ = ["PointerState", "Rollback", "pointer_stack", "rollback"]
+__all__ = ["Rollback", "rollback"]
 
 
 @dataclass(frozen=True)
@@ -213,61 +214,6 @@ def rollback(
             pull=landed.pull,
             warnings=landed.warnings,
         )
-
-
-@dataclass(frozen=True)
-class PointerState:
-    """One state on a stage's stack: the pointer file's blob (None: no pointer) and the
-    commit that put it there (None where history starts with the file already there)."""
-
-    blob: str | None
-    commit: str | None
-    subject: str
-
-
-def pointer_stack(git: Git, head: str, path: str) -> list[PointerState]:
-    """The states a stage pointer can be rolled back through, oldest first; the last
-    is the state at ``head``.
-
-    The pointer's changes are replayed along the first-parent line, oldest first. A
-    change that brings back a file held earlier on the stack (a rollback, or a hand
-    ``git revert``) pops down to it; any other change (a promotion, a hand edit)
-    pushes. Pointers carry the time of their promotion, so a new promotion never
-    reproduces an earlier file byte for byte, and undoing twice walks back twice,
-    never forward again.
-    """
-    out = git.run(
-        "log",
-        "--first-parent",
-        "--reverse",
-        "--no-abbrev",
-        "--raw",
-        "-z",
-        "--no-renames",
-        "--format=%x1e%H%x1f%s%x1f",
-        head,
-        "--",
-        path,
-    )
-    stack: list[PointerState] = []
-    for record in out.split(b"\x1e"):
-        if not record.strip():
-            continue
-        sha, subject_bytes, raw = record.split(b"\x1f", 2)
-        fields = raw.lstrip(b"\0\n").split(b"\0")
-        meta = fields[0].decode().lstrip(":").split(" ")
-        if len(fields) < 2 or len(meta) < 5:
-            continue
-        old, new = (None if is_null_sha(b) else b for b in (meta[2], meta[3]))
-        if not stack or stack[-1].blob != old:
-            # History starts here (a shallow clone) or does not chain: start afresh.
-            stack = [PointerState(old, None, "")]
-        held = [i for i, state in enumerate(stack[:-1]) if state.blob == new]
-        if held:
-            del stack[held[-1] + 1 :]
-        else:
-            stack.append(PointerState(new, sha.decode(), subject_bytes.decode("utf-8", "replace")))
-    return stack
 
 
 def _earlier_states(git: Git, head: str, path: str, current: StagePointer) -> Iterator[_Step]:
