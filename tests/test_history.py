@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from modelreg._diff import diff_revisions
 from modelreg._errors import NotFoundError
-from modelreg._history import _PointerBlob, _read_canonical_pointer, _read_pointer_blob
+from modelreg._pointer_log import PointerBlob, read_canonical_pointer, read_pointer_blob
 from modelreg._yaml import dump_yaml, top_level_scalars
 from modelreg.api import Registry, stage_history
+from modelreg.api import promote as api_promote
+from modelreg.api import rollback as api_rollback
 from modelreg.cli import cli
 from tests import builders
 from tests.conftest import Workspace
@@ -238,14 +244,14 @@ def test_the_fast_pointer_reader_agrees_with_the_parser(
         slow.get("version"),
         slow.get("reason") if isinstance(slow.get("reason"), str) else "",
     )
-    got = _read_pointer_blob(blob)
+    got = read_pointer_blob(blob)
     assert (got.version, got.reason) == expected
-    fast = _read_canonical_pointer(blob)
+    fast = read_canonical_pointer(blob)
     assert fast is None or fast == got
 
 
 def test_the_fast_pointer_reader_declines_what_it_cannot_read() -> None:
-    assert _read_canonical_pointer(b"version: 3\nreason: better accuracy\n") == _PointerBlob(
+    assert read_canonical_pointer(b"version: 3\nreason: better accuracy\n") == PointerBlob(
         3, "better accuracy"
     )
     for blob in (
@@ -256,4 +262,78 @@ def test_the_fast_pointer_reader_declines_what_it_cannot_read() -> None:
         b"version: 03\n",
         b"version: 3\nreason: no\n",
     ):
-        assert _read_canonical_pointer(blob) is None, blob
+        assert read_canonical_pointer(blob) is None, blob
+
+
+# --- classification from state, not from commit messages --------------------------------------
+
+
+def _history_kinds(
+    modelreg_exe: str, root: Path
+) -> tuple[list[list[str]], list[tuple[object, ...]]]:
+    """``modelreg history`` of digits' production stage, as the table's (VERSION, CHANGE)
+    cells and as the --json changes' (from, to, kind)."""
+    command = [modelreg_exe, "--repo", str(root), "history", "digits", "--stage", "production"]
+    table = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert table.returncode == 0, table.stderr
+    rows = [line.split("  ") for line in table.stdout.splitlines()[2:]]
+    cells = [[c.strip() for c in row if c.strip()][2:4] for row in rows]
+    document = subprocess.run([*command, "--json"], capture_output=True, text=True, check=False)
+    assert document.returncode == 0, document.stderr
+    changes = json.loads(document.stdout)["changes"]
+    return cells, [(c["from_version"], c["to_version"], c["kind"]) for c in changes]
+
+
+def test_a_hand_revert_of_a_rollback_shows_as_a_promotion(
+    offline_registry: Workspace, modelreg_exe: str
+) -> None:
+    ws = offline_registry
+    for number in (1, 2):
+        builders.write_version(ws.root, "digits", number)
+    ws.commit_all("register digits 1-2")
+    clock = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    api_promote("digits", 1, "production", repo=ws.root, now=lambda: clock)
+    api_promote("digits", 2, "production", repo=ws.root, now=lambda: clock.replace(hour=10))
+    undone = api_rollback("digits", "production", repo=ws.root, reason="latency spike")
+    # Someone reverts the rollback by hand: v2 is back, promoted again, whatever the
+    # subject ('Revert "Revert ..."') says.
+    ws.git("revert", "--no-edit", undone.commit)
+
+    cells, changes = _history_kinds(modelreg_exe, ws.root)
+
+    assert changes == [
+        (1, 2, "promoted"),
+        (2, 1, "rolled back"),
+        (1, 2, "promoted"),
+        (None, 1, "assigned"),
+    ]
+    assert cells == [
+        ["1 → 2", "promoted"],
+        ["2 → 1", "rolled back"],
+        ["1 → 2", "promoted"],
+        ["- → 1", "assigned"],
+    ]
+    # diff, which compares states, says the same of the revert.
+    moved = diff_revisions(ws.root, "HEAD~1", "HEAD").events
+    assert [(e.event, e.previous, e.version) for e in moved] == [("promoted", 1, 2)]
+    # And the stack agrees: the next rollback undoes the revert, back to v1.
+    again = api_rollback("digits", "production", repo=ws.root)
+    assert (again.version, again.reverted) == (1, (ws.git("rev-parse", "HEAD~1").strip(),))
+
+
+def test_a_hand_revert_of_a_fresh_pointer_rollback_shows_as_a_promotion(
+    offline_registry: Workspace, modelreg_exe: str
+) -> None:
+    ws = offline_registry
+    for number in (1, 2, 3):
+        builders.write_version(ws.root, "digits", number)
+    # A hand-written pointer: history cannot show v2's file, so rollback writes a fresh one.
+    builders.write_pointer(ws.root, "digits", "production", 3, previous=2, retired=[1, 2])
+    ws.commit_all("hand-written pointer")
+    undone = api_rollback("digits", "production", repo=ws.root)
+    assert undone.reverted == ()
+    ws.git("revert", "--no-edit", undone.commit)
+
+    _, changes = _history_kinds(modelreg_exe, ws.root)
+
+    assert changes == [(2, 3, "promoted"), (3, 2, "rolled back"), (None, 3, "assigned")]

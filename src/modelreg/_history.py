@@ -1,19 +1,22 @@
 """``modelreg history``: every change of a model's stage pointers, from ``git log``.
 
-History is the only question that reads history (state never does). It asks
-git once for the commits that touched the pointer files along the first-parent
-line, so a merged pull request shows as its merge commit, and once more for the
-pointer contents before and after each change. The versions shown are read
-from the files themselves, so a hand edit or a plain ``git revert`` shows as
-exactly what it did, whatever its message says.
+History is the only question that reads history (state never does). It reads
+the pointer files' log once (:mod:`modelreg._pointer_log`: the commits that
+touched them along the first-parent line, so a merged pull request shows as its
+merge commit, and the pointer contents before and after each change), and
+replays each file's changes as the stack rollback walks. What a change was is
+read from the files themselves: one that brings back a file the stage held
+below is a rollback, anything else a promotion, so a hand edit, a plain
+``git revert`` of a promotion or a ``git revert`` of a rollback shows as exactly
+what it did, whatever its message says.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,25 +24,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 from modelreg._errors import GitError
-from modelreg._git import Git, is_null_sha
+from modelreg._git import Git
 from modelreg._layout import ALIASES, STAGES, model_dir
 from modelreg._model import format_timestamp
+from modelreg._pointer_log import (
+    Move,
+    PointerBlob,
+    PointerChange,
+    PointerStack,
+    read_pointer_blobs,
+    read_pointer_log,
+)
 from modelreg._registry import Registry
-from modelreg._yaml import top_level_scalars, write_text_atomic
+from modelreg._yaml import write_text_atomic
 
 __all__ = ["StageChange", "stage_history"]
-
-_PR_PATTERNS = (
-    re.compile(r"^Merge pull request #(\d+)\b"),
-    re.compile(r"\(#(\d+)\)\s*$"),
-    re.compile(r"^Merge branch '[^']*' into .*\(!(\d+)\)"),
-)
-_FIELDS = ("sha", "parents", "author", "date", "subject", "event", "reason")
-_FORMAT = (
-    "%x1e%H%x1f%P%x1f%an <%ae>%x1f%aI%x1f%s%x1f"
-    "%(trailers:key=Modelreg-Event,valueonly,separator=%x2C)%x1f"
-    "%(trailers:key=Modelreg-Reason,valueonly,separator=%x20)%x1f"
-)
 
 Kind = Literal["assigned", "promoted", "rolled back", "cleared"]
 
@@ -78,93 +77,6 @@ class StageChange:
         }
 
 
-def _pr_number(subject: str) -> int | None:
-    for pattern in _PR_PATTERNS:
-        match = pattern.search(subject)
-        if match:
-            return int(match.group(1))
-    return None
-
-
-@dataclass
-class _RawChange:
-    header: dict[str, str]
-    old_blob: str
-    new_blob: str
-    path: str
-
-
-def _parse_log(output: bytes) -> list[_RawChange]:
-    changes = []
-    for record in output.split(b"\x1e"):
-        if not record.strip():
-            continue
-        head, _, raw = record.rpartition(b"\x1f")
-        values = head.decode("utf-8", "replace").split("\x1f")
-        header = dict(zip(_FIELDS, values, strict=False))
-        fields = raw.lstrip(b"\0\n").split(b"\0")
-        for i in range(0, len(fields) - 1, 2):
-            meta = fields[i].decode().lstrip(":").split(" ")
-            if len(meta) < 5:
-                continue
-            path = fields[i + 1].decode("utf-8", "surrogateescape")
-            changes.append(_RawChange(header, meta[2], meta[3], path))
-    return changes
-
-
-_POINTER_KEYS = frozenset({"version", "reason"})
-
-
-@dataclass(frozen=True)
-class _PointerBlob:
-    version: int | None
-    reason: str
-
-
-# Pointer files written by modelreg are canonical: block style, one top-level key per
-# line, the reason a plain scalar on its own line. Those (all but hand-written ones)
-# are read with two regular expressions; anything else goes through the YAML parser.
-_FAST_VERSION = re.compile(rb"^version: ([1-9][0-9]{0,8})\r?$", re.MULTILINE)
-_FAST_REASON = re.compile(rb"^reason: ?(.*?)\r?$", re.MULTILINE)
-_PLAIN_REASON = re.compile(r"[A-Za-z][\w ,.()/+=-]*[\w.)]|[A-Za-z]")
-_NOT_TEXT = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
-
-
-def _read_pointer_blob(blob: bytes) -> _PointerBlob:
-    fast = _read_canonical_pointer(blob)
-    if fast is not None:
-        return fast
-    values = top_level_scalars(blob, _POINTER_KEYS)
-    version = values.get("version")
-    reason = values.get("reason")
-    return _PointerBlob(
-        version if isinstance(version, int) and not isinstance(version, bool) else None,
-        reason if isinstance(reason, str) else "",
-    )
-
-
-def _read_canonical_pointer(blob: bytes) -> _PointerBlob | None:
-    """The blob read without the YAML parser, or None when it is not canonical
-    enough for that to give the parser's answer."""
-    if b"\n " in blob or b"\n\t" in blob or b"{" in blob or b"[" in blob:
-        return None  # indented continuation lines or flow style: let the parser decide
-    versions = _FAST_VERSION.findall(blob)
-    reasons = _FAST_REASON.findall(blob)
-    if len(versions) != 1 or len(reasons) > 1:
-        return None
-    reason = ""
-    if reasons:
-        try:
-            reason = reasons[0].decode()
-        except UnicodeDecodeError:
-            return None
-        if not _PLAIN_REASON.fullmatch(reason) or reason.lower() in _NOT_TEXT:
-            return None
-        if ": " in reason or " #" in reason:
-            return None
-    return _PointerBlob(int(versions[0]), reason)
-
-
 def stage_history(
     registry: Registry,
     model: str,
@@ -194,28 +106,41 @@ def stage_history(
     git = registry.git
     commit = git.resolve_commit(rev)
     cache = _Cache(git, paths) if use_cache else None
-    raw, blobs = _changes_along(git, commit, paths, cache)
-    changes = [c for c in (_to_change(model, item, blobs) for item in raw) if c is not None]
+    log, blobs = _changes_along(git, commit, paths, cache)
+    changes = _classify(model, log, blobs)
     return changes[:limit] if limit is not None else changes
 
 
-def _to_change(model: str, item: _RawChange, blobs: dict[str, _PointerBlob]) -> StageChange | None:
+def _classify(
+    model: str, log: list[PointerChange], blobs: dict[str, PointerBlob]
+) -> list[StageChange]:
+    """The changes that moved a pointer, newest first, each named by what it did to
+    its file's stack (replayed oldest first, whatever the commit message says)."""
+    stacks: dict[str, PointerStack] = {}
+    moves: list[Move] = []
+    for item in reversed(log):
+        moves.append(stacks.setdefault(item.path, PointerStack()).apply(item))
+    moves.reverse()
+    changes = (_to_change(model, item, move, blobs) for item, move in zip(log, moves, strict=True))
+    return [change for change in changes if change is not None]
+
+
+def _to_change(
+    model: str, item: PointerChange, move: Move, blobs: dict[str, PointerBlob]
+) -> StageChange | None:
     parts = item.path.split("/")
     if len(parts) != 4 or not parts[3].endswith(".yaml"):
         return None
-    absent = _PointerBlob(None, "")
-    old = blobs.get(item.old_blob, absent)
-    new = blobs.get(item.new_blob, absent)
+    absent = PointerBlob(None, "")
+    old = blobs.get(item.old_blob, absent) if item.old_blob else absent
+    new = blobs.get(item.new_blob, absent) if item.new_blob else absent
     before, after = old.version, new.version
-    if before == after and not is_null_sha(item.old_blob) and not is_null_sha(item.new_blob):
+    if before == after and item.old_blob is not None and item.new_blob is not None:
         return None  # the reason or timestamp changed, not the version
-    header = item.header
-    subject = header.get("subject", "")
-    event = header.get("event", "")
     kind: Kind
     if after is None:
         kind = "cleared"
-    elif "rollback" in event or subject.startswith(('Revert "', "Revert '")):
+    elif move != "pushed":
         kind = "rolled back"
     elif before is None:
         kind = "assigned"
@@ -225,68 +150,48 @@ def _to_change(model: str, item: _RawChange, blobs: dict[str, _PointerBlob]) -> 
         model=model,
         stage=parts[3].removesuffix(".yaml"),
         is_alias=parts[2] == ALIASES,
-        commit=header.get("sha", ""),
-        author=header.get("author", ""),
-        date=datetime.fromisoformat(header["date"]),
+        commit=item.commit,
+        author=item.author,
+        date=datetime.fromisoformat(item.date),
         from_version=before,
         to_version=after,
         kind=kind,
         # A rollback restores the earlier file with its old reason; the rollback's own
         # reason is in its commit's trailer (a hand revert has none).
-        reason=(
-            header.get("reason", "").strip()
-            if kind == "rolled back"
-            else new.reason or header.get("reason", "").strip()
-        ),
-        pr=_pr_number(subject),
-        subject=subject,
-        merge=len(header.get("parents", "").split()) > 1,
+        reason=item.reason if kind == "rolled back" else new.reason or item.reason,
+        pr=item.pr,
+        subject=item.subject,
+        merge=item.merge,
     )
-
-
-def _log(git: Git, revisions: str, paths: Sequence[str]) -> list[_RawChange]:
-    args = [
-        "log",
-        "--first-parent",
-        "--no-abbrev",
-        "--raw",
-        "-z",
-        "--no-renames",
-        f"--format={_FORMAT}",
-        revisions,
-        "--",
-        *paths,
-    ]
-    return _parse_log(git.run(*args))
 
 
 def _changes_along(
     git: Git, commit: str, paths: Sequence[str], cache: _Cache | None
-) -> tuple[list[_RawChange], dict[str, _PointerBlob]]:
+) -> tuple[list[PointerChange], dict[str, PointerBlob]]:
     """Every change to ``paths`` on ``commit``'s first-parent chain, newest first, with
     what each pointer blob says; from the cache where it still holds."""
-    raw: list[_RawChange] | None = None
-    blobs: dict[str, _PointerBlob] = {}
+    log: list[PointerChange] | None = None
+    blobs: dict[str, PointerBlob] = {}
     if cache is not None:
         cached = cache.load()
         if cached is not None:
-            tip, old_raw, blobs = cached
+            tip, old_log, blobs = cached
             if tip == commit:
-                return old_raw, blobs
+                return old_log, blobs
             if _on_first_parent_chain(git, tip, commit):
-                raw = _log(git, f"{tip}..{commit}", paths) + old_raw
-    if raw is None:
-        raw, blobs = _log(git, commit, paths), {}
+                log = read_pointer_log(git, f"{tip}..{commit}", paths) + old_log
+    if log is None:
+        log, blobs = read_pointer_log(git, commit, paths), {}
     wanted = {
         sha
-        for item in raw
+        for item in log
         for sha in (item.old_blob, item.new_blob)
-        if not is_null_sha(sha) and sha not in blobs
+        if sha is not None and sha not in blobs
     }
-    blobs.update({sha: _read_pointer_blob(data) for sha, data in _read_blobs(git, wanted).items()})
+    blobs.update(read_pointer_blobs(git, wanted))
     if cache is not None:
-        cache.save(commit, raw, blobs)
-    return raw, blobs
+        cache.save(commit, log, blobs)
+    return log, blobs
 
 
 def _on_first_parent_chain(git: Git, ancestor: str, commit: str) -> bool:
@@ -304,15 +209,6 @@ def _on_first_parent_chain(git: Git, ancestor: str, commit: str) -> bool:
     return len(oldest) > 1 and oldest[1] == ancestor
 
 
-def _read_blobs(git: Git, wanted: set[str]) -> dict[str, bytes]:
-    ordered = sorted(wanted)
-    if not ordered:
-        return {}
-    with git.blobs() as reader:
-        contents = reader.read_many(ordered)
-    return {sha: data for sha, data in zip(ordered, contents, strict=True) if data is not None}
-
-
 class _Cache:
     """Stage changes already read, per set of pointer paths, with the commit they lead to.
 
@@ -322,38 +218,44 @@ class _Cache:
     problem reading or writing it means recomputing, never a wrong answer.
     """
 
-    FORMAT = 1
+    FORMAT = 2
 
     def __init__(self, git: Git, paths: Sequence[str]) -> None:
         key = hashlib.sha1("\0".join(paths).encode()).hexdigest()
         self.paths = list(paths)
         self.file = _git_dir(git) / "modelreg" / "history" / f"{key}.json"
 
-    def load(self) -> tuple[str, list[_RawChange], dict[str, _PointerBlob]] | None:
+    def load(self) -> tuple[str, list[PointerChange], dict[str, PointerBlob]] | None:
         try:
             document = json.loads(self.file.read_text("utf-8"))
             if document["format"] != self.FORMAT or document["paths"] != self.paths:
                 return None
-            raw = [_RawChange(r["header"], r["old"], r["new"], r["path"]) for r in document["raw"]]
-            blobs = {sha: _PointerBlob(v[0], v[1]) for sha, v in document["blobs"].items()}
-            return str(document["tip"]), raw, blobs
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            log = [_change_from_json(item) for item in document["log"]]
+            blobs = {sha: PointerBlob(v[0], v[1]) for sha, v in document["blobs"].items()}
+            return str(document["tip"]), log, blobs
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None
 
-    def save(self, tip: str, raw: list[_RawChange], blobs: dict[str, _PointerBlob]) -> None:
+    def save(self, tip: str, log: list[PointerChange], blobs: dict[str, PointerBlob]) -> None:
         document = {
             "format": self.FORMAT,
             "paths": self.paths,
             "tip": tip,
-            "raw": [
-                {"header": r.header, "old": r.old_blob, "new": r.new_blob, "path": r.path}
-                for r in raw
-            ],
+            "log": [dataclasses.asdict(item) for item in log],
             "blobs": {sha: [b.version, b.reason] for sha, b in blobs.items()},
         }
         # A read-only repository cannot keep the cache; history still works, uncached.
         with contextlib.suppress(OSError):
             write_text_atomic(self.file, json.dumps(document, separators=(",", ":")))
+
+
+def _change_from_json(item: dict[str, Any]) -> PointerChange:
+    """One cached change; a malformed one raises what :meth:`_Cache.load` catches."""
+    change = PointerChange(**{**item, "parents": tuple(item["parents"])})
+    texts = (change.commit, change.author, change.date, change.subject, change.event)
+    if not all(isinstance(text, str) for text in (*texts, change.reason, change.path)):
+        raise TypeError("not a cached change")
+    return change
 
 
 def _git_dir(git: Git) -> Path:
