@@ -14,7 +14,6 @@ what it did, whatever its message says.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
@@ -241,7 +240,7 @@ class _Cache:
             "format": self.FORMAT,
             "paths": self.paths,
             "tip": tip,
-            "log": [dataclasses.asdict(item) for item in log],
+            "log": [_change_to_json(item) for item in log],
             "blobs": {sha: [b.version, b.reason] for sha, b in blobs.items()},
         }
         # A read-only repository cannot keep the cache; history still works, uncached.
@@ -249,13 +248,33 @@ class _Cache:
             write_text_atomic(self.file, json.dumps(document, separators=(",", ":")))
 
 
-def _change_from_json(item: dict[str, Any]) -> PointerChange:
+def _change_to_json(c: PointerChange) -> list[object]:
+    # A row, not an object: thousands of them are read on every cached call.
+    return [
+        c.commit,
+        " ".join(c.parents),
+        c.author,
+        c.date,
+        c.subject,
+        c.event,
+        c.reason,
+        c.path,
+        c.old_blob,
+        c.new_blob,
+    ]
+
+
+def _change_from_json(row: list[Any]) -> PointerChange:
     """One cached change; a malformed one raises what :meth:`_Cache.load` catches."""
-    change = PointerChange(**{**item, "parents": tuple(item["parents"])})
-    texts = (change.commit, change.author, change.date, change.subject, change.event)
-    if not all(isinstance(text, str) for text in (*texts, change.reason, change.path)):
+    commit, parents, author, date, subject, event, reason, path, old, new = row
+    texts = (commit, parents, author, date, subject, event, reason, path)
+    if any(type(text) is not str for text in texts):
         raise TypeError("not a cached change")
-    return change
+    if (old is not None and type(old) is not str) or (new is not None and type(new) is not str):
+        raise TypeError("not a cached change")
+    return PointerChange(
+        commit, tuple(parents.split()), author, date, subject, event, reason, path, old, new
+    )
 
 
 def _git_dir(git: Git) -> Path:
