@@ -217,7 +217,7 @@ class _Cache:
     problem reading or writing it means recomputing, never a wrong answer.
     """
 
-    FORMAT = 2
+    FORMAT = 3
 
     def __init__(self, git: Git, paths: Sequence[str]) -> None:
         key = hashlib.sha1("\0".join(paths).encode()).hexdigest()
