@@ -15,15 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from modelreg._bootstrap import write_manifest
 from modelreg._errors import ConflictError, InputError
 from modelreg._escape import plain_text_problem
 from modelreg._git import Git
-from modelreg._layout import version_path
+from modelreg._layout import schema_comment, version_path
 from modelreg._model import Deprecation, ModelVersion
 from modelreg._registry import Registry
 from modelreg._source import WorktreeSource, find_repo_root
-from modelreg._yaml import write_bytes_atomic
+from modelreg._yaml import write_bytes_atomic, write_text_atomic
+from modelreg._yaml_edit import edit_manifest_text
 
 __all__ = ["Deprecated", "deprecate"]
 
@@ -83,7 +83,11 @@ def deprecate(
         changed = replace(version, deprecation=Deprecation(moment, reason.strip()))
 
     before = (root / path).read_bytes()
-    write_manifest(root, path, changed.to_document(), "version")
+    # An edit of a file someone wrote: comments and key order outside the change stay.
+    text = edit_manifest_text(
+        before.decode("utf-8"), changed.to_document(), header=schema_comment(path, "version")
+    )
+    write_text_atomic(root / path, text)
     sha = None
     if commit:
         event = "undeprecate" if undo else "deprecate"

@@ -40,6 +40,7 @@ from modelreg._registry import Registry
 from modelreg._schema import format_path, load_schema
 from modelreg._source import WorktreeSource, find_repo_root
 from modelreg._yaml import dump_yaml, write_bytes_atomic
+from modelreg._yaml_edit import edit_manifest_text
 
 __all__ = [
     "create_model",
@@ -81,12 +82,18 @@ def _open(repo: str | Path | None, *names: str) -> tuple[Path, Registry, Git]:
     return root, Registry(root, WorktreeSource(root)), Git(root)
 
 
-def _manifest(path: str, document: dict[str, Any], kind: str) -> bytes:
+def _manifest(root: Path, path: str, document: dict[str, Any], kind: str) -> bytes:
+    """The new bytes of ``path``: an existing file keeps its comments and key order."""
     violations = load_schema(kind)(document)
     if violations:
         first = violations[0]
         raise InputError(f"{path}: {format_path(first.path)}: {first.message}")
-    return dump_yaml(document, header=schema_comment(path, kind)).encode("utf-8")
+    header = schema_comment(path, kind)
+    try:
+        old = (root / path).read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return dump_yaml(document, header=header).encode("utf-8")
+    return edit_manifest_text(old, document, header=header).encode("utf-8")
 
 
 def _message(subject: str, trailers: Mapping[str, str | int], body: str = "") -> str:
@@ -170,14 +177,14 @@ def create_model(
             found, deleted=None, description=description, tags=dict(tags or {}), archived=()
         )
         path = model_manifest_path(name)
-        data = _manifest(path, revived.to_document(), "model")
+        data = _manifest(root, path, revived.to_document(), "model")
         message = _message(f"add model {name} again", {"Event": "model", "Model": name})
         return revived, _apply(root, git, {path: data}, message, commit=commit)
     if (root / model_dir(name)).exists():
         raise ConflictError(f"{model_dir(name)} exists but has no model.yaml; remove it first")
     model = Model(name=name, description=description, tags=dict(tags or {}), created=_now(now))
     path = model_manifest_path(name)
-    data = _manifest(path, model.to_document(), "model")
+    data = _manifest(root, path, model.to_document(), "model")
     trailers = {"Event": "model", "Model": name}
     return model, _apply(
         root, git, {path: data}, _message(f"add model {name}", trailers), commit=commit
@@ -202,7 +209,7 @@ def update_model(
         tags=_tags(model.tags, set_tags, delete_tags),
     )
     path = model_manifest_path(name)
-    data = _manifest(path, changed.to_document(), "model")
+    data = _manifest(root, path, changed.to_document(), "model")
     trailers = {"Event": "model", "Model": name}
     sha = _apply(root, git, {path: data}, _message(f"update model {name}", trailers), commit=commit)
     return changed, sha
@@ -227,7 +234,7 @@ def update_version(
         tags=_tags(version.tags, set_tags, delete_tags),
     )
     path = version_path(name, number)
-    data = _manifest(path, changed.to_document(), "version")
+    data = _manifest(root, path, changed.to_document(), "version")
     trailers: dict[str, str | int] = {"Event": "version", "Model": name, "Version": number}
     message = _message(f"update {name} version {number}", trailers)
     return changed, _apply(root, git, {path: data}, message, commit=commit)
@@ -258,7 +265,9 @@ def delete_version(
         )
     path = version_path(name, number)
     deleted = replace(version, deleted=Deprecation(_now(now), reason.strip()))
-    changes: dict[str, bytes | None] = {path: _manifest(path, deleted.to_document(), "version")}
+    changes: dict[str, bytes | None] = {
+        path: _manifest(root, path, deleted.to_document(), "version")
+    }
     for alias in status.aliases if status else ():
         changes[alias_pointer_path(name, alias)] = None
     trailers: dict[str, str | int] = {"Event": "delete", "Model": name, "Version": number}
@@ -296,7 +305,9 @@ def set_alias(
     trailers: dict[str, str | int] = {"Event": "alias", "Model": name, "Alias": alias}
     trailers["Version"] = number
     message = _message(f"point {name}@{alias} at version {number}", trailers)
-    return _apply(root, git, {path: _manifest(path, document, "pointer")}, message, commit=commit)
+    return _apply(
+        root, git, {path: _manifest(root, path, document, "pointer")}, message, commit=commit
+    )
 
 
 def delete_alias(
@@ -346,14 +357,14 @@ def leave_stages(
         if not archive and number in pointer.retired:
             kept = replace(kept, retired=tuple(v for v in pointer.retired if v != number))
         if kept != pointer:
-            changes[path] = _manifest(path, kept.to_document(), "pointer")
+            changes[path] = _manifest(root, path, kept.to_document(), "pointer")
     if archive:
         archived.add(number)
     else:
         archived.discard(number)
     model_path = model_manifest_path(name)
     document = replace(model, archived=tuple(sorted(archived))).to_document()
-    changes[model_path] = _manifest(model_path, document, "model")
+    changes[model_path] = _manifest(root, model_path, document, "model")
     target = "Archived" if archive else "None"
     trailers: dict[str, str | int] = {"Event": "transition", "Model": name, "Version": number}
     message = _message(f"move {name} version {number} to {target}", trailers, reason)
@@ -396,13 +407,15 @@ def delete_model(
     moment = Deprecation(_now(now), reason.strip())
     model_path = model_manifest_path(name)
     changes: dict[str, bytes | None] = {
-        model_path: _manifest(model_path, replace(model, deleted=moment).to_document(), "model")
+        model_path: _manifest(
+            root, model_path, replace(model, deleted=moment).to_document(), "model"
+        )
     }
     for version in registry.versions(name):
         if version.deleted is None:
             path = version_path(name, version.version)
             gone = replace(version, deleted=moment).to_document()
-            changes[path] = _manifest(path, gone, "version")
+            changes[path] = _manifest(root, path, gone, "version")
     for alias in registry.aliases(name):
         changes[alias_pointer_path(name, alias)] = None
     message = _message(f"delete model {name}", {"Event": "delete", "Model": name}, reason)
@@ -427,7 +440,10 @@ def rename_model(
     old_prefix, new_prefix = f"{old_folder}/", f"{new_folder}/"
     rewritten = {
         model_manifest_path(new_name): _manifest(
-            model_manifest_path(new_name), replace(model, name=new_name).to_document(), "model"
+            root,
+            model_manifest_path(new_name),
+            replace(model, name=new_name).to_document(),
+            "model",
         )
     }
     for version in versions:
@@ -436,7 +452,7 @@ def rename_model(
         )
         path = version_path(new_name, version.version)
         document = replace(version, model=new_name, artifacts=moved).to_document()
-        rewritten[path] = _manifest(path, document, "version")
+        rewritten[path] = _manifest(root, path, document, "version")
     (root / old_folder).rename(root / new_folder)
     try:
         for path, data in rewritten.items():
