@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,42 @@ def write_pointer(root: Path, name: str, stage: str, version: int, **extra: Any)
 
 def write_alias(root: Path, name: str, alias: str, version: int, **extra: Any) -> None:
     write_manifest(root, alias_pointer_path(name, alias), {"version": version, **extra}, "pointer")
+
+
+# A version is its number alone (``{"digits": 3}``: versions 1-3 as write_version makes
+# them) or the fields that differ (``{"digits": {1: {"metrics": ...}, 2: {}}}``).
+Versions = Mapping[str, int | Mapping[int, Mapping[str, Any]]]
+# A stage or alias points at a version number, or at ``{"version": 2, **extra fields}``.
+Pointers = Mapping[str, Mapping[str, int | Mapping[str, Any]]]
+
+
+def write_registry(
+    root: Path,
+    versions: Versions,
+    *,
+    models: Mapping[str, Mapping[str, Any]] | None = None,
+    stages: Pointers | None = None,
+    aliases: Pointers | None = None,
+    policies: Mapping[str, Any] | None = None,
+) -> None:
+    """Write a whole registry described in one call, so that a test's fixture says what
+    it holds rather than how the files are made. ``models`` gives model.yaml fields;
+    ``policies`` rewrites registry.yaml with them. Nothing is committed."""
+    if policies is not None:
+        write_config(root, policies=dict(policies))
+    for name, fields in (models or {}).items():
+        write_model(root, name, **fields)
+    for name, described in versions.items():
+        numbered = (
+            {n: {} for n in range(1, described + 1)} if isinstance(described, int) else described
+        )
+        for number, extra in numbered.items():
+            write_version(root, name, number, **extra)
+    for write, pointers in ((write_pointer, stages), (write_alias, aliases)):
+        for name, targets in (pointers or {}).items():
+            for target, pointer in targets.items():
+                fields = {"version": pointer} if isinstance(pointer, int) else dict(pointer)
+                write(root, name, target, **fields)
 
 
 @dataclass(frozen=True)

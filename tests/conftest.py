@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -121,6 +122,43 @@ def offline_registry(empty_repo: Path) -> Workspace:
     ws = Workspace(empty_repo, empty_repo, empty_repo)
     ws.commit_all("registry")
     return ws
+
+
+@dataclass
+class RegistryFactory:
+    """Builds the registry a test describes on ``offline_registry``, in one commit."""
+
+    workspace: Workspace
+
+    def __call__(
+        self,
+        versions: builders.Versions,
+        *,
+        message: str,
+        models: Mapping[str, Mapping[str, Any]] | None = None,
+        stages: builders.Pointers | None = None,
+        aliases: builders.Pointers | None = None,
+        policies: Mapping[str, Any] | None = None,
+    ) -> Workspace:
+        """Write the files with :func:`builders.write_registry` and commit them as
+        ``message``: the commit (on top of "start" and "registry") that tests count on."""
+        builders.write_registry(
+            self.workspace.root,
+            versions,
+            models=models,
+            stages=stages,
+            aliases=aliases,
+            policies=policies,
+        )
+        self.workspace.commit_all(message)
+        return self.workspace
+
+
+@pytest.fixture
+def make_registry(offline_registry: Workspace) -> RegistryFactory:
+    """One shared way to build a test's registry, e.g. ``make_registry({"digits": 3},
+    stages={"digits": {"production": 2}}, message="three versions")``."""
+    return RegistryFactory(offline_registry)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from modelreg._compare import compare_versions, metric_direction, render_markdow
 from modelreg.api import Registry
 from modelreg.cli import cli as cli_group
 from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 LINEAGE_1 = {
     "git_commit": "a" * 40,
@@ -27,37 +27,27 @@ LINEAGE_2 = {
 
 
 @pytest.fixture
-def three_versions(offline_registry: Workspace) -> Workspace:
-    root = offline_registry.root
-    builders.write_version(
-        root,
-        "digits",
-        1,
-        lineage=LINEAGE_1,
-        description="baseline",
-        metrics={
-            "accuracy": 0.97,
-            "latency_p50_ms": 0.030,
-            "test_images": 450,
-            "per_class.0.f1": 0.98,
-        },
+def three_versions(make_registry: RegistryFactory) -> Workspace:
+    metrics_1 = {
+        "accuracy": 0.97,
+        "latency_p50_ms": 0.030,
+        "test_images": 450,
+        "per_class.0.f1": 0.98,
+    }
+    metrics_2 = {
+        "accuracy": 0.96,
+        "latency_p50_ms": 0.015,
+        "test_images": 450,
+        "per_class.0.f1": 0.97,
+    }
+    digits = {
+        1: {"lineage": LINEAGE_1, "description": "baseline", "metrics": metrics_1},
+        2: {"lineage": LINEAGE_2, "metrics": metrics_2},
+        3: {"metrics": {"accuracy": 0.99}},
+    }
+    return make_registry(
+        {"digits": digits}, stages={"digits": {"production": 1}}, message="three versions"
     )
-    builders.write_version(
-        root,
-        "digits",
-        2,
-        lineage=LINEAGE_2,
-        metrics={
-            "accuracy": 0.96,
-            "latency_p50_ms": 0.015,
-            "test_images": 450,
-            "per_class.0.f1": 0.97,
-        },
-    )
-    builders.write_version(root, "digits", 3, metrics={"accuracy": 0.99})
-    builders.write_pointer(root, "digits", "production", 1)
-    offline_registry.commit_all("three versions")
-    return offline_registry
 
 
 @pytest.mark.parametrize(

@@ -15,39 +15,35 @@ from modelreg._dashboard import build_dashboard
 from modelreg.api import promote, rollback
 from modelreg.cli import cli
 from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def registry(offline_registry: Workspace) -> Workspace:
-    root = offline_registry.root
-    for number, (accuracy, latency) in enumerate(
-        [(0.91, 0.40), (0.94, 0.35), (0.93, 0.20), (0.96, 0.22)], start=1
-    ):
-        builders.write_version(
-            root,
-            "digits",
-            number,
-            metrics={"accuracy": accuracy, "latency_p50_ms": latency},
-            description=f"<script>alert({number})</script> try {number}",
+def registry(make_registry: RegistryFactory) -> Workspace:
+    digits = {
+        number: {
+            "metrics": {"accuracy": accuracy, "latency_p50_ms": latency},
+            "description": f"<script>alert({number})</script> try {number}",
+        }
+        for number, (accuracy, latency) in enumerate(
+            [(0.91, 0.40), (0.94, 0.35), (0.93, 0.20), (0.96, 0.22)], start=1
         )
-    builders.write_version(root, "iris", 1)
-    offline_registry.commit_all("versions")
-    offline_registry.git("remote", "add", "origin", "git@github.com:acme/models.git")
+    }
+    ws = make_registry({"digits": digits, "iris": 1}, message="versions")
+    root = ws.root
+    ws.git("remote", "add", "origin", "git@github.com:acme/models.git")
     for hour, number in ((9, 1), (10, 2), (11, 3)):
         promote("digits", number, "production", repo=root, now=lambda h=hour: NOW.replace(hour=h))
     rollback("digits", "production", repo=root, reason="latency regression")
     builders.write_alias(root, "digits", "champion", 4)
-    offline_registry.git("checkout", "-q", "-b", "promote-4")
+    ws.git("checkout", "-q", "-b", "promote-4")
     promote("digits", 4, "staging", repo=root, now=lambda: NOW.replace(hour=13))
-    offline_registry.git("checkout", "-q", "main")
-    offline_registry.git(
-        "merge", "-q", "--no-ff", "-m", "Merge pull request #12 from x", "promote-4"
-    )
-    offline_registry.commit_all("champion alias")
-    return offline_registry
+    ws.git("checkout", "-q", "main")
+    ws.git("merge", "-q", "--no-ff", "-m", "Merge pull request #12 from x", "promote-4")
+    ws.commit_all("champion alias")
+    return ws
 
 
 def test_the_page_shows_stages_versions_trends_and_the_timeline(

@@ -9,20 +9,19 @@ from click.testing import CliRunner
 
 from modelreg.api import ConflictError, NotFoundError, Registry, deprecate, validate
 from modelreg.cli import cli as cli_group
-from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def registry(offline_registry: Workspace) -> Workspace:
-    for number in (1, 2, 3):
-        builders.write_version(offline_registry.root, "digits", number)
-    builders.write_pointer(offline_registry.root, "digits", "production", 2)
-    builders.write_alias(offline_registry.root, "digits", "champion", 1)
-    offline_registry.commit_all("three versions")
-    return offline_registry
+def registry(make_registry: RegistryFactory) -> Workspace:
+    return make_registry(
+        {"digits": 3},
+        stages={"digits": {"production": 2}},
+        aliases={"digits": {"champion": 1}},
+        message="three versions",
+    )
 
 
 def test_deprecating_writes_the_reason_and_commits_with_trailers(registry: Workspace) -> None:

@@ -21,7 +21,7 @@ from modelreg.api import (
 from modelreg.cli import cli as cli_group
 from modelreg.cli import main
 from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -31,11 +31,8 @@ def _at(hour: int) -> datetime:
 
 
 @pytest.fixture
-def registry(offline_registry: Workspace) -> Workspace:
-    for number in (1, 2, 3):
-        builders.write_version(offline_registry.root, "digits", number)
-    offline_registry.commit_all("three versions")
-    return offline_registry
+def registry(make_registry: RegistryFactory) -> Workspace:
+    return make_registry({"digits": 3}, message="three versions")
 
 
 def events(ws: Workspace, base: str, head: str = "HEAD") -> list[tuple[object, ...]]:

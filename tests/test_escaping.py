@@ -41,7 +41,7 @@ from modelreg._rollback import _pull_body as rollback_body
 from modelreg.api import Registry, promote, validate
 from modelreg.cli import cli
 from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 # Pieces an attacker would reach for, mixed with arbitrary characters.
 ATTACKS = [
@@ -243,15 +243,11 @@ def test_a_rollback_pull_request_body_shows_the_reason_as_text(reason: str) -> N
 
 
 @pytest.fixture
-def two_versions(offline_registry: Workspace) -> Workspace:
-    builders.write_config(
-        offline_registry.root, policies={"production": {"require": {"accuracy": {"min": 0.9}}}}
-    )
-    for number in (1, 2):
-        builders.write_version(offline_registry.root, "digits", number)
-    offline_registry.commit_all("two versions")
-    promote("digits", 1, "production", repo=offline_registry.root)
-    return offline_registry
+def two_versions(make_registry: RegistryFactory) -> Workspace:
+    policies = {"production": {"require": {"accuracy": {"min": 0.9}}}}
+    ws = make_registry({"digits": 2}, policies=policies, message="two versions")
+    promote("digits", 1, "production", repo=ws.root)
+    return ws
 
 
 def test_a_promotion_pull_request_body_shows_the_reason_as_text(two_versions: Workspace) -> None:
@@ -404,12 +400,10 @@ SUBJECT = "promote\x1b[2J \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ 
 
 
 @pytest.fixture
-def hostile_history(offline_registry: Workspace) -> Workspace:
+def hostile_history(make_registry: RegistryFactory) -> Workspace:
     """A promotion committed by an author whose git user.name and subject carry escape
     sequences: a screen clear, a window title (OSC 0) and a hyperlink (OSC 8)."""
-    ws = offline_registry
-    builders.write_version(ws.root, "digits", 1)
-    ws.commit_all("register digits 1")
+    ws = make_registry({"digits": 1}, message="register digits 1")
     builders.write_pointer(ws.root, "digits", "production", 1)
     ws.git("add", "-A")
     ws.git("-c", f"user.name={AUTHOR}", "commit", "-q", "-m", SUBJECT)

@@ -21,7 +21,7 @@ from modelreg.api import promote as api_promote
 from modelreg.api import rollback as api_rollback
 from modelreg.cli import cli
 from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 
 def promote(
@@ -39,11 +39,8 @@ def promote(
 
 
 @pytest.fixture
-def history_repo(offline_registry: Workspace) -> Workspace:
-    ws = offline_registry
-    for number in (1, 2, 3):
-        builders.write_version(ws.root, "digits", number)
-    ws.commit_all("register digits 1-3")
+def history_repo(make_registry: RegistryFactory) -> Workspace:
+    ws = make_registry({"digits": 3}, message="register digits 1-3")
     promote(ws, 1, "promote digits 1 to production", reason="first release", author="Ada")
     promote(ws, 1, "reword the reason", reason="first release, reviewed")  # no version change
     promote(ws, 2, "Promote digits 2 to production (#7)", reason="better accuracy", author="Bob")

@@ -8,17 +8,14 @@ import pytest
 
 from modelreg._manifest_cache import ManifestCache, cache_file
 from modelreg.api import validate
-from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 
 @pytest.fixture
-def registry(offline_registry: Workspace) -> Workspace:
-    for number in (1, 2, 3):
-        builders.write_version(offline_registry.root, "digits", number)
-    builders.write_pointer(offline_registry.root, "digits", "production", 2)
-    offline_registry.commit_all("three versions")
-    return offline_registry
+def registry(make_registry: RegistryFactory) -> Workspace:
+    return make_registry(
+        {"digits": 3}, stages={"digits": {"production": 2}}, message="three versions"
+    )
 
 
 def entries(ws: Workspace) -> dict[bytes, object]:

@@ -23,7 +23,7 @@ from modelreg.api import (
 from modelreg.cli import cli as cli_group
 from modelreg.cli import main
 from tests import builders
-from tests.conftest import Workspace, git
+from tests.conftest import RegistryFactory, Workspace, git
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 POINTER = "registry/digits/stages/production.yaml"
@@ -34,12 +34,8 @@ def _at(hour: int) -> datetime:
 
 
 @pytest.fixture
-def registry(offline_registry: Workspace) -> Workspace:
-    for number in (1, 2, 3, 4):
-        builders.write_version(offline_registry.root, "digits", number)
-    builders.write_version(offline_registry.root, "iris", 1)
-    offline_registry.commit_all("four versions")
-    return offline_registry
+def registry(make_registry: RegistryFactory) -> Workspace:
+    return make_registry({"digits": 4, "iris": 1}, message="four versions")
 
 
 def production(root: Path, stage: str = "production", model: str = "digits") -> int | None:

@@ -12,8 +12,7 @@ import pytest
 from modelreg._github import GitHub, GitHubError
 from modelreg.api import ConflictError, Registry, promote, rollback
 from modelreg.cli import main
-from tests import builders
-from tests.conftest import Workspace, git
+from tests.conftest import RegistryFactory, Workspace, git
 from tests.github_server import FakeGitHub
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -27,19 +26,19 @@ POLICY = {
 
 
 @pytest.fixture
-def repo(offline_registry: Workspace, tmp_path: Path) -> Workspace:
+def repo(make_registry: RegistryFactory, tmp_path: Path) -> Workspace:
     """A registry whose main branch is on a bare origin, production on v1."""
-    root = offline_registry.root
-    builders.write_config(root, policies=POLICY)
-    for number in (1, 2, 3):
-        builders.write_version(root, "digits", number)
-    builders.write_version(root, "iris", 1)
-    builders.write_pointer(root, "digits", "production", 1, since="2026-02-01T08:00:00Z")
-    offline_registry.commit_all("registry with digits in production")
+    ws = make_registry(
+        {"digits": 3, "iris": 1},
+        policies=POLICY,
+        stages={"digits": {"production": {"version": 1, "since": "2026-02-01T08:00:00Z"}}},
+        message="registry with digits in production",
+    )
+    root = ws.root
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))
-    offline_registry.git("remote", "add", "origin", str(origin))
-    offline_registry.git("push", "-q", "-u", "origin", "main")
+    ws.git("remote", "add", "origin", str(origin))
+    ws.git("push", "-q", "-u", "origin", "main")
     return Workspace(root, origin, root)
 
 

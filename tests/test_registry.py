@@ -12,7 +12,7 @@ from modelreg._errors import ManifestError, NotFoundError, ReferenceSyntaxError
 from modelreg._refs import parse_ref
 from modelreg.api import Registry
 from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 
 @pytest.mark.parametrize(
@@ -83,31 +83,27 @@ def test_parse_ref_never_crashes(text: str) -> None:
 
 
 @pytest.fixture
-def registry_repo(offline_registry: Workspace) -> Workspace:
+def registry_repo(make_registry: RegistryFactory) -> Workspace:
     """digits 1-4 (3 deprecated), production -> 2 (retired 1), staging -> 4, alias champion -> 2."""
-    root = offline_registry.root
-    builders.write_model(root, "digits", description="Digits", owners=["@ml-team"])
-    for number in (1, 2, 4):
-        builders.write_version(root, "digits", number)
-    builders.write_version(
-        root, "digits", 3, deprecation={"date": "2026-02-01T00:00:00Z", "reason": "bad"}
+    deprecated = "2026-02-01T00:00:00Z"
+    digits = {n: {} for n in (1, 2, 4)} | {
+        3: {"deprecation": {"date": deprecated, "reason": "bad"}},
+        5: {"deprecation": {"date": deprecated}},
+    }
+    since = "2026-01-20T10:00:00Z"
+    production = {"version": 2, "previous": 1, "retired": [1], "since": since, "reason": "better"}
+    return make_registry(
+        {"digits": digits, "other": 1},
+        models={"digits": {"description": "Digits", "owners": ["@ml-team"]}},
+        stages={
+            "digits": {
+                "production": production,
+                "staging": {"version": 4, "canary": {"version": 1, "weight": 0.1}},
+            }
+        },
+        aliases={"digits": {"champion": 2}},
+        message="registry",
     )
-    builders.write_version(root, "digits", 5, deprecation={"date": "2026-02-01T00:00:00Z"})
-    builders.write_pointer(
-        root,
-        "digits",
-        "production",
-        2,
-        previous=1,
-        retired=[1],
-        since="2026-01-20T10:00:00Z",
-        reason="better",
-    )
-    builders.write_pointer(root, "digits", "staging", 4, canary={"version": 1, "weight": 0.1})
-    builders.write_alias(root, "digits", "champion", 2)
-    builders.write_version(root, "other", 1)
-    offline_registry.commit_all("registry")
-    return offline_registry
 
 
 @pytest.mark.parametrize(

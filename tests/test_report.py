@@ -12,7 +12,7 @@ from modelreg.api import promote, rollback
 from modelreg.cli import cli as cli_group
 from modelreg.cli import main
 from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 POLICY = {
@@ -28,14 +28,11 @@ def _at(hour: int) -> datetime:
 
 
 @pytest.fixture
-def registry(offline_registry: Workspace) -> Workspace:
-    builders.write_config(offline_registry.root, policies=POLICY)
-    for number in (1, 2):
-        builders.write_version(offline_registry.root, "digits", number)
-    offline_registry.commit_all("two versions")
-    offline_registry.git("config", "user.name", 'Mallory: "x"; y')
-    promote("digits", 1, "production", repo=offline_registry.root, now=lambda: _at(9))
-    return offline_registry
+def registry(make_registry: RegistryFactory) -> Workspace:
+    ws = make_registry({"digits": 2}, policies=POLICY, message="two versions")
+    ws.git("config", "user.name", 'Mallory: "x"; y')
+    promote("digits", 1, "production", repo=ws.root, now=lambda: _at(9))
+    return ws
 
 
 def section(report: str, heading: str) -> str:

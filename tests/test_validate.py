@@ -15,7 +15,7 @@ from modelreg._layout import version_path
 from modelreg.api import validate
 from modelreg.cli import cli
 from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 
 def rendered(root: Path, **kwargs: object) -> list[str]:
@@ -23,14 +23,11 @@ def rendered(root: Path, **kwargs: object) -> list[str]:
 
 
 @pytest.fixture
-def merged(offline_registry: Workspace) -> Workspace:
+def merged(make_registry: RegistryFactory) -> Workspace:
     """Model digits with versions 1-2 and production -> 1, committed as the base."""
-    root = offline_registry.root
-    for number in (1, 2):
-        builders.write_version(root, "digits", number)
-    builders.write_pointer(root, "digits", "production", 1)
-    offline_registry.commit_all("register digits 1-2")
-    return offline_registry
+    return make_registry(
+        {"digits": 2}, stages={"digits": {"production": 1}}, message="register digits 1-2"
+    )
 
 
 def test_nothing_may_point_at_a_deleted_version(merged: Workspace) -> None:

@@ -16,8 +16,7 @@ from modelreg._layout import model_manifest_path, stage_pointer_path, version_pa
 from modelreg._schema import schema_text
 from modelreg._yaml import parse_yaml
 from modelreg.api import validate
-from tests import builders
-from tests.conftest import Workspace
+from tests.conftest import RegistryFactory, Workspace
 
 # Pieces that YAML treats specially, and values that trip YAML 1.1 readers.
 _TOKENS = [
@@ -86,13 +85,10 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def registry(offline_registry: Workspace) -> Workspace:
-    root = offline_registry.root
-    builders.write_version(root, "digits", 1)
-    builders.write_version(root, "digits", 2)
-    builders.write_pointer(root, "digits", "production", 1)
-    offline_registry.commit_all("digits 1-2, production 1")
-    return offline_registry
+def registry(make_registry: RegistryFactory) -> Workspace:
+    return make_registry(
+        {"digits": 2}, stages={"digits": {"production": 1}}, message="digits 1-2, production 1"
+    )
 
 
 _TARGETS = {
