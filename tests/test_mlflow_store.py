@@ -296,12 +296,33 @@ def test_mistakes_are_mlflow_errors_with_modelreg_messages(
         client.create_registered_model("has space")
     assert bad_name.value.error_code == "INVALID_PARAMETER_VALUE"
     client.create_registered_model("digits")
+    client.create_registered_model("other")
+    for create_again in (
+        lambda: client.create_registered_model("digits"),
+        lambda: client.rename_registered_model("other", "digits"),
+    ):
+        with pytest.raises(MlflowException, match="'digits' already exists") as taken:
+            create_again()
+        assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
     with pytest.raises(MlflowException, match="Model version must be an integer"):
         client.get_model_version("digits", "one")
     with pytest.raises(MlflowException, match="not a modelreg registry URI"):
         ModelregStore("file:///tmp")
     with pytest.raises(MlflowException, match="is a local repository; write modelreg:///"):
         ModelregStore("modelreg://host/path")
+
+
+def test_the_error_code_follows_the_error_class_not_its_wording() -> None:
+    """Only an AlreadyExistsError is RESOURCE_ALREADY_EXISTS, whatever the messages say."""
+    from modelreg._errors import AlreadyExistsError, ConflictError
+    from modelreg.mlflow_store import _mlflow_error
+
+    assert _mlflow_error(AlreadyExistsError("model 'a' is taken")).error_code == (
+        "RESOURCE_ALREADY_EXISTS"
+    )
+    assert _mlflow_error(ConflictError("the alias already exists elsewhere")).error_code == (
+        "INVALID_STATE"
+    )
 
 
 def test_every_abstract_store_method_is_implemented() -> None:
@@ -339,8 +360,9 @@ def test_deleting_keeps_a_tombstone_and_refuses_a_model_in_use(
     with pytest.raises(MlflowException, match="promote another version there") as held:
         client.delete_model_version("digits", "1")
     assert held.value.error_code == "INVALID_STATE"
-    with pytest.raises(MlflowException, match="a model in use cannot be deleted"):
+    with pytest.raises(MlflowException, match="a model in use cannot be deleted") as in_use:
         client.delete_registered_model("digits")
+    assert in_use.value.error_code == "INVALID_STATE"
 
     # A model deleted through MLflow is a tombstone too: nothing leaves git or DVC.
     client.create_registered_model("old")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from modelreg._github import GitHub, GitHubError
+from modelreg._errors import GitHubError
+from modelreg._github import GitHub
 from modelreg.api import ConflictError, Registry, promote, rollback
 from modelreg.cli import main
 from tests.conftest import RegistryFactory, Workspace, git

@@ -18,7 +18,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelreg._github import GitHub, GitHubError
+from modelreg._errors import GitHubError
+from modelreg._github import GitHub
 from modelreg._model import MlflowRun
 from modelreg._redact import redact_text, redact_uri
 from modelreg._register import register_from_dvc

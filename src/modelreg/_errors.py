@@ -1,17 +1,26 @@
-"""The exceptions modelreg raises.
+"""The exceptions modelreg raises, every one of them defined here.
 
 Every error a user can cause is a :class:`ModelregError`; the CLI prints its
 one-line message and exits 1. Anything else escaping the library is a bug.
 
     ModelregError
-    ├── ManifestError        a registry file is unreadable or breaks its schema
-    ├── ValidationFailed     ``validate`` found errors (carries every finding)
-    ├── ReferenceSyntaxError a model reference is malformed
-    ├── NotFoundError        a model, version, stage or file does not exist
-    ├── ConflictError        the change collides with the registry's state
-    ├── GitError             a git command failed
-    ├── StorageError         DVC, the cache or the remote failed, or a hash mismatched
-    └── InputError           a command-line input (file, value) is unusable
+    ├── ManifestError          a registry file is unreadable or breaks its schema
+    ├── ValidationFailed       ``validate`` found errors (carries every finding)
+    ├── ReferenceSyntaxError   a model reference is malformed
+    ├── NotFoundError          a model, version, stage or file does not exist
+    ├── ConflictError          the change collides with the registry's state
+    │   └── AlreadyExistsError what the change would create (a model) exists already
+    ├── GitError               a git command failed
+    ├── StorageError           DVC, the cache or the remote failed, or a hash mismatched
+    ├── InputError             a command-line input (file, value) is unusable
+    ├── ParityError            an ONNX export's outputs differ from torch's beyond tolerance
+    └── GitHubError            the GitHub API refused a request, failed or was unreachable
+
+Two internal exceptions live beside the code that raises and catches them and
+are part of nothing public: ``_serve_tensors.RequestError`` (with its subclass
+``_serve_app._Busy``: the serving app's HTTP error answers) and
+``_schema.SchemaError`` (a schema uses a keyword the compiler lacks: a modelreg
+bug, never a user's error).
 """
 
 from __future__ import annotations
@@ -23,12 +32,15 @@ if TYPE_CHECKING:
     from modelreg._findings import Finding
 
 __all__ = [
+    "AlreadyExistsError",
     "ConflictError",
     "GitError",
+    "GitHubError",
     "InputError",
     "ManifestError",
     "ModelregError",
     "NotFoundError",
+    "ParityError",
     "ReferenceSyntaxError",
     "StorageError",
     "ValidationFailed",
@@ -78,6 +90,10 @@ class ConflictError(ModelregError):
     """The requested change collides with the registry's current state."""
 
 
+class AlreadyExistsError(ConflictError):
+    """What the change would create (a model, say) exists already."""
+
+
 class GitError(ModelregError):
     """A git command failed; the message carries git's own explanation."""
 
@@ -88,3 +104,11 @@ class StorageError(ModelregError):
 
 class InputError(ModelregError):
     """An input given on the command line (a file, a value) is unusable."""
+
+
+class ParityError(ModelregError):
+    """The ONNX model does not give torch's answers within the tolerances."""
+
+
+class GitHubError(ModelregError):
+    """The GitHub API refused a request, failed, or could not be reached."""

@@ -20,14 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg._checkpoint import Checkpoint, load_checkpoint
-from modelreg._errors import InputError, ModelregError
+from modelreg._errors import InputError, ParityError
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-class ParityError(ModelregError):
-    """The ONNX model does not give torch's answers within the tolerances."""
 
 
 @dataclass(frozen=True)

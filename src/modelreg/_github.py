@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from modelreg._errors import ModelregError
+from modelreg._errors import GitHubError
 from modelreg._redact import redact_text, redact_uri
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-__all__ = ["Comment", "GitHub", "GitHubError", "PullRequest"]
+__all__ = ["Comment", "GitHub", "PullRequest"]
 
 DEFAULT_API_URL = "https://api.github.com"
 _API_VERSION = "2022-11-28"
@@ -43,10 +43,6 @@ _REPO_PATTERN = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _PERMISSIONS = "'contents: write' and 'pull-requests: write'"
 # Who an installation token of GitHub Actions (the workflow's GITHUB_TOKEN) acts as.
 ACTIONS_BOT = "github-actions[bot]"
-
-
-class GitHubError(ModelregError):
-    """The GitHub API refused a request, failed, or could not be reached."""
 
 
 @dataclass(frozen=True)

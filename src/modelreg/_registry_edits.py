@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modelreg._errors import ConflictError, InputError, NotFoundError
+from modelreg._errors import AlreadyExistsError, ConflictError, InputError, NotFoundError
 from modelreg._git import Git
 from modelreg._layout import (
     alias_pointer_path,
@@ -171,7 +171,7 @@ def create_model(
     if name.lower() in existing:
         found = registry.model(existing[name.lower()])
         if found.deleted is None or found.name != name:
-            raise ConflictError(f"model {existing[name.lower()]!r} already exists")
+            raise AlreadyExistsError(f"model {existing[name.lower()]!r} already exists")
         # A deleted model comes back: its old versions stay tombstones, numbers go on.
         revived = replace(
             found, deleted=None, description=description, tags=dict(tags or {}), archived=()
@@ -434,7 +434,7 @@ def rename_model(
     versions = registry.versions(name)
     existing = {n.lower(): n for n in registry.model_names()}
     if new_name.lower() in existing and new_name.lower() != name.lower():
-        raise ConflictError(f"model {existing[new_name.lower()]!r} already exists")
+        raise AlreadyExistsError(f"model {existing[new_name.lower()]!r} already exists")
     old_folder, new_folder = model_dir(name), model_dir(new_name)
     _refuse_unsaved(git, old_folder)
     old_prefix, new_prefix = f"{old_folder}/", f"{new_folder}/"

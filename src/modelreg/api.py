@@ -21,19 +21,20 @@ from modelreg._compare import Comparison, compare_versions, metric_direction, re
 from modelreg._deprecate import Deprecated, deprecate
 from modelreg._diff import RegistryDiff, RegistryEvent, diff_revisions
 from modelreg._errors import (
+    AlreadyExistsError,
     ConflictError,
     GitError,
     InputError,
     ManifestError,
     ModelregError,
     NotFoundError,
+    ParityError,
     ReferenceSyntaxError,
     StorageError,
     ValidationFailed,
 )
 from modelreg._export import (
     ExportResult,
-    ParityError,
     ParityReport,
     Tolerances,
     export_onnx,
@@ -65,6 +66,7 @@ from modelreg._rollback import Rollback, rollback
 from modelreg._validate import ValidationReport, validate
 
 __all__ = [
+    "AlreadyExistsError",
     "Artifact",
     "BenchmarkSettings",
     "BenchmarkSubject",

@@ -57,6 +57,7 @@ from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils,
 
 from modelreg import _model
 from modelreg._errors import (
+    AlreadyExistsError,
     ConflictError,
     GitError,
     ModelregError,
@@ -85,7 +86,7 @@ def _mlflow_error(exc: ModelregError) -> MlflowException:
     elif isinstance(exc, NotFoundError):
         code = RESOURCE_DOES_NOT_EXIST
     elif isinstance(exc, ConflictError):
-        code = RESOURCE_ALREADY_EXISTS if "already exists" in str(exc) else INVALID_STATE
+        code = RESOURCE_ALREADY_EXISTS if isinstance(exc, AlreadyExistsError) else INVALID_STATE
     else:
         code = INVALID_PARAMETER_VALUE
     return MlflowException(str(exc), code)
