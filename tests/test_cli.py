@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelreg import cli as cli_module
+import modelreg.api
 from modelreg.cli import cli, main
 from scripts.gen_cli_docs import render
 from tests import builders
@@ -221,10 +221,10 @@ def test_outside_a_repository(tmp_path: Path, modelreg_exe: str) -> None:
 def test_a_bug_is_reported_in_one_line(
     monkeypatch: pytest.MonkeyPatch, demo: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def explode(self: object) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
         raise TypeError("boom")
 
-    monkeypatch.setattr(cli_module._Options, "registry", explode)
+    monkeypatch.setattr(modelreg.api, "list_models", explode)  # what 'list' calls
     assert main(["--repo", str(demo.root), "list"]) == 1
     assert capsys.readouterr().err == (
         "internal error: TypeError: boom (this is a bug in modelreg; rerun with --traceback and "

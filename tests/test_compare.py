@@ -115,7 +115,7 @@ def test_text_markdown_and_json_agree(three_versions: Workspace) -> None:
     assert "| params | train.channels | 16 | 8 |" in markdown
     assert "1 per-class metrics not shown. 3 params are the same in every version." in markdown
 
-    document = comparison.to_document()
+    document = comparison.to_json()
     assert document["format"] == "modelreg.compare/1" and document["baseline"] == "digits/1"
     assert document["metrics"]["latency_p50_ms"]["best"] == "digits/2"
     assert document["metrics"]["latency_p50_ms"]["better"] == "lower"

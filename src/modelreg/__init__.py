@@ -2,29 +2,206 @@
 
 Model versions and stage assignments are YAML manifests in Git, DVC stores the
 weights, and a pull request is the only way state changes. The verbs live in
-:mod:`modelreg.api`; every name listed there is also importable from here.
-Names load on first use, so ``import modelreg`` (and ``modelreg --help``) stay
-fast.
+:mod:`modelreg.api`; every name listed there is also importable from here, with
+the same type. Names load on first use, so ``import modelreg`` (and
+``modelreg --help``) stay fast.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelreg.api import (
+        AlreadyExistsError,
+        Artifact,
+        BenchmarkSettings,
+        BenchmarkSubject,
+        Canary,
+        Checkpoint,
+        Comparison,
+        ConflictError,
+        Deprecated,
+        Deprecation,
+        ExportResult,
+        Finding,
+        Gate,
+        GateCheck,
+        GitError,
+        GitHubError,
+        InitResult,
+        InputError,
+        Lineage,
+        ManifestError,
+        MlflowRun,
+        Model,
+        ModelEntry,
+        ModelList,
+        ModelRef,
+        ModelregError,
+        ModelVersion,
+        ModelView,
+        NotFoundError,
+        ParityError,
+        ParityReport,
+        Policy,
+        Promotion,
+        PulledArtifact,
+        PullResult,
+        ReferenceSyntaxError,
+        Registration,
+        Registry,
+        RegistryConfig,
+        RegistryDiff,
+        RegistryEvent,
+        Resolution,
+        Rollback,
+        Signature,
+        StageChange,
+        StageHistory,
+        StagePointer,
+        StorageError,
+        TensorInfo,
+        TensorSpec,
+        Tolerances,
+        ValidationFailed,
+        ValidationReport,
+        VersionList,
+        VersionStatus,
+        VersionView,
+        check_gates,
+        check_promotion,
+        compare_versions,
+        deprecate,
+        diff_revisions,
+        export_onnx,
+        init,
+        list_models,
+        list_versions,
+        load_checkpoint,
+        load_metrics,
+        load_params,
+        load_parity_data,
+        metric_direction,
+        model_history,
+        parse_ref,
+        parse_tags,
+        promote,
+        pull,
+        register,
+        register_from_dvc,
+        render_markdown,
+        resolve,
+        rollback,
+        run_benchmark,
+        save_checkpoint,
+        show,
+        stage_history,
+        validate,
+    )
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "AlreadyExistsError",
+    "Artifact",
+    "BenchmarkSettings",
+    "BenchmarkSubject",
+    "Canary",
+    "Checkpoint",
+    "Comparison",
+    "ConflictError",
+    "Deprecated",
+    "Deprecation",
+    "ExportResult",
+    "Finding",
+    "Gate",
+    "GateCheck",
+    "GitError",
+    "GitHubError",
+    "InitResult",
+    "InputError",
+    "Lineage",
+    "ManifestError",
+    "MlflowRun",
+    "Model",
+    "ModelEntry",
+    "ModelList",
+    "ModelRef",
+    "ModelVersion",
+    "ModelView",
+    "ModelregError",
+    "NotFoundError",
+    "ParityError",
+    "ParityReport",
+    "Policy",
+    "Promotion",
+    "PullResult",
+    "PulledArtifact",
+    "ReferenceSyntaxError",
+    "Registration",
+    "Registry",
+    "RegistryConfig",
+    "RegistryDiff",
+    "RegistryEvent",
+    "Resolution",
+    "Rollback",
+    "Signature",
+    "StageChange",
+    "StageHistory",
+    "StagePointer",
+    "StorageError",
+    "TensorInfo",
+    "TensorSpec",
+    "Tolerances",
+    "ValidationFailed",
+    "ValidationReport",
+    "VersionList",
+    "VersionStatus",
+    "VersionView",
+    "check_gates",
+    "check_promotion",
+    "compare_versions",
+    "deprecate",
+    "diff_revisions",
+    "export_onnx",
+    "init",
+    "list_models",
+    "list_versions",
+    "load_checkpoint",
+    "load_metrics",
+    "load_params",
+    "load_parity_data",
+    "metric_direction",
+    "model_history",
+    "parse_ref",
+    "parse_tags",
+    "promote",
+    "pull",
+    "register",
+    "register_from_dvc",
+    "render_markdown",
+    "resolve",
+    "rollback",
+    "run_benchmark",
+    "save_checkpoint",
+    "show",
+    "stage_history",
+    "validate",
+]
 
-def __getattr__(name: str) -> Any:
-    # import_module, not "from modelreg import api": the latter asks this very
-    # function for "api" while importing it, and recurses.
-    if not name.startswith("_"):
-        api = importlib.import_module("modelreg.api")
-        if name in api.__all__:
-            return getattr(api, name)
-    raise AttributeError(f"module 'modelreg' has no attribute {name!r}")
+if not TYPE_CHECKING:  # to a type checker an unknown name must stay an error, not Any
+
+    def __getattr__(name: str) -> Any:
+        # import_module, not "from modelreg import api": the latter asks this very
+        # function for "api" while importing it, and recurses.
+        if name in __all__:
+            value = getattr(importlib.import_module("modelreg.api"), name)
+            globals()[name] = value
+            return value
+        raise AttributeError(f"module 'modelreg' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    api = importlib.import_module("modelreg.api")
-    return sorted([*api.__all__, "__version__"])
+    return sorted([*__all__, *(n for n in globals() if n.startswith("__"))])

@@ -104,7 +104,8 @@ class Comparison:
     def section(self, name: str) -> list[Row]:
         return [row for row in self.rows if row.section == name]
 
-    def to_document(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        """``compare --json``: each row's values by ref, with change and best for metrics."""
         document: dict[str, Any] = {
             "format": "modelreg.compare/1",
             "model": self.model,

@@ -39,6 +39,9 @@ __all__ = ["Comment", "GitHub", "PullRequest"]
 DEFAULT_API_URL = "https://api.github.com"
 _API_VERSION = "2022-11-28"
 _PER_PAGE = 100
+# What upsert_comment posts at most: under GitHub's 65,536-character limit, with room
+# for the marker and the line that says the comment was cut.
+COMMENT_LIMIT = 65_000
 _REPO_PATTERN = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _PERMISSIONS = "'contents: write' and 'pull-requests: write'"
 # Who an installation token of GitHub Actions (the workflow's GITHUB_TOKEN) acts as.
@@ -220,8 +223,9 @@ class GitHub:
         """A "sticky" comment: update the first comment on ``number`` that contains
         ``marker`` (an HTML comment such as ``<!-- modelreg:report -->``) and was
         written by ``author``, else create one. ``marker`` is put first in ``body``
-        when it is missing; an existing comment that already reads ``body`` is
-        returned untouched.
+        when it is missing; a body longer than GitHub accepts is cut, with a line
+        saying so; an existing comment that already reads ``body`` is returned
+        untouched.
 
         ``author`` defaults to :meth:`token_login`, the token's own identity. Anyone
         who can comment can also write the marker, so a marked comment by someone
@@ -229,6 +233,8 @@ class GitHub:
         """
         if not marker.strip():
             raise ValueError("upsert_comment needs a non-empty marker")
+        if len(body) > COMMENT_LIMIT:  # GitHub refuses comments over 65,536 characters
+            body = body[:COMMENT_LIMIT] + "\n\n*(cut: the full report is in the job summary)*\n"
         if marker not in body:
             body = f"{marker}\n{body}"
         login = (author or "").strip() or self.token_login()

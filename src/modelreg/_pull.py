@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from modelreg._artifact_paths import (
     MAX_LISTING_BYTES,
@@ -63,9 +64,31 @@ class PulledArtifact:
 
 @dataclass(frozen=True)
 class PullResult:
+    """A pulled version: its artifacts, each verified and in place."""
+
     ref: str
     remote: str | None
     artifacts: tuple[PulledArtifact, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``pull --json``: where each artifact is now and where its bytes came from."""
+        return {
+            "format": "modelreg.pull/1",
+            "ref": self.ref,
+            "remote": self.remote,
+            "artifacts": [
+                {
+                    "name": p.artifact.name,
+                    "path": p.artifact.path,
+                    "location": str(p.location),
+                    "md5": p.artifact.md5,
+                    "size": p.artifact.size,
+                    "format": p.artifact.format,
+                    "source": p.source,
+                }
+                for p in self.artifacts
+            ],
+        }
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from modelreg._errors import ManifestError, NotFoundError
 from modelreg._findings import read_manifest
@@ -53,6 +53,20 @@ class Resolution:
         if self.via == "alias" and self.pointer:
             return f"alias {self.pointer.name}"
         return {"version": "version number", "latest": "latest version"}.get(self.via, self.via)
+
+    def to_json(self) -> dict[str, Any]:
+        """``resolve --json``: the version, how it was found, its manifest and artifacts."""
+        version = self.version
+        return {
+            "format": "modelreg.resolve/1",
+            "ref": self.ref.raw,
+            "model": version.model,
+            "version": version.version,
+            "resolved_via": self.describe(),
+            "manifest": version_path(version.model, version.version),
+            "deprecated": version.deprecated,
+            "artifacts": [a.to_document() for a in version.artifacts],
+        }
 
 
 @dataclass(frozen=True)

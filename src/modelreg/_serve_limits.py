@@ -33,8 +33,6 @@ written against uvicorn 0.54, and tests/test_serve_limits.py exercises each hook
 from __future__ import annotations
 
 import errno
-import logging
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -43,8 +41,9 @@ from typing import TYPE_CHECKING
 from modelreg._errors import InputError, ModelregError
 
 if TYPE_CHECKING:
-    # Imported where used: the CLI reads ServeLimits' defaults for its options, and
-    # `modelreg --help` must not pay for uvicorn.
+    # Imported where used, as are logging and socket: the CLI reads ServeLimits'
+    # defaults for its options, and `modelreg --help` (and `show`) must not pay for
+    # uvicorn, nor the ~8 ms of logging and socket.
     import asyncio
 
     import uvicorn
@@ -62,8 +61,6 @@ __all__ = [
     "run_server",
     "server_config",
 ]
-
-log = logging.getLogger("modelreg.serve")
 
 # File descriptors kept free of connections: the listening socket, the event loop
 # (about 20 in all once started), model files read at a reload, the follower's git
@@ -151,7 +148,9 @@ def fit_to_open_files(limits: ServeLimits) -> ServeLimits:
     open_files = raise_open_file_limit()
     cap = connection_cap(limits.max_connections, open_files)
     if open_files is not None and cap < limits.max_connections:
-        log.warning(
+        import logging
+
+        logging.getLogger("modelreg.serve").warning(
             "accepting at most %d connections, not %d: the open-file limit is %d "
             "(raise it with ulimit -n)",
             cap,
@@ -229,6 +228,8 @@ def check_port_free(host: str, port: int) -> None:
     Checked before the models load, so a busy port fails in a second with one line
     instead of after the load with uvicorn's exit status 3.
     """
+    import socket
+
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:

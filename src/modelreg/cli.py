@@ -25,11 +25,16 @@ from modelreg._escape import terminal_json, terminal_text
 from modelreg._serve_limits import ServeLimits
 
 if TYPE_CHECKING:
-    from modelreg._benchmark import Subject
     from modelreg._github import GitHub
-    from modelreg._model import ModelVersion
-    from modelreg._registry import Registry, VersionStatus
-    from modelreg._validate import ValidationReport
+    from modelreg.api import (
+        BenchmarkSubject,
+        GateCheck,
+        ModelView,
+        Registry,
+        ValidationReport,
+        VersionStatus,
+        VersionView,
+    )
 
 __all__ = ["cli", "main"]
 
@@ -39,7 +44,7 @@ class _Options:
         self.repo = repo
 
     def registry(self) -> Registry:
-        from modelreg._registry import Registry
+        from modelreg.api import Registry
 
         return Registry.open(self.repo)
 
@@ -173,7 +178,7 @@ def cli(ctx: click.Context, repo: Path | None, traceback: bool) -> None:
 def init(options: _Options, stages: tuple[str, ...], remote: str | None, commit: bool) -> None:
     """Make this git repository a registry (safe to run again: it refreshes the schemas)."""
     from modelreg._bootstrap import DEFAULT_STAGES
-    from modelreg._bootstrap import init as init_registry
+    from modelreg.api import init as init_registry
 
     result = init_registry(
         options.repo, stages=stages or DEFAULT_STAGES, remote=remote, commit=commit
@@ -248,9 +253,8 @@ def register(
     hashes, stage and parameters, and the version is refused if those outputs
     are stale or the ONNX export failed its parity check.
     """
-    from modelreg._inputs import load_metrics, load_params, parse_tags
-    from modelreg._register import register as register_version
-    from modelreg._register import register_from_dvc
+    from modelreg.api import load_metrics, load_params, parse_tags, register_from_dvc
+    from modelreg.api import register as register_version
 
     if from_dvc:
         given = [f for f, v in (("--weights", weights), ("--onnx", onnx), ("--metrics", metrics),
@@ -314,7 +318,7 @@ def deprecate(
     The version and its weights stay; a stage may no longer point at it and it
     cannot be promoted. A version a stage holds must be replaced there first.
     """
-    from modelreg._deprecate import deprecate as run_deprecate
+    from modelreg.api import deprecate as run_deprecate
 
     if undo and reason:
         raise click.UsageError("--reason goes with deprecating, not with --undo")
@@ -450,7 +454,7 @@ def promote(
     changes, the version it replaces is retired (archived), and the commit carries
     Modelreg-* trailers. Undo it with 'modelreg rollback' or 'git revert'.
     """
-    from modelreg._promote import promote as run_promote
+    from modelreg.api import promote as run_promote
 
     if markdown and not check:
         raise click.UsageError("--markdown goes with --check")
@@ -459,7 +463,14 @@ def promote(
             raise click.UsageError("--check changes nothing: give it without --pr and --force")
         if as_json and markdown:
             raise click.UsageError("give --json or --markdown, not both")
-        if not _gates_pass(options, name, version, stage, base, as_json, markdown):
+        from modelreg.api import check_promotion
+
+        gates = check_promotion(name, version, stage, options.repo, base=base)
+        if as_json:
+            _emit_json(gates.to_json())
+        else:
+            _print_gates(gates, markdown)
+        if not gates.passed:
             ctx.exit(1)
         return
     with _github(pr, base, api_url, github_repo) as github:
@@ -486,61 +497,25 @@ def promote(
     _landed(done)
 
 
-def _gates_pass(
-    options: _Options,
-    name: str,
-    number: int,
-    stage: str,
-    base: str | None,
-    as_json: bool,
-    markdown: bool = False,
-) -> bool:
-    """Print the stage policy's gates for a version (judged against the version in the
-    stage now, or on ``base``) and say whether all pass."""
-    from modelreg._promote import check_gates
-    from modelreg._registry import Registry
-
-    with options.registry() as registry:
-        version = registry.version(name, number)
-        current = registry.pointer(version.model, stage)  # a clear error for a bad stage
-        canonical = registry.config.canonical_stage(stage) or stage
-        if base is not None:
-            with Registry.open(options.repo, rev=base) as before:
-                held = version.model in before.model_names()
-                current = before.pointer(version.model, canonical) if held else None
-        gates = check_gates(registry, version, canonical, current)
-    passed = all(g.passed for g in gates)
-    against = f"v{current.version}" if current else "an empty stage"
-    where = f" on {base}" if base else ""
-    if as_json:
-        _emit_json(
-            {
-                "format": "modelreg.gates/1",
-                "model": version.model,
-                "version": number,
-                "stage": canonical,
-                "against": current.version if current else None,
-                "base": base,
-                "passed": passed,
-                "gates": [g.to_json() for g in gates],
-            }
-        )
-        return passed
-    count = sum(g.passed for g in gates)
+def _print_gates(check: GateCheck, markdown: bool) -> None:
+    """The verdict on a version's gates, then each gate (as a Markdown table with
+    ``markdown``, for a job summary or a comment)."""
+    against = f"v{check.against.version}" if check.against else "an empty stage"
+    where = f" on {check.base}" if check.base else ""
+    count = sum(g.passed for g in check.gates)
     verdict = (
-        f"{version.ref} to {canonical} (against {against}{where}): "
-        f"{count} of {len(gates)} gates pass"
+        f"{check.version.ref} to {check.stage} (against {against}{where}): "
+        f"{count} of {len(check.gates)} gates pass"
     )
     if markdown:
         from modelreg._escape import markdown_text
         from modelreg._promote import gate_table
 
-        _echo(f"{markdown_text(verdict)}\n\n{gate_table(gates)}", nl=False)
-        return passed
+        _echo(f"{markdown_text(verdict)}\n\n{gate_table(check.gates)}", nl=False)
+        return
     _echo(verdict)
-    for gate in gates:
+    for gate in check.gates:
         _echo(f"  {'pass' if gate.passed else 'FAIL'}  {gate.name}: {gate.detail}")
-    return passed
 
 
 @cli.command()
@@ -574,7 +549,7 @@ def rollback(
     request counts as one commit), so the pointer file is exactly what it was. Run
     again, it walks further back; --to goes back to a named version in one commit.
     """
-    from modelreg._rollback import rollback as run_rollback
+    from modelreg.api import rollback as run_rollback
 
     with _github(pr, base, api_url, github_repo) as github:
         done = run_rollback(
@@ -645,9 +620,6 @@ def comment(
         raise click.UsageError("--marker must be an HTML comment, e.g. '<!-- my-report -->'")
     if not body.strip():
         raise click.UsageError("the comment is empty; give --file or pipe the Markdown in")
-    limit = 65_000  # GitHub refuses comments over 65,536 characters
-    if len(body) > limit:
-        body = body[:limit] + "\n\n*(cut: the full report is in the job summary)*\n"
     with _github(True, None, api_url, github_repo) as github:
         assert github is not None
         done = github.upsert_comment(number, body, marker=marker, author=author)
@@ -662,45 +634,21 @@ def comment(
 @pass_options
 def list_models(options: _Options, as_json: bool) -> None:
     """List the registry's models with their stages."""
-    with options.registry() as registry:
-        stages = registry.config.stages
-        entries = []
-        for name in registry.model_names():
-            model = registry.model(name)
-            numbers = registry.version_numbers(name)
-            pointers = registry.stage_pointers(name)
-            entries.append((model, numbers, pointers, registry.aliases(name)))
+    from modelreg.api import list_models as models_of
+
+    found = models_of(options.repo)
     if as_json:
-        _emit_json(
-            {
-                "format": "modelreg.list/1",
-                "stages": list(stages),
-                "models": [
-                    {
-                        "name": m.name,
-                        "description": m.description or None,
-                        "task": m.task,
-                        "owners": list(m.owners),
-                        "tags": dict(m.tags),
-                        "versions": len(n),
-                        "latest_version": n[-1] if n else None,
-                        "stages": {s: p.version for s, p in ptrs.items()},
-                        "aliases": {a: p.version for a, p in aliases.items()},
-                        "deleted": m.deleted is not None,
-                    }
-                    for m, n, ptrs, aliases in entries
-                ],
-            }
-        )
+        _emit_json(found.to_json())
         return
-    if not entries:
+    if not found.models:
         _echo("no models registered yet; add one with 'modelreg register NAME --weights FILE'")
         return
+    stages = found.stages
     rows = [
-        [m.name, str(len(n)), str(n[-1]) if n else "-"]
-        + [str(ptrs[s].version) if s in ptrs else "-" for s in stages]
-        + [("(deleted) " if m.deleted else "") + _first_line(m.description, 50)]
-        for m, n, ptrs, _ in entries
+        [e.model.name, str(len(e.versions)), str(e.versions[-1]) if e.versions else "-"]
+        + [str(e.stages[s].version) if s in e.stages else "-" for s in stages]
+        + [("(deleted) " if e.model.deleted else "") + _first_line(e.model.description, 50)]
+        for e in found.models
     ]
     _table(None, ["MODEL", "VERSIONS", "LATEST", *[s.upper() for s in stages], "DESCRIPTION"], rows)
 
@@ -712,48 +660,27 @@ def list_models(options: _Options, as_json: bool) -> None:
 def versions(options: _Options, name: str, as_json: bool) -> None:
     """List the versions of model NAME, newest first."""
     from modelreg._model import author_name
-    from modelreg._refs import parse_ref
+    from modelreg.api import list_versions
 
-    model = parse_ref(name).model
-    with options.registry() as registry:
-        found = registry.versions(model)
-        status = registry.status(model)
-    found.reverse()
+    listing = list_versions(name, options.repo)
     if as_json:
-        _emit_json(
-            {
-                "format": "modelreg.versions/1",
-                "model": model,
-                "versions": [_version_json(v, status.get(v.version)) for v in found],
-            }
-        )
+        _emit_json(listing.to_json())
         return
-    if not found:
-        _echo(f"{model} has no versions yet")
+    if not listing.versions:
+        _echo(f"{listing.model} has no versions yet")
         return
+    found = [view.version for view in listing.versions]
     metric_names = list(dict.fromkeys(k for v in found for k in v.metrics))[:3]
     rows = [
-        [
-            str(v.version),
-            _date(v.created),
-            author_name(v.author),
-            _status_text(status.get(v.version), v.deprecated),
-        ]
+        [str(v.version), _date(v.created), author_name(v.author),
+         _status_text(view.status, v.deprecated)]
         + [_metric_text(v.metrics[m]) if m in v.metrics else "-" for m in metric_names]
         + [_first_line(v.description, 40)]
-        for v in found
-    ]
+        for view in listing.versions
+        for v in (view.version,)
+    ]  # fmt: skip
     columns = ["VERSION", "CREATED (UTC)", "AUTHOR", "STAGE", *metric_names, "DESCRIPTION"]
-    _table(f"{model}: {len(found)} versions", columns, rows)
-
-
-def _version_json(version: ModelVersion, status: VersionStatus | None) -> dict[str, Any]:
-    document = version.to_document()
-    document["ref"] = version.ref
-    document["stages"] = list(status.stages) if status else []
-    document["aliases"] = list(status.aliases) if status else []
-    document["archived"] = bool(status and status.archived)
-    return document
+    _table(f"{listing.model}: {len(found)} versions", columns, rows)
 
 
 @cli.command()
@@ -762,43 +689,20 @@ def _version_json(version: ModelVersion, status: VersionStatus | None) -> dict[s
 @pass_options
 def show(options: _Options, ref: str, as_json: bool) -> None:
     """Show a model (REF is NAME) or one version (NAME/3, NAME@production, ...)."""
-    from modelreg._refs import parse_ref
+    from modelreg.api import ModelView
+    from modelreg.api import show as view_of
 
-    parsed = parse_ref(ref)
-    with options.registry() as registry:
-        if parsed.selector == "model":
-            _show_model(registry, parsed.model, as_json)
-            return
-        resolution = registry.resolve(parsed)
-        version = resolution.version
-        status = registry.status(version.model).get(version.version)
+    view = view_of(ref, options.repo)
     if as_json:
-        document = _version_json(version, status)
-        document["resolved_via"] = resolution.describe()
-        _emit_json({"format": "modelreg.show/1", "version": document})
-        return
-    _print_version(version, status, resolution.describe())
+        _emit_json(view.to_json())
+    elif isinstance(view, ModelView):
+        _print_model(view)
+    else:
+        _print_version(view)
 
 
-def _show_model(registry: Registry, name: str, as_json: bool) -> None:
-    model = registry.model(name)
-    numbers = registry.version_numbers(name)
-    pointers = registry.stage_pointers(name)
-    aliases = registry.aliases(name)
-    if as_json:
-        document = model.to_document()
-        document["versions"] = numbers
-        document["stages"] = {
-            s: {
-                "version": p.version,
-                "since": p.since.isoformat() if p.since else None,
-                "reason": p.reason or None,
-            }
-            for s, p in pointers.items()
-        }
-        document["aliases"] = {a: p.version for a, p in aliases.items()}
-        _emit_json({"format": "modelreg.show/1", "model": document})
-        return
+def _print_model(view: ModelView) -> None:
+    model, numbers, pointers = view.model, view.versions, view.stages
     lines = [f"model:       {model.name}"]
     if model.description:
         lines.append(f"description: {_first_line(model.description, 90)}")
@@ -811,7 +715,7 @@ def _show_model(registry: Registry, name: str, as_json: bool) -> None:
         if numbers
         else "versions:    none yet"
     )
-    for stage in registry.config.stages:
+    for stage in view.stage_order:
         pointer = pointers.get(stage)
         if pointer is None:
             lines.append(f"{stage + ':':<13}-")
@@ -824,14 +728,16 @@ def _show_model(registry: Registry, name: str, as_json: bool) -> None:
             else ""
         )
         lines.append(f"{stage + ':':<13}version {pointer.version}{since}{canary}{reason}")
-    for alias, pointer in aliases.items():
+    for alias, pointer in view.aliases.items():
         lines.append(f"{'@' + alias + ':':<13}version {pointer.version}")
     if model.tags:
         lines.append("tags:        " + ", ".join(f"{k}={v}" for k, v in sorted(model.tags.items())))
     _echo("\n".join(lines))
 
 
-def _print_version(version: ModelVersion, status: VersionStatus | None, via: str) -> None:
+def _print_version(view: VersionView) -> None:
+    version, status = view.version, view.status
+    via = view.resolution.describe() if view.resolution else "version number"
     lines = [
         f"{version.ref}  ({_status_text(status, version.deprecated).replace('-', 'no stage')}; "
         f"resolved by {via})",
@@ -883,26 +789,13 @@ def _print_version(version: ModelVersion, status: VersionStatus | None, via: str
 @pass_options
 def resolve(options: _Options, ref: str, as_json: bool) -> None:
     """Print the version REF names, as NAME/N (for scripts: exit 1 if there is none)."""
-    from modelreg._layout import version_path
+    from modelreg.api import resolve as resolve_ref
 
-    with options.registry() as registry:
-        resolution = registry.resolve(ref)
-    version = resolution.version
+    resolution = resolve_ref(ref, options.repo)
     if as_json:
-        _emit_json(
-            {
-                "format": "modelreg.resolve/1",
-                "ref": ref,
-                "model": version.model,
-                "version": version.version,
-                "resolved_via": resolution.describe(),
-                "manifest": version_path(version.model, version.version),
-                "deprecated": version.deprecated,
-                "artifacts": [a.to_document() for a in version.artifacts],
-            }
-        )
+        _emit_json(resolution.to_json())
         return
-    _echo(version.ref)
+    _echo(resolution.version.ref)
 
 
 @cli.command()
@@ -915,22 +808,14 @@ def history(
     options: _Options, name: str, stage: str | None, limit: int | None, as_json: bool
 ) -> None:
     """Who moved which version into which stage, when and why (from git log)."""
-    from modelreg._history import stage_history
     from modelreg._model import author_name
-    from modelreg._refs import parse_ref
+    from modelreg.api import model_history
 
-    model = parse_ref(name).model
-    with options.registry() as registry:
-        changes = stage_history(registry, model, stage=stage, limit=limit)
+    found = model_history(name, options.repo, stage=stage, limit=limit)
     if as_json:
-        _emit_json(
-            {
-                "format": "modelreg.history/1",
-                "model": model,
-                "changes": [c.to_json() for c in changes],
-            }
-        )
+        _emit_json(found.to_json())
         return
+    model, changes = found.model, found.changes
     if not changes:
         _echo(f"no stage of {model} has changed yet")
         return
@@ -976,7 +861,8 @@ def diff(
     revisions, so a squash merge or a hand 'git revert' shows what it did, e.g.
     'modelreg diff HEAD~1' after a merge, or 'modelreg diff origin/main HEAD' on a branch.
     """
-    from modelreg._diff import describe, diff_revisions, github_outputs, render_markdown
+    from modelreg._diff import describe, github_outputs, render_markdown
+    from modelreg.api import diff_revisions
 
     if as_json and markdown:
         raise click.UsageError("give --json or --markdown, not both")
@@ -1082,8 +968,8 @@ def import_mlflow_command(
     """
     import os
 
-    from modelreg._errors import ModelregError
     from modelreg._import_mlflow import import_mlflow
+    from modelreg.api import ModelregError
 
     # One progress line per version is ours to print; MLflow's bars would interleave.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -1309,7 +1195,7 @@ def validate(
     under .git/modelreg/, so an unchanged file is not parsed again; an edited
     file never matches and is checked in full.
     """
-    from modelreg._validate import validate as run_validation
+    from modelreg.api import validate as run_validation
 
     if as_json and github:
         raise click.UsageError("--json and --github are two formats: give one")
@@ -1364,31 +1250,13 @@ def pull(options: _Options, ref: str, remote: str | None, as_json: bool) -> None
     no old revision is checked out. Nothing in the working tree changes unless every
     object of the version is present and verified.
     """
-    from modelreg._pull import pull as pull_version
+    from modelreg.api import pull as pull_version
 
     with options.registry() as registry:
         version = registry.resolve(ref).version
         result = pull_version(registry.root, version, remote=remote)
     if as_json:
-        _emit_json(
-            {
-                "format": "modelreg.pull/1",
-                "ref": result.ref,
-                "remote": result.remote,
-                "artifacts": [
-                    {
-                        "name": p.artifact.name,
-                        "path": p.artifact.path,
-                        "location": str(p.location),
-                        "md5": p.artifact.md5,
-                        "size": p.artifact.size,
-                        "format": p.artifact.format,
-                        "source": p.source,
-                    }
-                    for p in result.artifacts
-                ],
-            }
-        )
+        _emit_json(result.to_json())
         return
     _echo(f"{result.ref}: {len(result.artifacts)} artifacts, verified by md5")
     _table(
@@ -1422,7 +1290,8 @@ def compare(
     Shows every metric with its change against the baseline (the best value
     marked *), the params that differ, artifact sizes and lineage.
     """
-    from modelreg._compare import compare_versions, render_markdown, table_rows
+    from modelreg._compare import table_rows
+    from modelreg.api import compare_versions, render_markdown
 
     if as_json and markdown:
         raise click.UsageError("give --json or --markdown, not both")
@@ -1431,7 +1300,7 @@ def compare(
     with options.registry() as registry:
         comparison = compare_versions(registry, name, versions)
     if as_json:
-        _emit_json(comparison.to_document())
+        _emit_json(comparison.to_json())
     elif markdown:
         _echo(render_markdown(comparison, everything=everything), nl=False)
     else:
@@ -1518,9 +1387,9 @@ def export(
     The export is checked by onnx.checker and run beside torch on the held-out
     data; outside the tolerances it fails, and no .onnx file is written.
     """
-    from modelreg._errors import InputError
-    from modelreg._export import Tolerances, export_onnx, write_report
+    from modelreg._export import write_report
     from modelreg._source import find_repo_root
+    from modelreg.api import InputError, Tolerances, export_onnx
 
     if (ref is None) == (checkpoint is None):
         raise click.UsageError("give either REF or --checkpoint")
@@ -1567,21 +1436,20 @@ def _batch_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tupl
 
 def _benchmark_subject(
     options: _Options, label: str, ref: str | None, onnx: Path | None, checkpoint: Path | None
-) -> Subject:
+) -> BenchmarkSubject:
     """A version (REF) or a pair of files to benchmark, checked to exist."""
-    from modelreg._benchmark import Subject
-    from modelreg._errors import InputError
+    from modelreg.api import BenchmarkSubject, InputError
 
     if ref is not None:
         name, onnx, checkpoint = _version_files(options, ref)
         if onnx is None:
             raise InputError(f"{name} has no ONNX artifact; run 'modelreg export {name}' first")
-        return Subject(label, name, onnx, checkpoint)
+        return BenchmarkSubject(label, name, onnx, checkpoint)
     assert onnx is not None
     for path in (onnx, checkpoint):
         if path is not None and not path.is_file():
             raise InputError(f"{path}: no such file")
-    return Subject(label, str(onnx), onnx, checkpoint)
+    return BenchmarkSubject(label, str(onnx), onnx, checkpoint)
 
 
 @cli.command()
@@ -1661,9 +1529,9 @@ def benchmark(
     """
     import os
 
-    from modelreg._benchmark import Settings, render_table, run_benchmark
-    from modelreg._errors import InputError
+    from modelreg._benchmark import render_table
     from modelreg._source import find_repo_root
+    from modelreg.api import BenchmarkSettings, InputError, run_benchmark
 
     if (ref is None) == (onnx_path is None):
         raise click.UsageError("give either REF or --onnx")
@@ -1681,7 +1549,7 @@ def benchmark(
         repo: Path | None = find_repo_root(options.repo or Path.cwd())
     except InputError:
         repo = None
-    settings = Settings(device, batch_sizes, warmup, budget, threads, 0, repo)
+    settings = BenchmarkSettings(device, batch_sizes, warmup, budget, threads, 0, repo)
     show_progress = sys.stderr.isatty() and not os.environ.get("CI")
     if show_progress:
         from rich.progress import Progress
