@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelreg._bootstrap import write_manifest
 from modelreg._dvc import object_path
 from modelreg._layout import (
     CONFIG_PATH,
@@ -25,6 +24,7 @@ from modelreg._layout import (
     version_path,
 )
 from modelreg._yaml import dump_yaml, write_text_atomic
+from modelreg._yaml_edit import write_manifest
 
 CREATED = "2026-01-15T09:30:00Z"
 

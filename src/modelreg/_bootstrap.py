@@ -8,23 +8,19 @@ the schema copies, so it is also the upgrade step.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from modelreg._change import Change, commit_message
 from modelreg._dvc import dvc_init, dvc_set_default_remote
 from modelreg._errors import InputError
 from modelreg._findings import read_manifest
-from modelreg._git import Git
-from modelreg._layout import CONFIG_PATH, SCHEMAS_DIR, name_problem, schema_comment
+from modelreg._layout import CONFIG_PATH, SCHEMAS_DIR, name_problem
 from modelreg._schema import SCHEMA_NAMES, schema_text
-from modelreg._source import WorktreeSource, find_repo_root
-from modelreg._yaml import dump_yaml, write_bytes_atomic, write_text_atomic
+from modelreg._source import WorktreeSource
 
-__all__ = ["InitResult", "init", "schema_comment", "write_manifest"]
+__all__ = ["InitResult", "init"]
 
 DEFAULT_STAGES = ("staging", "production")
 
@@ -61,12 +57,6 @@ policies: {{}}
 """
 
 
-def write_manifest(root: Path, relpath: str, document: dict[str, Any], kind: str) -> None:
-    """Write a registry file canonically, atomically, with its schema comment."""
-    text = dump_yaml(document, header=schema_comment(relpath, kind))
-    write_text_atomic(root / relpath, text)
-
-
 @dataclass(frozen=True)
 class InitResult:
     root: Path
@@ -74,6 +64,9 @@ class InitResult:
     """Files created or changed, repository-relative."""
     dvc_initialised: bool
     commit: str | None = None
+
+
+_DVC_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
 
 
 def init(
@@ -88,70 +81,35 @@ def init(
     ``remote`` (a folder or a DVC URL) becomes DVC's default remote, named
     ``storage``. ``commit`` commits the files written.
     """
-    root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
     for stage in stages:
         problem = name_problem("stage", stage)
         if problem:
             raise InputError(f"--stage: {problem}")
     if len(set(stages)) != len(stages):
         raise InputError("--stage: each stage may be given once")
-    written: list[str] = []
-    # What the files init may write held before, so that a failed commit can put them back.
-    before = {
-        path: (root / path).read_bytes() if (root / path).is_file() else None
-        for path in (
-            CONFIG_PATH,
-            *(f"{SCHEMAS_DIR}/{kind}.schema.json" for kind in SCHEMA_NAMES),
-            ".dvc/config",
-            ".dvc/.gitignore",
-            ".dvcignore",
-        )
-    }
-    config = root / CONFIG_PATH
-    if config.exists():
-        read_manifest(WorktreeSource(root), CONFIG_PATH, "registry")  # refuse a broken one
-    else:
-        listing = "\n".join(f"- {s}" for s in stages)
-        write_text_atomic(config, _CONFIG_TEMPLATE.format(stages=listing))
-        written.append(CONFIG_PATH)
-    for kind in SCHEMA_NAMES:
-        path = f"{SCHEMAS_DIR}/{kind}.schema.json"
-        text = schema_text(kind)
-        target = root / path
-        if not target.exists() or target.read_text("utf-8") != text:
-            write_text_atomic(target, text)
-            written.append(path)
-
-    dvc_initialised = False
-    if not (root / ".dvc").is_dir():
-        dvc_init(root)
-        dvc_initialised = True
-        written += [
-            p for p in (".dvc/config", ".dvc/.gitignore", ".dvcignore") if (root / p).exists()
-        ]
-    if remote is not None:
-        dvc_set_default_remote(root, "storage", _remote_url(root, remote))
-        if ".dvc/config" not in written:
-            written.append(".dvc/config")
-
-    sha = None
-    if commit and written:
-        try:
-            sha = Git(root).commit_paths("modelreg init\n\nModelreg-Event: init\n", written)
-        except BaseException:
-            # A commit that fails (say, it cannot be signed) leaves no half-made registry.
-            for path in written:
-                data = before.get(path)
-                if data is None:
-                    (root / path).unlink(missing_ok=True)
-                else:
-                    write_bytes_atomic(root / path, data)
-            for path in sorted(written, key=len, reverse=True):  # the folders it made
-                with contextlib.suppress(OSError):
-                    (root / path).parent.rmdir()
-            if dvc_initialised:
-                shutil.rmtree(root / ".dvc", ignore_errors=True)
-            raise
+    with Change.open(repo) as change:
+        root = change.root
+        if (root / CONFIG_PATH).exists():
+            read_manifest(WorktreeSource(root), CONFIG_PATH, "registry")  # refuse a broken one
+        else:
+            listing = "\n".join(f"- {s}" for s in stages)
+            change.put(CONFIG_PATH, _CONFIG_TEMPLATE.format(stages=listing).encode())
+        for kind in SCHEMA_NAMES:
+            change.put(f"{SCHEMAS_DIR}/{kind}.schema.json", schema_text(kind).encode())
+        dvc_initialised = not (root / ".dvc").is_dir()
+        if dvc_initialised or remote is not None:
+            for path in _DVC_FILES:
+                change.adopt(path)
+        if dvc_initialised:
+            dvc_init(root)
+        if remote is not None:
+            dvc_set_default_remote(root, "storage", _remote_url(root, remote))
+        if commit:
+            sha = change.commit(commit_message("modelreg init", {"Event": "init"}))
+            written = list(change.changed)
+        else:
+            written = change.write()
+            sha = None
     return InitResult(root, tuple(written), dvc_initialised, sha)
 
 

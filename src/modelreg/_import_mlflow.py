@@ -16,27 +16,25 @@ and the other models are imported.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from modelreg._bootstrap import write_manifest
+from modelreg._change import Change, commit_message
 from modelreg._errors import InputError, ModelregError, NotFoundError, StorageError
-from modelreg._git import Git
 from modelreg._layout import (
     alias_pointer_path,
     check_model_name,
     model_dir,
+    model_manifest_path,
     name_problem,
     stage_pointer_path,
 )
-from modelreg._model import Lineage, MlflowRun, format_timestamp
+from modelreg._model import Lineage, MlflowRun, Model, format_timestamp
 from modelreg._redact import redact_text
 from modelreg._registry import Registry
 from modelreg._source import WorktreeSource, find_repo_root
@@ -188,7 +186,8 @@ def import_mlflow(
                 )
             continue
         try:
-            _import_model(root, config, client, result, tracking_uri, now, progress)
+            with Change.open(root, now=now) as change:
+                _import_model(change, config, client, result, tracking_uri, progress)
         except MlflowException as exc:
             result.failed = f"MLflow answered: {redact_text(exc.message)}"
         except ModelregError as exc:
@@ -237,50 +236,48 @@ def _all_models(client: Any) -> list[Any]:
 
 
 def _import_model(
-    root: Path,
+    change: Change,
     config: Any,
     client: Any,
     result: ImportedModel,
     tracking_uri: str | None,
-    now: Callable[[], datetime] | None,
     progress: Callable[[str], None],
 ) -> None:
-    from modelreg._register import register
+    """Stage every version, stage pointer and alias of one MLflow model in ``change``,
+    and commit them as one commit."""
+    from modelreg._register import register_into
 
     name = result.name
-    model = client.get_registered_model(name)
-    versions = sorted(_all_versions(client, name), key=lambda v: int(v.version))
-    git = Git(root)
-    written: list[str] = []
-    folder = model_dir(name)
-    ours: dict[int, int] = {}  # MLflow's version -> ours
     try:
+        model = client.get_registered_model(name)
+        versions = sorted(_all_versions(client, name), key=lambda v: int(v.version))
+        ours: dict[int, int] = {}  # MLflow's version -> ours
         for number, version in enumerate(versions, start=1):
             progress(f"{name}: version {version.version} -> {number}")
             with tempfile.TemporaryDirectory(prefix="modelreg-import-") as scratch:
                 location = client.get_model_version_download_uri(name, version.version)
                 local = fetch_model(location, Path(scratch), tracking_uri)
-                recorded_uri = lineage_tracking_uri(tracking_uri, root)
+                recorded_uri = lineage_tracking_uri(tracking_uri, change.root)
                 lineage, metrics = _lineage(client, version, recorded_uri, result)
                 tags = _mlflow_tags(dict(version.tags), f"version {version.version}", result)
                 tags[MLFLOW_VERSION_TAG] = str(version.version)
-                done = register(
+                register_into(
+                    change,
                     name,
+                    number,
                     weights=local,
-                    repo=root,
                     lineage=lineage,
                     metrics=metrics,
                     params=dict(lineage.params),
                     description=version.description or "",
                     tags=tags,
-                    now=partial(_moment, version.creation_timestamp),
+                    created=_moment(version.creation_timestamp),
                 )
-            written += list(done.files)
             ours[int(version.version)] = number
         result.versions = len(versions)
-        archived = _stages(root, config, name, versions, ours, result, written, now)
-        _model_fields(root, name, model, written, archived)
-        moment = format_timestamp((now or (lambda: datetime.now(UTC)))().replace(microsecond=0))
+        archived = _stages(change, config, name, versions, ours, result)
+        _model_fields(change, name, model, archived)
+        moment = format_timestamp(change.now)
         for alias, target in sorted(dict(model.aliases).items()):
             problem = name_problem("alias", alias)
             if problem is None and config.canonical_stage(alias) is not None:
@@ -291,22 +288,15 @@ def _import_model(
             if int(target) not in ours:
                 result.notes.append(f"alias {alias} points at a version MLflow no longer has")
                 continue
-            path = alias_pointer_path(name, alias)
             document = {"version": ours[int(target)], "since": moment}
-            write_manifest(root, path, document, "pointer")
-            written.append(path)
+            change.put_manifest(alias_pointer_path(name, alias), document, "pointer")
             result.aliases[alias] = ours[int(target)]
         plural = "s" if len(versions) != 1 else ""
-        message = (
-            f"import {name} from MLflow ({len(versions)} version{plural})"
-            f"\n\nModelreg-Event: import\nModelreg-Model: {name}\n"
-        )
-        result.commit = git.commit_paths(message, sorted(set(written)))
-    except BaseException as exc:
-        git.run("reset", "-q", "--", folder, check=False)
-        shutil.rmtree(root / folder, ignore_errors=True)
-        if isinstance(exc, ModelregError | KeyboardInterrupt):
-            raise
+        subject = f"import {name} from MLflow ({len(versions)} version{plural})"
+        result.commit = change.commit(commit_message(subject, {"Event": "import", "Model": name}))
+    except (ModelregError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
         if type(exc).__name__ == "MlflowException":
             raise
         raise StorageError(f"importing {name} failed: {exc}") from exc
@@ -363,36 +353,24 @@ def _lineage(
     return lineage, metrics
 
 
-def _model_fields(
-    root: Path, name: str, model: Any, written: list[str], archived: Sequence[int]
-) -> None:
-    from dataclasses import replace
-
-    from modelreg._layout import model_manifest_path
-
-    registry = Registry(root, WorktreeSource(root))
-    current = registry.model(name)
-    changed = replace(
-        current,
+def _model_fields(change: Change, name: str, model: Any, archived: Sequence[int]) -> None:
+    imported = Model(
+        name=name,
         description=model.description or "",
         tags=_mlflow_tags(dict(model.tags), "the model"),
         created=_moment(model.creation_timestamp).replace(microsecond=0),
         archived=tuple(sorted(archived)),
     )
-    path = model_manifest_path(name)
-    write_manifest(root, path, changed.to_document(), "model")
-    written.append(path)
+    change.put_manifest(model_manifest_path(name), imported.to_document(), "model")
 
 
 def _stages(
-    root: Path,
+    change: Change,
     config: Any,
     name: str,
     versions: Sequence[Any],
     ours: dict[int, int],
     result: ImportedModel,
-    written: list[str],
-    now: Callable[[], datetime] | None,
 ) -> list[int]:
     """MLflow's stages as pointers: the highest version in each, the others retired.
 
@@ -405,7 +383,7 @@ def _stages(
         by_stage.setdefault(version.current_stage, []).append(ours[int(version.version)])
     archived = by_stage.pop("Archived", [])
     by_stage.pop("None", None)
-    moment = format_timestamp((now or (lambda: datetime.now(UTC)))().replace(microsecond=0))
+    moment = format_timestamp(change.now)
     pointers: dict[str, dict[str, Any]] = {}
     for mlflow_stage, numbers in sorted(by_stage.items()):
         stage = config.canonical_stage(mlflow_stage)
@@ -431,7 +409,5 @@ def _stages(
         last["retired"] = sorted(set(last.get("retired", [])) | set(archived))
         archived = []
     for stage, document in pointers.items():
-        path = stage_pointer_path(name, stage)
-        write_manifest(root, path, document, "pointer")
-        written.append(path)
+        change.put_manifest(stage_pointer_path(name, stage), document, "pointer")
     return archived

@@ -1,17 +1,10 @@
-"""Where a pointer change lands: a commit on the current branch, or a pull request.
+"""Building a commit with git plumbing, and landing one as a pull request.
 
-``promote`` and ``rollback`` both end in the same shape: one commit that changes
-only pointer files of one model, with a message carrying ``Modelreg-*`` trailers.
-This module owns that last step, so the two commands cannot drift apart.
-
-* :class:`Worktree` writes the files and commits them on the current branch. It
-  first asks the branch's upstream whether someone else changed the same pointer
-  since this clone last pulled: the second of two concurrent promotions of one
-  stage is refused here, before it makes a commit that could only conflict.
-* :class:`PullRequestBase` builds the commit on top of the base branch as fetched
-  from origin, without touching the working tree, index or current branch
-  (git plumbing on a private index), pushes it to a new branch, and opens the
-  pull request through the GitHub client.
+:func:`commit_on` makes the commit of a parent's tree with some files changed,
+without the index or the working tree: the transaction (:mod:`modelreg._change`)
+uses it for a commit on the current branch, and :class:`PullRequestBase` for one
+on top of the base branch as fetched from origin, which it pushes to a new branch
+and opens as a pull request through the GitHub client.
 """
 
 from __future__ import annotations
@@ -19,38 +12,30 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from modelreg._errors import ConflictError, GitError, InputError
 from modelreg._git import Git
 from modelreg._git_source import GitRevisionSource
 from modelreg._registry import Registry
-from modelreg._source import WorktreeSource
-from modelreg._yaml import write_bytes_atomic
 
 if TYPE_CHECKING:
     from modelreg._github import GitHub, PullRequest
 
 __all__ = [
     "BRANCH_PREFIX",
-    "Edit",
     "Landed",
+    "LandedChange",
     "PullRequestBase",
-    "Worktree",
-    "landed_json",
-    "trailers",
+    "blob_at",
+    "blob_id",
+    "commit_on",
+    "upstream",
 ]
 
 BRANCH_PREFIX = "modelreg"
-
-
-@dataclass(frozen=True)
-class Edit:
-    """The new content of one pointer file; None deletes it."""
-
-    path: str
-    content: bytes | None
 
 
 @dataclass(frozen=True)
@@ -61,125 +46,27 @@ class Landed:
     warnings: tuple[str, ...] = ()
 
 
-class _LandedResult(Protocol):
-    @property
-    def path(self) -> str: ...
-    @property
-    def commit(self) -> str: ...
-    @property
-    def branch(self) -> str | None: ...
-    @property
-    def pull(self) -> PullRequest | None: ...
-    @property
-    def warnings(self) -> tuple[str, ...]: ...
+@dataclass(frozen=True, kw_only=True)
+class LandedChange:
+    """Where a promotion or rollback landed: the fields their results share."""
 
+    path: str
+    """The pointer file changed."""
+    commit: str
+    branch: str | None = None
+    pull: PullRequest | None = None
+    warnings: tuple[str, ...] = ()
 
-def landed_json(result: _LandedResult) -> dict[str, Any]:
-    """Where a promotion or rollback landed, for ``--json``."""
-    pull = result.pull
-    return {
-        "path": result.path,
-        "commit": result.commit,
-        "branch": result.branch,
-        "pull_request": {"number": pull.number, "url": pull.html_url} if pull else None,
-        "warnings": list(result.warnings),
-    }
-
-
-def trailers(pairs: list[tuple[str, str]]) -> str:
-    """``Key: value`` lines git reads back with ``%(trailers)``; values kept to one line."""
-    return "".join(f"{key}: {' '.join(value.split())}\n" for key, value in pairs if value)
-
-
-def _short(sha: str) -> str:
-    return sha[:10]
-
-
-@dataclass
-class Worktree:
-    """Commit on the current branch, in the working tree."""
-
-    git: Git
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return "the working tree"
-
-    def registry(self) -> Registry:
-        return Registry(self.git.root, WorktreeSource(self.git.root), git=self.git)
-
-    def head(self) -> str:
-        head = self.git.head_commit()
-        if head is None:
-            raise ConflictError("this repository has no commits yet; commit the registry first")
-        return head
-
-    def check_clean(self, path: str) -> None:
-        """Refuse when ``path`` differs between HEAD, the index and the working tree
-        (read directly: git status would stat every file of a large registry)."""
-        head = _blob(self.git, "HEAD", path)
-        staged = self.git.text("ls-files", "--stage", "--", path).split()
-        index = staged[1] if len(staged) >= 2 else ""
-        try:
-            data: bytes | None = (self.git.root / path).read_bytes()
-        except FileNotFoundError:
-            data = None
-        sha256 = len(head or index) == 64
-        on_disk = _blob_id(data, sha256=sha256) if data is not None else ""
-        if not head == index == on_disk:
-            raise ConflictError(
-                f"{path} has uncommitted changes; commit or discard them first (git diff -- {path})"
-            )
-
-    def check_upstream(self, path: str, what: str) -> None:
-        """Refuse when the branch's upstream changed ``path`` after this clone's last pull.
-
-        An unreachable upstream is a warning, not a refusal: the push will still be
-        refused by git if the two promotions meet there.
-        """
-        upstream = _upstream(self.git)
-        if upstream is None:
-            return
-        remote, branch, tracking = upstream
-        try:
-            self.git.run("fetch", "--quiet", "--no-tags", remote, f"+{branch}:{tracking}")
-        except GitError as exc:
-            self.warnings.append(
-                f"could not fetch {remote} to look for newer changes of {what}: {exc}"
-            )
-            return
-        base = self.git.text("merge-base", "HEAD", tracking, check=False).strip()
-        theirs = _blob(self.git, tracking, path)
-        if not base or _blob(self.git, base, path) == theirs:
-            return
-        last = self.git.text(
-            "log", "-1", "--format=%h by %an, %ar: %s", tracking, "--", path
-        ).strip()
-        short = tracking.removeprefix("refs/remotes/")
-        raise ConflictError(
-            f"{short} changed {what} after this clone last pulled ({last}); a second change "
-            f"would conflict with it. Update first with 'git pull --rebase' (if a local commit "
-            f"of yours changes {path} too, drop it), check the state with 'modelreg show', "
-            "then run the command again"
-        )
-
-    def land(self, edits: list[Edit], message: str) -> Landed:
-        """Commit ``edits`` on HEAD without git's whole-index commit: the new tree is built
-        from HEAD's (only the folders on the edited paths are rewritten), HEAD moves only
-        if it still points where it did (a concurrent commit makes this fail, not lose
-        work), then the files and their index entries follow."""
-        head = self.head()
-        sha = _commit_on(self.git, head, edits, message)
-        self.git.run("update-ref", "-m", f"commit: {message.splitlines()[0]}", "HEAD", sha, head)
-        for edit in edits:
-            target = self.git.root / edit.path
-            if edit.content is None:
-                target.unlink(missing_ok=True)
-            else:
-                write_bytes_atomic(target, edit.content)
-        self.git.run("update-index", "--add", "--remove", "--", *(e.path for e in edits))
-        return Landed(sha, warnings=tuple(self.warnings))
+    def landed_json(self) -> dict[str, Any]:
+        """These fields, for ``--json``."""
+        pull = self.pull
+        return {
+            "path": self.path,
+            "commit": self.commit,
+            "branch": self.branch,
+            "pull_request": {"number": pull.number, "url": pull.html_url} if pull else None,
+            "warnings": list(self.warnings),
+        }
 
 
 @dataclass
@@ -235,11 +122,17 @@ class PullRequestBase:
             )
 
     def land(
-        self, edits: list[Edit], message: str, *, branch: str, title: str, body: str
+        self,
+        edits: Mapping[str, bytes | None],
+        message: str,
+        *,
+        branch: str,
+        title: str,
+        body: str,
     ) -> Landed:
         if not _valid_branch(self.git, branch):
             raise InputError(f"cannot make a branch name from {branch!r}")
-        sha = _commit_on(self.git, self.commit, edits, message)
+        sha = commit_on(self.git, self.commit, edits, message)
         try:
             self.git.run(
                 "push", "--quiet", "--porcelain", self.remote, f"{sha}:refs/heads/{branch}"
@@ -260,18 +153,20 @@ class PullRequestBase:
         return Landed(sha, branch=branch, pull=pull, warnings=tuple(self.warnings))
 
 
-def _commit_on(git: Git, parent: str, edits: list[Edit], message: str) -> str:
-    """A commit of ``parent``'s tree with ``edits`` applied; returns its id.
+def commit_on(
+    git: Git, parent: str | None, changes: Mapping[str, bytes | None], message: str
+) -> str:
+    """A commit of ``parent``'s tree (none: an empty one) with ``changes`` applied
+    (None removes a file); returns its id. No ref moves.
 
-    Only the trees on the edited paths are read and written again (a handful of
+    Only the trees on the changed paths are read and written again (a handful of
     small git calls), so the cost does not grow with the size of the registry, and
     neither the index nor the working tree is involved.
     """
-    changes: dict[str, bytes | None] = {e.path: e.content for e in edits}
-    tree = _rebuild(git, f"{parent}^{{tree}}", changes)
+    tree = _rebuild(git, f"{parent}^{{tree}}" if parent else None, dict(changes))
     if tree is None:
         raise ConflictError("the change would leave the repository empty")
-    return git.commit_tree(tree, [parent], message)
+    return git.commit_tree(tree, [parent] if parent else [], message)
 
 
 def _rebuild(git: Git, tree: str | None, changes: dict[str, bytes | None]) -> str | None:
@@ -309,17 +204,18 @@ def _rebuild(git: Git, tree: str | None, changes: dict[str, bytes | None]) -> st
     return git.run("mktree", "-z", input_bytes=listing).decode().strip()
 
 
-def _blob_id(data: bytes, *, sha256: bool = False) -> str:
+def blob_id(data: bytes, *, sha256: bool = False) -> str:
     """The id git gives a blob of ``data``."""
     digest = hashlib.sha256 if sha256 else hashlib.sha1
     return digest(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def _blob(git: Git, rev: str, path: str) -> str:
+def blob_at(git: Git, rev: str, path: str) -> str:
+    """The blob id of ``path`` at ``rev``; empty when it has none."""
     return git.text("rev-parse", "--verify", "--quiet", f"{rev}:{path}", check=False).strip()
 
 
-def _upstream(git: Git) -> tuple[str, str, str] | None:
+def upstream(git: Git) -> tuple[str, str, str] | None:
     """(remote, remote branch ref, tracking ref) of the current branch, if it has one."""
     branch = git.text("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
     if not branch:
@@ -341,9 +237,9 @@ def _default_base(git: Git) -> str:
     head = git.text("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD", check=False).strip()
     if head.startswith("refs/remotes/origin/"):
         return head.removeprefix("refs/remotes/origin/")
-    upstream = _upstream(git)
-    if upstream is not None and upstream[0] == "origin":
-        return upstream[1].removeprefix("refs/heads/")
+    upstream_ = upstream(git)
+    if upstream_ is not None and upstream_[0] == "origin":
+        return upstream_[1].removeprefix("refs/heads/")
     return "main"
 
 

@@ -20,30 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelreg._change import Change, Pull, PullSpec, commit_message
 from modelreg._errors import ConflictError, InputError
 from modelreg._escape import markdown_cell, markdown_text, plain_text_problem
-from modelreg._git import Git
-from modelreg._landing import (
-    BRANCH_PREFIX,
-    Edit,
-    Landed,
-    PullRequestBase,
-    Worktree,
-    landed_json,
-    trailers,
-)
+from modelreg._landing import BRANCH_PREFIX, Landed, LandedChange
 from modelreg._layout import schema_comment, stage_pointer_path
 from modelreg._model import ModelVersion, Policy, StagePointer, format_timestamp
 from modelreg._registry import Registry
-from modelreg._source import find_repo_root
 from modelreg._yaml import dump_yaml
 
 if TYPE_CHECKING:
-    from modelreg._github import GitHub, PullRequest
+    from modelreg._github import GitHub
 
 __all__ = ["Gate", "Promotion", "check_gates", "clean_reason", "promote"]
 
@@ -64,7 +55,7 @@ class Gate:
 
 
 @dataclass(frozen=True)
-class Promotion:
+class Promotion(LandedChange):
     model: str
     stage: str
     version: int
@@ -72,11 +63,6 @@ class Promotion:
     reason: str
     forced: bool
     gates: tuple[Gate, ...]
-    path: str
-    commit: str
-    branch: str | None = None
-    pull: PullRequest | None = None
-    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,7 +73,7 @@ class Promotion:
             "reason": self.reason or None,
             "forced": self.forced,
             "gates": [g.to_json() for g in self.gates],
-            **landed_json(self),
+            **self.landed_json(),
         }
 
 
@@ -227,30 +213,8 @@ def promote(
         raise InputError(
             "--force needs --reason: say why the gates are overridden (it goes in the commit)"
         )
-    if pr and github is None:
-        from modelreg._github import GitHub
-
-        with GitHub.from_environment() as owned:  # closed when the promotion is done
-            return promote(
-                name,
-                number,
-                stage,
-                repo=repo,
-                reason=reason,
-                force=force,
-                pr=pr,
-                base=base,
-                github=owned,
-                now=now,
-            )
-    git = Git(find_repo_root(Path(repo) if repo is not None else Path.cwd()))
-    place: Worktree | PullRequestBase
-    if pr:
-        assert github is not None
-        place = PullRequestBase.fetch(git, github, base)
-    else:
-        place = Worktree(git)
-    with place.registry() as registry:
+    with Change.open(repo, now=now, pull=Pull(github, base) if pr else None) as change:
+        registry = change.registry
         version = registry.version(name, number)  # clear errors for an unknown model or version
         current = registry.pointer(name, stage)
         canonical = registry.config.canonical_stage(stage)
@@ -258,9 +222,7 @@ def promote(
         stage = canonical
         name = version.model
         path = stage_pointer_path(name, stage)
-        what = f"{name}'s {stage} pointer"
-        if isinstance(place, Worktree):
-            place.check_clean(path)
+        change.refuse_dirty(path)
         if current is not None and current.version == number:
             since = f" since {format_timestamp(current.since)}" if current.since else ""
             raise ConflictError(f"{version.ref} is already in {stage}{since}; nothing to promote")
@@ -277,34 +239,28 @@ def promote(
                 "fix the version, or override with --force --reason TEXT"
             )
 
-        moment = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
         retired = set(current.retired) | {current.version} if current else set()
         pointer = StagePointer(
             model=name,
             name=stage,
             version=number,
-            since=moment,
+            since=change.now,
             previous=current.version if current else None,
             reason=reason,
             retired=tuple(sorted(retired - {number})),
         )
-        message = _message(version, stage, current, reason, gates, force)
-        edit = Edit(path, pointer_bytes(path, pointer))
-
-        if isinstance(place, PullRequestBase):
-            prefix = f"{BRANCH_PREFIX}/{name}/{stage}/"
-            place.check_open_pulls(prefix, what)
-            body = pull_body(registry, version, stage, current, reason, gates, force)
-            landed = place.land(
-                [edit],
-                message,
+        prefix = f"{BRANCH_PREFIX}/{name}/{stage}/"
+        change.check_concurrent(path, f"{name}'s {stage} pointer", prefix=prefix)
+        change.put(path, pointer_bytes(path, pointer))
+        landed = change.land(
+            _message(version, stage, current, reason, gates, force),
+            pull=PullSpec(
                 branch=f"{prefix}promote-v{number}",
                 title=f"Promote {name} v{number} to {stage}",
-                body=body,
-            )
-        else:
-            place.check_upstream(path, what)
-            landed = place.land([edit], message)
+                body=lambda: pull_body(registry, version, stage, current, reason, gates, force),
+            ),
+        )
+        assert landed is not None  # the pointer changes: checked above
         return _promotion(version, stage, current, reason, force, gates, path, landed)
 
 
@@ -352,17 +308,16 @@ def _message(
         lines += [f"Gates: {sum(g.passed for g in gates)} of {len(gates)} passed."]
         lines += [f"- {g.name}: {'pass' if g.passed else 'FAIL'} ({g.detail})" for g in gates]
         lines.append("")
-    pairs = [
-        ("Modelreg-Event", "promote"),
-        ("Modelreg-Model", version.model),
-        ("Modelreg-Stage", stage),
-        ("Modelreg-Version", str(version.version)),
-        ("Modelreg-Previous", str(current.version) if current else "none"),
-        ("Modelreg-Reason", reason),
-    ]
-    if force and failed:
-        pairs.append(("Modelreg-Forced", ", ".join(g.name for g in failed)))
-    return "\n".join(lines) + "\n" + trailers(pairs)
+    trailers = {
+        "Event": "promote",
+        "Model": version.model,
+        "Stage": stage,
+        "Version": version.version,
+        "Previous": current.version if current else "none",
+        "Reason": reason,
+        "Forced": ", ".join(g.name for g in failed) if force and failed else None,
+    }
+    return commit_message(lines[0], trailers, "\n".join(lines[2:]))
 
 
 def gate_table(gates: list[Gate] | tuple[Gate, ...]) -> str:

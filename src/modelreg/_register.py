@@ -13,14 +13,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from modelreg._bootstrap import write_manifest
+from modelreg._change import Change, commit_message
 from modelreg._dvc import dvc_add, dvc_push, read_dvc_config, read_sidecar
 from modelreg._errors import InputError, ModelregError, StorageError
-from modelreg._git import Git
 from modelreg._inputs import check_metrics
 from modelreg._layout import (
     artifact_dir,
@@ -34,7 +33,7 @@ from modelreg._registry import Registry
 from modelreg._schema import format_path, load_schema
 from modelreg._source import WorktreeSource, find_repo_root
 
-__all__ = ["Registration", "detect_format", "register", "register_from_dvc"]
+__all__ = ["Registration", "detect_format", "register", "register_from_dvc", "register_into"]
 
 _FORMATS_BY_SUFFIX = {
     ".onnx": "onnx",
@@ -113,8 +112,53 @@ def register(
     the pipeline's part (stage, lock hash, data, run); the git commit is HEAD's.
     """
     check_model_name(name)
-    root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
-    registry = Registry(root, WorktreeSource(root))
+    with Change.open(repo, now=now) as change:
+        registry = change.registry
+        is_new_model = not (change.root / model_dir(name)).is_dir()
+        if is_new_model:
+            _refuse_case_twin(registry, name)
+        numbers = [] if is_new_model else registry.version_numbers(name)
+        number = (numbers[-1] if numbers else 0) + 1
+        done = register_into(
+            change,
+            name,
+            number,
+            weights=weights,
+            onnx=onnx,
+            metrics=metrics,
+            params=params,
+            lineage=lineage,
+            description=description,
+            tags=tags,
+            push=push,
+        )
+        if commit:
+            trailers = {"Event": "register", "Model": name, "Version": number}
+            message = commit_message(f"register {name} version {number}", trailers, description)
+            return replace(done, commit=change.commit(message))
+        change.write()
+        return done
+
+
+def register_into(
+    change: Change,
+    name: str,
+    number: int,
+    *,
+    weights: Path,
+    onnx: Path | None = None,
+    metrics: Mapping[str, float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    lineage: Lineage | None = None,
+    description: str = "",
+    tags: Mapping[str, str] | None = None,
+    push: bool = True,
+    created: datetime | None = None,
+) -> Registration:
+    """Stage version ``number`` of ``name`` in ``change``: the artifacts are copied
+    into their folder, added to DVC (and pushed), and the manifest (and a new model's
+    model.yaml) staged. Landing is the caller's."""
+    root, registry = change.root, change.registry
     registry.config  # noqa: B018 - fails early, with the fix, if there is no registry
     if not (root / ".dvc").is_dir():
         raise StorageError("DVC is not initialised in this repository; run 'modelreg init'")
@@ -131,19 +175,10 @@ def register(
         signature, opset = info.signature, info.opset
 
     is_new_model = not (root / model_dir(name)).is_dir()
-    if is_new_model:
-        _refuse_case_twin(registry, name)
-    numbers = [] if is_new_model else registry.version_numbers(name)
-    number = (numbers[-1] if numbers else 0) + 1
     folder = artifact_dir(name, number)
     if (root / folder).exists():
-        raise InputError(
-            f"{folder} already exists without a manifest (left by an interrupted register?); "
-            "remove it and retry"
-        )
-
-    git = Git(root)
-    created = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
+        raise InputError(f"{folder} already exists without a manifest; remove it and retry")
+    git = change.git
     head = git.head_commit()
     lineage = replace(
         lineage or Lineage(),
@@ -154,7 +189,7 @@ def register(
     draft = ModelVersion(
         model=name,
         version=number,
-        created=created,
+        created=(created or change.now).replace(microsecond=0),
         artifacts=(),
         author=git.author_identity(),
         description=description,
@@ -163,10 +198,8 @@ def register(
         metrics=checked_metrics,
         tags=dict(tags or {}),
     )
-
-    written: list[str] = []
     try:
-        (root / folder).mkdir(parents=True)
+        change.new_folder(folder)
         targets = []
         for item in planned:
             target = f"{folder}/{item.source.name}"
@@ -175,12 +208,13 @@ def register(
             else:
                 shutil.copyfile(item.source, root / target)
             targets.append(target)
+        for target in [*(f"{t}.dvc" for t in targets), f"{folder}/.gitignore"]:
+            change.adopt(target)
         dvc_add(root, targets)
         artifacts = []
         for item, target in zip(planned, targets, strict=True):
             sidecar = f"{target}.dvc"
             out = read_sidecar(sidecar, (root / sidecar).read_bytes())
-            written += [sidecar]
             artifacts.append(
                 Artifact(
                     name=item.name,
@@ -191,8 +225,6 @@ def register(
                     opset=opset if item.format == "onnx" else None,
                 )
             )
-        if (root / folder / ".gitignore").exists():
-            written.append(f"{folder}/.gitignore")
         version = replace(draft, artifacts=tuple(artifacts))
         document = version.to_document()
         violations = load_schema("version")(document)
@@ -201,38 +233,25 @@ def register(
             raise InputError(
                 f"the new version would be invalid: {format_path(first.path)}: {first.message}"
             )
-
         pushed = False
         if push and read_dvc_config(root).remote_url(registry.config.dvc_remote):
             dvc_push(root, [a.path + ".dvc" for a in artifacts], registry.config.dvc_remote)
             pushed = True
-        if is_new_model:
-            model = Model(name=name, created=created)
-            write_manifest(root, model_manifest_path(name), model.to_document(), "model")
-            written.append(model_manifest_path(name))
-        path = version_path(name, number)
-        write_manifest(root, path, document, "version")
-        written.append(path)
-        sha = None
-        if commit:  # inside the try: a commit that fails (unsigned, say) leaves nothing
-            message = (
-                f"register {name} version {number}\n\n"
-                + (f"{description.strip()}\n\n" if description.strip() else "")
-                + f"Modelreg-Event: register\nModelreg-Model: {name}\nModelreg-Version: {number}\n"
-            )
-            sha = git.commit_paths(message, written)
-    except BaseException as exc:
-        shutil.rmtree(root / folder, ignore_errors=True)
-        for created_file in written:
-            if not created_file.startswith(folder):
-                (root / created_file).unlink(missing_ok=True)
-        if is_new_model:
-            shutil.rmtree(root / model_dir(name), ignore_errors=True)
-        if isinstance(exc, ModelregError | KeyboardInterrupt):
-            raise
+    except (ModelregError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
         raise StorageError(f"registering {name} failed: {exc}") from exc
-
-    return Registration(version, path, tuple(written), pushed, sha)
+    written = [f"{t}.dvc" for t in targets]
+    if (root / folder / ".gitignore").exists():
+        written.append(f"{folder}/.gitignore")
+    if is_new_model and change.staged(model_manifest_path(name)) is None:
+        model = Model(name=name, created=(created or change.now).replace(microsecond=0))
+        change.put_manifest(model_manifest_path(name), model.to_document(), "model")
+        written.append(model_manifest_path(name))
+    path = version_path(name, number)
+    change.put_manifest(path, document, "version")
+    written.append(path)
+    return Registration(version, path, tuple(written), pushed)
 
 
 def register_from_dvc(

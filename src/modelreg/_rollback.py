@@ -20,29 +20,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelreg._change import Change, Pull, PullSpec, commit_message
 from modelreg._errors import ConflictError
 from modelreg._escape import markdown_text
 from modelreg._findings import check_manifest_bytes
 from modelreg._git import Git
-from modelreg._landing import BRANCH_PREFIX, Edit, PullRequestBase, Worktree, landed_json, trailers
+from modelreg._landing import BRANCH_PREFIX, LandedChange
 from modelreg._layout import stage_pointer_path
 from modelreg._model import StagePointer, format_timestamp
 from modelreg._pointer_log import pointer_stack
 from modelreg._promote import clean_reason, pointer_bytes
-from modelreg._source import find_repo_root
 
 if TYPE_CHECKING:
-    from modelreg._github import GitHub, PullRequest
+    from modelreg._github import GitHub
 
 __all__ = ["Rollback", "rollback"]
 
 
 @dataclass(frozen=True)
-class Rollback:
+class Rollback(LandedChange):
     model: str
     stage: str
     version: int
@@ -52,11 +52,6 @@ class Rollback:
     reverted: tuple[str, ...]
     """The commits whose pointer change this undoes (empty when a fresh pointer was written)."""
     reason: str
-    path: str
-    commit: str
-    branch: str | None = None
-    pull: PullRequest | None = None
-    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,7 +61,7 @@ class Rollback:
             "rolled_back": self.rolled_back,
             "reverted": list(self.reverted),
             "reason": self.reason or None,
-            **landed_json(self),
+            **self.landed_json(),
         }
 
 
@@ -94,36 +89,14 @@ def rollback(
 ) -> Rollback:
     """Move ``stage`` of ``name`` back to the version it held before (or to ``to``)."""
     reason = clean_reason(reason)
-    if pr and github is None:
-        from modelreg._github import GitHub
-
-        with GitHub.from_environment() as owned:  # closed when the rollback is done
-            return rollback(
-                name,
-                stage,
-                repo=repo,
-                to=to,
-                reason=reason,
-                pr=pr,
-                base=base,
-                github=owned,
-                now=now,
-            )
-    git = Git(find_repo_root(Path(repo) if repo is not None else Path.cwd()))
-    place: Worktree | PullRequestBase
-    if pr:
-        assert github is not None
-        place = PullRequestBase.fetch(git, github, base)
-    else:
-        place = Worktree(git)
-    with place.registry() as registry:
+    with Change.open(repo, now=now, pull=Pull(github, base) if pr else None) as change:
+        registry, git = change.registry, change.git
         current = registry.pointer(name, stage)
         canonical = registry.config.canonical_stage(stage)
         assert canonical is not None  # pointer() refused an undeclared stage
         stage, name = canonical, registry.model(name).name
         path = stage_pointer_path(name, stage)
-        if isinstance(place, Worktree):
-            place.check_clean(path)
+        change.refuse_dirty(path)
         if current is None:
             raise ConflictError(f"{name} has no version in {stage}; there is nothing to roll back")
         if to is not None:
@@ -138,7 +111,8 @@ def rollback(
 
         steps: list[_Step] = []
         target_content: bytes | None = None
-        for step in _earlier_states(git, place.head(), path, current):
+        assert change.head is not None  # a pointer was read, so there are commits
+        for step in _earlier_states(git, change.head, path, current):
             steps.append(step)
             if to is None or step.pointer.version == to:
                 target_content = step.content
@@ -159,10 +133,9 @@ def rollback(
                     f"{name}/{to} has not held {stage} before (earlier versions there: {earlier}); "
                     "a rollback returns to one of those, 'modelreg promote' moves anywhere else"
                 )
-            moment = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
             retired = (set(current.retired) | {current.version}) - {target}
             fresh = StagePointer(
-                name, stage, target, since=moment, reason=reason, retired=tuple(sorted(retired))
+                name, stage, target, since=change.now, reason=reason, retired=tuple(sorted(retired))
             )
             content = pointer_bytes(path, fresh)
 
@@ -179,28 +152,28 @@ def rollback(
                 "promote another version instead, or lift the deprecation (deprecate --undo)"
             )
 
-        message = _message(name, stage, target, current.version, steps, reason)
-        edit = Edit(path, content)
-        if isinstance(place, PullRequestBase):
+        prefix = f"{BRANCH_PREFIX}/{name}/{stage}/"
+        change.check_concurrent(path, f"{name}'s {stage} pointer", prefix=prefix, refuse=False)
+        change.put(path, content)
+
+        def body() -> str:
             from modelreg._compare import compare_versions, render_markdown
 
-            prefix = f"{BRANCH_PREFIX}/{name}/{stage}/"
-            place.check_open_pulls(prefix, f"{name}'s {stage} pointer", refuse=False)
-            selectors = [str(current.version), str(target)]
-            comparison = compare_versions(registry, name, selectors)
-            body = _pull_body(
+            assert current is not None
+            comparison = compare_versions(registry, name, [str(current.version), str(target)])
+            return _pull_body(
                 name, stage, target, current, steps, reason, render_markdown(comparison)
             )
-            landed = place.land(
-                [edit],
-                message,
+
+        landed = change.land(
+            _message(name, stage, target, current.version, steps, reason),
+            pull=PullSpec(
                 branch=f"{prefix}rollback-to-v{target}",
                 title=f"Roll back {name} {stage} to v{target}",
                 body=body,
-            )
-        else:
-            place.check_upstream(path, f"{name}'s {stage} pointer")
-            landed = place.land([edit], message)
+            ),
+        )
+        assert landed is not None  # the pointer changes: checked above
         return Rollback(
             model=name,
             stage=stage,
@@ -257,16 +230,16 @@ def _message(
     lines.append("")
     if reason:
         lines += [reason, ""]
-    pairs = [
-        ("Modelreg-Event", "rollback"),
-        ("Modelreg-Model", name),
-        ("Modelreg-Stage", stage),
-        ("Modelreg-Version", str(target)),
-        ("Modelreg-Previous", str(rolled_back)),
-        ("Modelreg-Reason", reason),
-        ("Modelreg-Reverts", " ".join(s.commit for s in steps)),
-    ]
-    return "\n".join(lines) + "\n" + trailers(pairs)
+    trailers = {
+        "Event": "rollback",
+        "Model": name,
+        "Stage": stage,
+        "Version": target,
+        "Previous": rolled_back,
+        "Reason": reason,
+        "Reverts": " ".join(s.commit for s in steps),
+    }
+    return commit_message(lines[0], trailers, "\n".join(lines[2:]))
 
 
 def _pull_body(

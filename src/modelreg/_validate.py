@@ -40,6 +40,7 @@ from modelreg._artifact_paths import (
     read_bounded_file,
     record_problems,
 )
+from modelreg._change import settle
 from modelreg._dvc import ObjectStore, object_path, read_dvc_config, read_sidecar
 from modelreg._errors import InputError, ManifestError, NotFoundError
 from modelreg._findings import Finding, Severity, check_manifest, check_manifest_bytes
@@ -1112,6 +1113,7 @@ def validate(
     are not parsed again (see :mod:`modelreg._manifest_cache`).
     """
     root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
+    settle(root)  # a writer killed half way: finish or undo its change before judging
     source = WorktreeSource(root)
     findings: list[Finding] = []
     stages = _check_config(source, findings)

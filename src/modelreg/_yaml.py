@@ -35,6 +35,7 @@ __all__ = [
     "MAX_DEPTH",
     "dump_yaml",
     "line_of",
+    "new_file_mode",
     "parse_yaml",
     "plain_scalar_value",
     "top_level_scalars",
@@ -424,14 +425,40 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def new_file_mode() -> int:
+    """The mode a new file gets under the process's umask (0o644 under the usual 022).
+
+    Read from ``/proc`` where it can be: setting the umask to read it back would
+    race with other threads creating files.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never half."""
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
+
+    A new file gets the mode the user's umask gives; a replaced one keeps its mode.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = new_file_mode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         Path(tmp).replace(path)
     except BaseException:

@@ -15,12 +15,44 @@ the result: an edit whose text would not read back as exactly the new document
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelreg._errors import ManifestError
-from modelreg._yaml import dump_yaml, parse_yaml
+from modelreg._errors import InputError, ManifestError
+from modelreg._yaml import dump_yaml, parse_yaml, write_bytes_atomic
 
-__all__ = ["edit_manifest_text"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["edit_manifest_text", "manifest_bytes", "write_manifest"]
+
+
+def manifest_bytes(path: str, document: dict[str, Any], kind: str, *, old: bytes | None) -> bytes:
+    """The bytes of registry file ``path`` holding ``document``, checked against the
+    ``kind`` schema first (a one-line error names the field). With ``old`` (the file as
+    it is) comments and key order outside the changed fields stay."""
+    from modelreg._layout import schema_comment
+    from modelreg._schema import format_path, load_schema
+
+    violations = load_schema(kind)(document)
+    if violations:
+        first = violations[0]
+        raise InputError(f"{path}: {format_path(first.path)}: {first.message}")
+    header = schema_comment(path, kind)
+    if old is not None:
+        try:
+            return edit_manifest_text(old.decode("utf-8"), document, header=header).encode()
+        except UnicodeDecodeError:
+            pass
+    return dump_yaml(document, header=header).encode("utf-8")
+
+
+def write_manifest(root: Path, relpath: str, document: dict[str, Any], kind: str) -> None:
+    """Write a registry file canonically, outside any change (test and benchmark
+    fixtures). modelreg's own writes go through :class:`modelreg._change.Change`."""
+    from modelreg._layout import schema_comment
+
+    text = dump_yaml(document, header=schema_comment(relpath, kind))
+    write_bytes_atomic(root / relpath, text.encode("utf-8"))
 
 
 def edit_manifest_text(old: str, document: dict[str, Any], *, header: str = "") -> str:

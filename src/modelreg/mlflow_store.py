@@ -178,7 +178,7 @@ class ModelregStore(AbstractStore):
     def _write(self, action: Callable[[], T]) -> T:
         """Run one write, alone (across the server's threads and worker processes), with
         modelreg errors as MLflow's."""
-        from modelreg._registry_edits import write_lock
+        from modelreg._change import write_lock
 
         try:
             with write_lock(self.root):
