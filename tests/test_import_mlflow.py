@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -183,6 +184,28 @@ def test_every_model_failing_exits_1(
     assert done.stdout.startswith("nosuch: failed, nothing committed (MLflow answered: ")
     assert "1 of 1 models failed (nosuch)" in _one_error_line(done)
     assert workspace.status() == ""
+
+    # --json prints every model's outcome, then still exits 1 with the one line.
+    done = _run(modelreg_exe, workspace, tmp_path, "--tracking-uri", uri, "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["models"][0].pop("why").startswith("'has space' is not")
+    assert report == {
+        "format": "modelreg.import-mlflow/1",
+        "models": [
+            {
+                "name": "has space",
+                "state": "failed",
+                "versions": 0,
+                "stages": {},
+                "aliases": {},
+                "notes": [],
+                "commit": None,
+            }
+        ],
+        "summary": "0 imported, 0 already here, 1 failed",
+    }
+    assert "1 of 1 models failed (has space)" in _one_error_line(done)
 
 
 def test_nothing_to_import_exits_0(workspace: Workspace, tmp_path: Path, modelreg_exe: str) -> None:

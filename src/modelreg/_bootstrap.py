@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from modelreg._change import Change, commit_message
 from modelreg._dvc import dvc_init, dvc_set_default_remote
@@ -64,6 +65,15 @@ class InitResult:
     """Files created or changed, repository-relative."""
     dvc_initialised: bool
     commit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "modelreg.init/1",
+            "root": str(self.root),
+            "written": list(self.written),
+            "dvc_initialised": self.dvc_initialised,
+            "commit": self.commit,
+        }
 
 
 _DVC_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")

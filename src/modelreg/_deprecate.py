@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from modelreg._change import Change, commit_message
 from modelreg._errors import ConflictError, InputError
@@ -30,6 +31,18 @@ class Deprecated:
     path: str
     aliases: tuple[str, ...]  # aliases that still point at the version
     commit: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        deprecation = self.version.deprecation
+        return {
+            "format": "modelreg.deprecate/1",
+            "ref": self.version.ref,
+            "deprecated": deprecation is not None,
+            "reason": deprecation.reason if deprecation else None,
+            "path": self.path,
+            "aliases": list(self.aliases),
+            "commit": self.commit,
+        }
 
 
 def deprecate(

@@ -40,7 +40,7 @@ from modelreg._registry import Registry
 from modelreg._source import WorktreeSource, find_repo_root
 from modelreg._tracking_uri import lineage_tracking_uri
 
-__all__ = ["ImportedModel", "import_mlflow"]
+__all__ = ["ImportedModel", "MlflowImport", "import_mlflow"]
 
 MLFLOW_VERSION_TAG = "mlflow.version"
 
@@ -55,6 +55,52 @@ class ImportedModel:
     failed: str = ""  # why the import failed (nothing of it was committed), if so
     notes: list[str] = field(default_factory=list)
     commit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        state = "failed" if self.failed else "skipped" if self.skipped else "imported"
+        return {
+            "name": self.name,
+            "state": state,
+            "why": self.failed or self.skipped or None,
+            "versions": self.versions,
+            "stages": dict(self.stages),
+            "aliases": dict(self.aliases),
+            "notes": list(self.notes),
+            "commit": self.commit,
+        }
+
+
+@dataclass(frozen=True)
+class MlflowImport:
+    """What one ``import-mlflow`` did, model by model (each its own commit)."""
+
+    models: tuple[ImportedModel, ...]
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.models if m.failed)
+
+    def summary(self) -> str:
+        imported = sum(1 for m in self.models if not m.failed and not m.skipped)
+        skipped = sum(1 for m in self.models if m.skipped)
+        return f"{imported} imported, {skipped} already here, {len(self.failed)} failed"
+
+    def check(self) -> None:
+        """Raise if any model failed: the others were imported, but the run did not succeed."""
+        failed = self.failed
+        if failed:
+            more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+            raise ModelregError(
+                f"import-mlflow: {len(failed)} of {len(self.models)} models failed "
+                f"({', '.join(failed[:5])}{more}); the reasons are above; {self.summary()}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "modelreg.import-mlflow/1",
+            "models": [m.to_json() for m in self.models],
+            "summary": self.summary(),
+        }
 
 
 def _client(tracking_uri: str | None, registry_uri: str | None) -> Any:
@@ -151,7 +197,7 @@ def import_mlflow(
     models: Sequence[str] = (),
     now: Callable[[], datetime] | None = None,
     progress: Callable[[str], None] = lambda _: None,
-) -> list[ImportedModel]:
+) -> MlflowImport:
     """Import ``models`` (default: every registered model) from the MLflow registry at
     ``registry_uri`` (default: ``tracking_uri``'s) into the repository at ``repo``."""
     from mlflow.exceptions import MlflowException
@@ -192,7 +238,7 @@ def import_mlflow(
             result.failed = f"MLflow answered: {redact_text(exc.message)}"
         except ModelregError as exc:
             result.failed = redact_text(str(exc))
-    return results
+    return MlflowImport(tuple(results))
 
 
 def _in_head(root: Path, name: str) -> bool:

@@ -66,6 +66,7 @@ class Promotion(LandedChange):
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": "modelreg.promote/1",
             "model": self.model,
             "stage": self.stage,
             "version": self.version,

@@ -63,6 +63,17 @@ class Registration:
     pushed: bool
     commit: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "modelreg.register/1",
+            "ref": self.version.ref,
+            "path": self.path,
+            "files": list(self.files),
+            "pushed": self.pushed,
+            "commit": self.commit,
+            "version": self.version.to_document(),
+        }
+
 
 @dataclass(frozen=True)
 class _Planned:

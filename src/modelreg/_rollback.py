@@ -55,6 +55,7 @@ class Rollback(LandedChange):
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": "modelreg.rollback/1",
             "model": self.model,
             "stage": self.stage,
             "version": self.version,

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     )
     from modelreg._findings import Finding
     from modelreg._history import StageChange, stage_history
+    from modelreg._import_mlflow import ImportedModel, MlflowImport, import_mlflow
     from modelreg._inputs import load_metrics, load_params, parse_tags
     from modelreg._model import (
         Artifact,
@@ -107,10 +108,12 @@ __all__ = [
     "GateCheck",
     "GitError",
     "GitHubError",
+    "ImportedModel",
     "InitResult",
     "InputError",
     "Lineage",
     "ManifestError",
+    "MlflowImport",
     "MlflowRun",
     "Model",
     "ModelEntry",
@@ -153,6 +156,7 @@ __all__ = [
     "deprecate",
     "diff_revisions",
     "export_onnx",
+    "import_mlflow",
     "init",
     "list_models",
     "list_versions",
@@ -199,10 +203,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "GateCheck": ("modelreg._views", "GateCheck"),
     "GitError": ("modelreg._errors", "GitError"),
     "GitHubError": ("modelreg._errors", "GitHubError"),
+    "ImportedModel": ("modelreg._import_mlflow", "ImportedModel"),
     "InitResult": ("modelreg._bootstrap", "InitResult"),
     "InputError": ("modelreg._errors", "InputError"),
     "Lineage": ("modelreg._model", "Lineage"),
     "ManifestError": ("modelreg._errors", "ManifestError"),
+    "MlflowImport": ("modelreg._import_mlflow", "MlflowImport"),
     "MlflowRun": ("modelreg._model", "MlflowRun"),
     "Model": ("modelreg._model", "Model"),
     "ModelEntry": ("modelreg._views", "ModelEntry"),
@@ -245,6 +251,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "deprecate": ("modelreg._deprecate", "deprecate"),
     "diff_revisions": ("modelreg._diff", "diff_revisions"),
     "export_onnx": ("modelreg._export", "export_onnx"),
+    "import_mlflow": ("modelreg._import_mlflow", "import_mlflow"),
     "init": ("modelreg._bootstrap", "init"),
     "list_models": ("modelreg._views", "list_models"),
     "list_versions": ("modelreg._views", "list_versions"),

@@ -174,8 +174,11 @@ def cli(ctx: click.Context, repo: Path | None, traceback: bool) -> None:
 )
 @click.option("--remote", metavar="URL", help="Make this folder or URL DVC's default remote.")
 @click.option("--commit", is_flag=True, help="Commit the files written.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
-def init(options: _Options, stages: tuple[str, ...], remote: str | None, commit: bool) -> None:
+def init(
+    options: _Options, stages: tuple[str, ...], remote: str | None, commit: bool, as_json: bool
+) -> None:
     """Make this git repository a registry (safe to run again: it refreshes the schemas)."""
     from modelreg._bootstrap import DEFAULT_STAGES
     from modelreg.api import init as init_registry
@@ -183,6 +186,9 @@ def init(options: _Options, stages: tuple[str, ...], remote: str | None, commit:
     result = init_registry(
         options.repo, stages=stages or DEFAULT_STAGES, remote=remote, commit=commit
     )
+    if as_json:
+        _emit_json(result.to_json())
+        return
     if not result.written:
         _echo(f"registry in {result.root} is up to date")
         return
@@ -232,6 +238,7 @@ def init(options: _Options, stages: tuple[str, ...], remote: str | None, commit:
 )
 @click.option("--commit", is_flag=True, help="Commit the new version's files.")
 @click.option("--no-push", is_flag=True, help="Do not upload the artifacts to the DVC remote.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
 def register(
     options: _Options,
@@ -245,6 +252,7 @@ def register(
     tags: tuple[str, ...],
     commit: bool,
     no_push: bool,
+    as_json: bool,
 ) -> None:
     """Register the next version of model NAME.
 
@@ -284,6 +292,9 @@ def register(
             commit=commit,
             push=not no_push,
         )
+    if as_json:
+        _emit_json(result.to_json())
+        return
     _echo(f"registered {result.version.ref} ({result.path})")
     for artifact in result.version.artifacts:
         _echo(f"  {artifact.name}: {artifact.path} md5 {artifact.md5} ({artifact.size} bytes)")
@@ -309,9 +320,16 @@ def register(
 )
 @click.option("--undo", is_flag=True, help="Lift the deprecation instead.")
 @click.option("--commit", is_flag=True, help="Commit the change.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
 def deprecate(
-    options: _Options, name: str, version: int, reason: str, undo: bool, commit: bool
+    options: _Options,
+    name: str,
+    version: int,
+    reason: str,
+    undo: bool,
+    commit: bool,
+    as_json: bool,
 ) -> None:
     """Mark VERSION of NAME as one that must not be used (--undo lifts it).
 
@@ -323,6 +341,9 @@ def deprecate(
     if undo and reason:
         raise click.UsageError("--reason goes with deprecating, not with --undo")
     done = run_deprecate(name, version, repo=options.repo, reason=reason, undo=undo, commit=commit)
+    if as_json:
+        _emit_json(done.to_json())
+        return
     if undo:
         _echo(f"{done.version.ref} is no longer deprecated ({done.path})")
     else:
@@ -486,7 +507,7 @@ def promote(
             github=github,
         )
     if as_json:
-        _emit_json({"format": "modelreg.promote/1", **done.to_json()})
+        _emit_json(done.to_json())
         return
     was = f" (was v{done.previous}, now retired)" if done.previous else ""
     forced = " FORCED past failing gates" if done.forced else ""
@@ -563,7 +584,7 @@ def rollback(
             github=github,
         )
     if as_json:
-        _emit_json({"format": "modelreg.rollback/1", **done.to_json()})
+        _emit_json(done.to_json())
         return
     how = (
         f"reverting {', '.join(c[:12] for c in done.reverted)}"
@@ -951,9 +972,14 @@ def dashboard(options: _Options, out: Path) -> None:
 @click.option(
     "--model", "models", multiple=True, metavar="NAME", help="Only this model; repeat it."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
 def import_mlflow_command(
-    options: _Options, tracking_uri: str | None, registry_uri: str | None, models: tuple[str, ...]
+    options: _Options,
+    tracking_uri: str | None,
+    registry_uri: str | None,
+    models: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Bring an MLflow registry's models into this one: one commit per model.
 
@@ -968,8 +994,7 @@ def import_mlflow_command(
     """
     import os
 
-    from modelreg._import_mlflow import import_mlflow
-    from modelreg.api import ModelregError
+    from modelreg.api import import_mlflow
 
     # One progress line per version is ours to print; MLflow's bars would interleave.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -980,7 +1005,11 @@ def import_mlflow_command(
         models=models,
         progress=lambda line: _echo(line, err=True),
     )
-    for result in done:
+    if as_json:
+        _emit_json(done.to_json())
+        done.check()
+        return
+    for result in done.models:
         if result.failed:
             _echo(f"{result.name}: failed, nothing committed ({result.failed})")
             continue
@@ -997,18 +1026,8 @@ def import_mlflow_command(
         )
         for note in result.notes:
             _echo(f"  note: {note}")
-    imported = sum(1 for r in done if not r.failed and not r.skipped)
-    skipped = sum(1 for r in done if r.skipped)
-    failed = [r.name for r in done if r.failed]
-    counts = f"{imported} imported, {skipped} already here, {len(failed)} failed"
-    if failed:
-        # The contract: a failed import is exit 1, even when other models came over.
-        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
-        raise ModelregError(
-            f"import-mlflow: {len(failed)} of {len(done)} models failed ({shown}); "
-            f"the reasons are above; {counts}"
-        )
-    _echo(f"{counts}" if done else "nothing to import: the MLflow registry has no models")
+    done.check()  # the contract: a failed import is exit 1, even when others came over
+    _echo(done.summary() if done.models else "nothing to import: the MLflow registry has no models")
 
 
 # --- serving -----------------------------------------------------------------------------
