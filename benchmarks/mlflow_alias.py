@@ -32,8 +32,8 @@ from typing import Any
 
 from benchmarks.registry_scale import machine
 from benchmarks.synthetic import build
-from modelreg._layout import alias_pointer_path
-from modelreg._yaml_edit import write_manifest
+from modelreg.core.layout import alias_pointer_path
+from modelreg.core.yaml_edit import write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 ALIASES = ("champion", "challenger")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.synthetic import History, build
-from modelreg._benchmark import cpu_name
+from modelreg.artifacts.benchmark import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 GTO_PIN = "gto==1.10.1"

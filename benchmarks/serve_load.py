@@ -364,8 +364,8 @@ def load_phase(root: Path, port: int, args: argparse.Namespace) -> dict[str, Any
 
 def raw_session(root: Path) -> Any:
     """The ONNX session production serves, loaded the way the server loads its own."""
-    from modelreg._serving import load_version
     from modelreg.api import Registry
+    from modelreg.serve.routes import load_version
 
     with Registry.open(root) as registry:
         version = registry.resolve(f"{MODEL}@{STAGE}").version

@@ -20,16 +20,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelreg._dvc import object_path
-from modelreg._layout import (
+from modelreg.api import init
+from modelreg.artifacts.dvc import object_path
+from modelreg.core.layout import (
     artifact_dir,
     model_manifest_path,
     schema_comment,
     stage_pointer_path,
     version_path,
 )
-from modelreg._yaml import dump_yaml
-from modelreg.api import init
+from modelreg.core.yaml_io import dump_yaml
 
 START = 1_767_225_600  # 2026-01-01T00:00:00Z
 AUTHORS = [

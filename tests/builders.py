@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelreg._dvc import object_path
-from modelreg._layout import (
+from modelreg.artifacts.dvc import object_path
+from modelreg.core.layout import (
     CONFIG_PATH,
     alias_pointer_path,
     artifact_dir,
@@ -23,8 +23,8 @@ from modelreg._layout import (
     stage_pointer_path,
     version_path,
 )
-from modelreg._yaml import dump_yaml, write_text_atomic
-from modelreg._yaml_edit import write_manifest
+from modelreg.core.yaml_edit import write_manifest
+from modelreg.core.yaml_io import dump_yaml, write_text_atomic
 
 CREATED = "2026-01-15T09:30:00Z"
 

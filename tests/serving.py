@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import uvicorn
 
-from modelreg._serve_app import create_app
-from modelreg._serving import Server, prepare
 from modelreg.api import promote, register
+from modelreg.serve.app import create_app
+from modelreg.serve.routes import Server, prepare
 from tests import builders
 from tests.conftest import Workspace
 

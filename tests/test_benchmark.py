@@ -15,13 +15,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from modelreg._benchmark import BLOCKS, render_table  # noqa: E402
 from modelreg.api import (  # noqa: E402
     BenchmarkSettings,
     BenchmarkSubject,
     InputError,
     run_benchmark,
 )
+from modelreg.artifacts.benchmark import BLOCKS, render_table  # noqa: E402
 from tests import builders  # noqa: E402
 from tests.test_export import save_small_cnn  # noqa: E402
 
@@ -32,7 +32,7 @@ QUICK = {"batch_sizes": (1, 4), "budget_s": 0.05, "warmup": 3, "repo": ROOT}
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> BenchmarkSubject:
     """The small CNN as a checkpoint and its ONNX export."""
-    from modelreg._export import export_onnx
+    from modelreg.artifacts.export import export_onnx
 
     folder = tmp_path_factory.mktemp("bench")
     import numpy as np

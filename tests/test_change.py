@@ -1,6 +1,6 @@
 """The transaction every write goes through: a failure at any step leaves nothing behind.
 
-Each test drives :class:`modelreg._change.Change` directly on a real repository. A
+Each test drives :class:`modelreg.ops.change.Change` directly on a real repository. A
 killed writer is a real child process that exits hard (``os._exit``) at one step;
 the parent then checks that the next change settles it: forward when the commit
 had landed, back otherwise, with the working tree, the index and HEAD agreeing.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from modelreg._change import Change, commit_message, settle, write_lock
-from modelreg._errors import ConflictError, GitError
+from modelreg.core.errors import ConflictError, GitError
+from modelreg.ops.change import Change, commit_message, settle, write_lock
 from tests.conftest import RegistryFactory, Workspace, git
 
 MODEL = "registry/m/model.yaml"
@@ -178,9 +178,9 @@ def test_the_lock_serialises_writers_and_is_reentrant(registry: Workspace) -> No
 _CHILD = textwrap.dedent(
     """
     import os, sys
-    import modelreg._change as change_module
-    from modelreg._change import Change
-    from modelreg._git import Git
+    import modelreg.ops.change as change_module
+    from modelreg.ops.change import Change
+    from modelreg.core.git import Git
 
     root, step = sys.argv[1], sys.argv[2]
     real_run = Git.run

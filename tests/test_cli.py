@@ -265,7 +265,7 @@ def test_help_is_fast_to_load() -> None:
     # --help must not import the library (YAML, git, DVC...): it is on every user's path.
     code = (
         "import sys; from modelreg.cli import cli; "
-        "heavy = [m for m in ('yaml', 'dvc', 'onnx', 'rich', 'modelreg._registry') "
+        "heavy = [m for m in ('yaml', 'dvc', 'onnx', 'rich', 'modelreg.core.registry') "
         "if m in sys.modules]; print(heavy)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -7,9 +7,14 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from modelreg._compare import compare_versions, metric_direction, render_markdown, table_rows
 from modelreg.api import Registry
 from modelreg.cli import cli as cli_group
+from modelreg.reporting.compare import (
+    compare_versions,
+    metric_direction,
+    render_markdown,
+    table_rows,
+)
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 

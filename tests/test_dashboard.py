@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelreg._dashboard import build_dashboard
 from modelreg.api import promote, rollback
 from modelreg.cli import cli
+from modelreg.reporting.dashboard import build_dashboard
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg._dvc import read_dvc_config
+from modelreg.artifacts.dvc import read_dvc_config
 from tests import builders
 from tests.conftest import Workspace, git
 

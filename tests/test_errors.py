@@ -1,4 +1,4 @@
-"""The exception tree: every modelreg error lives in ``modelreg._errors``, drawn in its docstring.
+"""The exception tree: every modelreg error lives in ``modelreg.core.errors``, drawn there.
 
 Callers (the CLI's error funnel, the MLflow plugin's error codes, users' ``except``
 clauses) learn the errors from that one module; a subclass defined elsewhere or
@@ -11,10 +11,10 @@ import ast
 import re
 from pathlib import Path
 
-from modelreg import _errors
-from modelreg._errors import ModelregError
+from modelreg.core import errors as _errors
+from modelreg.core.errors import ModelregError
 
-SOURCE = Path(_errors.__file__).parent
+SOURCE = Path(_errors.__file__).parent.parent
 # A drawn line: the branch characters, the class name, then when it is raised.
 TREE_LINE = re.compile(
     r"^(?P<lead> *(?:[│├└][─ ]*)*)(?P<name>[A-Za-z]+Error|ValidationFailed)\b(?P<when>.*)$"
@@ -65,9 +65,9 @@ def modelreg_errors_in_source() -> dict[str, str]:
 
 def test_every_modelreg_error_is_defined_in_the_errors_module() -> None:
     elsewhere = {
-        name: file for name, file in modelreg_errors_in_source().items() if file != "_errors.py"
+        name: file for name, file in modelreg_errors_in_source().items() if file != "core/errors.py"
     }
-    assert elsewhere == {}, "define these in modelreg/_errors.py"
+    assert elsewhere == {}, "define these in modelreg/core/errors.py"
 
 
 def test_the_docstring_draws_the_whole_tree_as_it_is() -> None:

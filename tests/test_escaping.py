@@ -26,20 +26,21 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from modelreg._compare import Comparison, Row
-from modelreg._compare import render_markdown as render_comparison
-from modelreg._dashboard import _stage_card, _timeline
-from modelreg._diff import RegistryDiff, RegistryEvent
-from modelreg._diff import render_markdown as render_events
-from modelreg._errors import ModelregError
-from modelreg._escape import control_characters, plain_text_problem
-from modelreg._history import StageChange
-from modelreg._model import StagePointer
-from modelreg._promote import Gate, gate_table, pull_body
-from modelreg._report import timeline_chart
-from modelreg._rollback import _pull_body as rollback_body
 from modelreg.api import Registry, promote, validate
 from modelreg.cli import cli
+from modelreg.core.errors import ModelregError
+from modelreg.core.escape import control_characters, plain_text_problem
+from modelreg.core.model import StagePointer
+from modelreg.core.policy import Gate, gate_table
+from modelreg.ops.promote import pull_body
+from modelreg.ops.rollback import _pull_body as rollback_body
+from modelreg.reporting.compare import Comparison, Row
+from modelreg.reporting.compare import render_markdown as render_comparison
+from modelreg.reporting.dashboard import _stage_card, _timeline
+from modelreg.reporting.diff import RegistryDiff, RegistryEvent
+from modelreg.reporting.diff import render_markdown as render_events
+from modelreg.reporting.history import StageChange
+from modelreg.reporting.report import timeline_chart
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 
@@ -272,7 +273,7 @@ def test_a_promotion_pull_request_body_shows_the_reason_as_text(two_versions: Wo
 @PROPERTY
 @given(hostile)
 def test_nothing_closes_a_code_fence(content: str) -> None:
-    from modelreg._escape import code_fence
+    from modelreg.core.escape import code_fence
 
     page = read_markdown(code_fence(content) + "after\n")
     assert [tag for tag, _ in page.tags] == ["pre", "code", "p"]
@@ -282,7 +283,7 @@ def test_nothing_closes_a_code_fence(content: str) -> None:
 @PROPERTY
 @given(hostile)
 def test_a_code_span_holds_its_text(text: str) -> None:
-    from modelreg._escape import markdown_code
+    from modelreg.core.escape import markdown_code
 
     page = read_markdown(f"x {markdown_code(text)} y")
     assert [tag for tag, _ in page.tags] == ["p", "code"]
@@ -291,7 +292,7 @@ def test_a_code_span_holds_its_text(text: str) -> None:
 @PROPERTY
 @given(hostile)
 def test_markdown_text_is_literal_even_at_the_start_of_a_line(text: str) -> None:
-    from modelreg._escape import markdown_text
+    from modelreg.core.escape import markdown_text
 
     page = read_markdown(markdown_text(text) + "\n\nend\n")
     assert [tag for tag, _ in page.tags] in (["p", "p"], ["p"])
@@ -352,7 +353,7 @@ def test_dashboard_timeline_and_cards_hold_text_only(text: str) -> None:
 
 
 def test_html_text_escapes_quotes_for_attributes() -> None:
-    from modelreg._escape import html_text
+    from modelreg.core.escape import html_text
 
     attribute = f'<a title="{html_text(chr(34) + " onmouseover=alert(1) x=" + chr(39))}">'
     [(tag, names)] = parse_html(attribute).tags
@@ -365,7 +366,7 @@ def test_html_text_escapes_quotes_for_attributes() -> None:
 @PROPERTY
 @given(hostile)
 def test_terminal_text_has_no_control_sequence(text: str) -> None:
-    from modelreg._escape import terminal_text
+    from modelreg.core.escape import terminal_text
 
     assert_terminal_safe(terminal_text(text))
     assert_terminal_safe(terminal_text(text, newlines=True))
@@ -375,7 +376,7 @@ def test_terminal_text_has_no_control_sequence(text: str) -> None:
 @PROPERTY
 @given(hostile)
 def test_json_for_the_terminal_reads_back_equal(text: str) -> None:
-    from modelreg._escape import terminal_json
+    from modelreg.core.escape import terminal_json
 
     document = {"reason": text, text: [text]}
     printed = terminal_json(json.dumps(document, ensure_ascii=False, indent=2))
@@ -386,7 +387,13 @@ def test_json_for_the_terminal_reads_back_equal(text: str) -> None:
 @PROPERTY
 @given(hostile)
 def test_every_markdown_function_makes_control_characters_visible(text: str) -> None:
-    from modelreg._escape import code_fence, html_text, markdown_cell, markdown_code, markdown_text
+    from modelreg.core.escape import (
+        code_fence,
+        html_text,
+        markdown_cell,
+        markdown_code,
+        markdown_text,
+    )
 
     for escaped in (markdown_text(text), markdown_cell(text), markdown_code(text)):
         assert_terminal_safe(escaped)
@@ -600,8 +607,8 @@ def test_benchmark_workflow_writes_only_markdown_modelreg_escaped() -> None:
 
 
 def test_the_library_refuses_a_reason_with_an_escape(two_versions: Workspace) -> None:
-    from modelreg._errors import InputError
     from modelreg.api import rollback
+    from modelreg.core.errors import InputError
 
     head = two_versions.git("rev-parse", "HEAD")
     with pytest.raises(InputError, match=r"control characters \(U\+001B\)"):

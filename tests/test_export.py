@@ -13,9 +13,9 @@ torch = pytest.importorskip("torch")
 
 from pipelines.digits_cnn.model import DigitsCNN  # noqa: E402
 
-from modelreg._errors import ParityError  # noqa: E402
-from modelreg._export import ExportResult, Tolerances, export_onnx  # noqa: E402
 from modelreg.api import InputError, TensorInfo, load_checkpoint, save_checkpoint  # noqa: E402
+from modelreg.artifacts.export import ExportResult, Tolerances, export_onnx  # noqa: E402
+from modelreg.core.errors import ParityError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHITECTURE = "pipelines.digits_cnn.model:DigitsCNN"

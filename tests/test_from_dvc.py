@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from modelreg._errors import InputError
-from modelreg._from_dvc import read_pipeline
-from modelreg._register import register_from_dvc
 from modelreg.api import validate
+from modelreg.core.errors import InputError
+from modelreg.ops.from_dvc import read_pipeline
+from modelreg.ops.register import register_from_dvc
 from tests import builders
 from tests.conftest import Workspace
 
@@ -144,7 +144,7 @@ class Pipeline:
         (self.root / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
 
     def read(self) -> Any:
-        from modelreg._registry import Registry
+        from modelreg.core.registry import Registry
 
         with Registry.open(self.root) as registry:
             config = registry.model("digits").pipeline

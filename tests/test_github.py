@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from modelreg._errors import GitHubError, ModelregError
-from modelreg._github import Comment, GitHub, PullRequest
+from modelreg.core.errors import GitHubError, ModelregError
+from modelreg.integrations.github import Comment, GitHub, PullRequest
 from tests.conftest import git
 from tests.github_server import FakeGitHub
 

@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelreg._diff import diff_revisions
-from modelreg._errors import NotFoundError
-from modelreg._pointer_log import PointerBlob, read_canonical_pointer, read_pointer_blob
-from modelreg._yaml import dump_yaml, top_level_scalars
 from modelreg.api import Registry, stage_history
 from modelreg.api import promote as api_promote
 from modelreg.api import rollback as api_rollback
 from modelreg.cli import cli
+from modelreg.core.errors import NotFoundError
+from modelreg.core.pointer_log import PointerBlob, read_canonical_pointer, read_pointer_blob
+from modelreg.core.yaml_io import dump_yaml, top_level_scalars
+from modelreg.reporting.diff import diff_revisions
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 

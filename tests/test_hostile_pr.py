@@ -36,8 +36,8 @@ from typing import Any
 import pytest
 import yaml
 
-from modelreg._dvc import object_path
-from modelreg._layout import version_path
+from modelreg.artifacts.dvc import object_path
+from modelreg.core.layout import version_path
 from tests import builders
 from tests.conftest import git
 
@@ -246,7 +246,7 @@ def test_a_hostile_change_is_refused_and_writes_nothing(
             warnings.simplefilter("ignore")
             from mlflow.exceptions import MlflowException
 
-            from modelreg._errors import ModelregError
+            from modelreg.core.errors import ModelregError
             from modelreg.mlflow_store import ModelregStore
 
         store = ModelregStore(f"modelreg://{clone}")
@@ -376,10 +376,10 @@ def test_the_server_reads_only_a_regular_file_of_the_recorded_size(
 ) -> None:
     """A FIFO or an oversized file in the artifact's place is never read: the server
     takes the verified object from the cache instead, and export refuses it."""
-    from modelreg._errors import InputError
-    from modelreg._local_artifacts import local_artifact
-    from modelreg._pull import verified_bytes
     from modelreg.api import Registry
+    from modelreg.artifacts.local import local_artifact
+    from modelreg.artifacts.pull import verified_bytes
+    from modelreg.core.errors import InputError
 
     with Registry.open(clone) as registry:
         version = registry.resolve("digits/2").version
@@ -402,7 +402,7 @@ def test_export_never_writes_through_a_link_planted_beside_its_output(tmp_path: 
     pytest.importorskip("torch")
     import numpy as np
 
-    from modelreg._export import export_onnx
+    from modelreg.artifacts.export import export_onnx
     from tests.test_export import ROOT, save_small_cnn
 
     folder = tmp_path / "registry" / "digits" / "artifacts" / "4"

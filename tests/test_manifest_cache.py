@@ -6,8 +6,8 @@ import marshal
 
 import pytest
 
-from modelreg._manifest_cache import ManifestCache, cache_file
 from modelreg.api import validate
+from modelreg.validation.manifest_cache import ManifestCache, cache_file
 from tests.conftest import RegistryFactory, Workspace
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from modelreg._yaml import dump_yaml, parse_yaml
-from modelreg._yaml_edit import edit_manifest_text
 from modelreg.api import Registry, validate
+from modelreg.core.yaml_edit import edit_manifest_text
+from modelreg.core.yaml_io import dump_yaml, parse_yaml
 from tests import builders
 from tests.conftest import Workspace
 

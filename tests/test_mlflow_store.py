@@ -314,7 +314,7 @@ def test_mistakes_are_mlflow_errors_with_modelreg_messages(
 
 def test_the_error_code_follows_the_error_class_not_its_wording() -> None:
     """Only an AlreadyExistsError is RESOURCE_ALREADY_EXISTS, whatever the messages say."""
-    from modelreg._errors import AlreadyExistsError, ConflictError
+    from modelreg.core.errors import AlreadyExistsError, ConflictError
     from modelreg.mlflow_store import _mlflow_error
 
     assert _mlflow_error(AlreadyExistsError("model 'a' is taken")).error_code == (

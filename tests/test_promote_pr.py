@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from modelreg._errors import GitHubError
-from modelreg._github import GitHub
 from modelreg.api import ConflictError, Registry, promote, rollback
 from modelreg.cli import main
+from modelreg.core.errors import GitHubError
+from modelreg.integrations.github import GitHub
 from tests.conftest import RegistryFactory, Workspace, git
 from tests.github_server import FakeGitHub
 

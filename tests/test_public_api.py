@@ -166,9 +166,13 @@ def test_importing_the_api_loads_nothing_behind_it() -> None:
 
 def test_a_name_loads_only_its_own_module() -> None:
     loaded = _modules_after("from modelreg import Registry")
-    assert "modelreg._registry" in loaded
+    assert "modelreg.core.registry" in loaded
     assert _heavy(loaded) == []
-    for behind in ("modelreg._promote", "modelreg._validate", "modelreg._export"):
+    for behind in (
+        "modelreg.ops.promote",
+        "modelreg.validation.checks",
+        "modelreg.artifacts.export",
+    ):
         assert behind not in loaded
 
 
@@ -176,7 +180,7 @@ def test_the_cli_module_loads_nothing_heavy() -> None:
     # What 'modelreg --help' pays for: the command table, not the verbs behind it.
     loaded = _modules_after("import modelreg.cli")
     assert _heavy(loaded) == []
-    assert "modelreg._registry" not in loaded
+    assert "modelreg.core.registry" not in loaded
     assert [m for m in ("logging", "socket", "asyncio") if m in loaded] == []  # ~8 ms
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from modelreg._artifact_paths import MAX_LISTING_BYTES
-from modelreg._dvc import object_path
-from modelreg._errors import InputError, ManifestError, StorageError
-from modelreg._local_artifacts import artifact_of, local_artifact
-from modelreg._pull import pull
-from modelreg._serving import load_version
 from modelreg.api import Registry, register, validate
+from modelreg.artifacts.dvc import object_path
+from modelreg.artifacts.local import artifact_of, local_artifact
+from modelreg.artifacts.paths import MAX_LISTING_BYTES
+from modelreg.artifacts.pull import pull
+from modelreg.core.errors import InputError, ManifestError, StorageError
+from modelreg.serve.routes import load_version
 from tests import builders
 from tests.conftest import Workspace, git
 

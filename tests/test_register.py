@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from modelreg._dvc import object_path
-from modelreg._errors import InputError, ModelregError, NotFoundError, StorageError
 from modelreg.api import Registry, init, load_metrics, load_params, parse_tags, register, validate
+from modelreg.artifacts.dvc import object_path
+from modelreg.core.errors import InputError, ModelregError, NotFoundError, StorageError
 from tests import builders
 from tests.conftest import Workspace, git
 

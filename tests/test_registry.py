@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelreg._errors import ManifestError, NotFoundError, ReferenceSyntaxError
-from modelreg._refs import parse_ref
 from modelreg.api import Registry
+from modelreg.core.errors import ManifestError, NotFoundError, ReferenceSyntaxError
+from modelreg.core.refs import parse_ref
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 

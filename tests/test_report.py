@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
-from modelreg._report import MARKER, render_report
 from modelreg.api import promote, rollback
 from modelreg.cli import cli as cli_group
 from modelreg.cli import main
+from modelreg.reporting.report import MARKER, render_report
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelreg._schema import (
+from modelreg.core.schema import (
     SCHEMA_DIR,
     SCHEMA_NAMES,
     SchemaError,

@@ -18,13 +18,13 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelreg._errors import GitHubError
-from modelreg._github import GitHub
-from modelreg._model import MlflowRun
-from modelreg._redact import redact_text, redact_uri
-from modelreg._register import register_from_dvc
-from modelreg._tracking_uri import lineage_tracking_uri
 from modelreg.api import validate
+from modelreg.core.errors import GitHubError
+from modelreg.core.model import MlflowRun
+from modelreg.core.redact import redact_text, redact_uri
+from modelreg.integrations.github import GitHub
+from modelreg.integrations.tracking_uri import lineage_tracking_uri
+from modelreg.ops.register import register_from_dvc
 from tests.conftest import Workspace
 from tests.serving import serve
 from tests.test_from_dvc import Pipeline

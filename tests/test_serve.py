@@ -17,10 +17,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from modelreg._dvc import object_path
-from modelreg._errors import InputError, ModelregError, NotFoundError, StorageError
-from modelreg._serving import parse_served, prepare
 from modelreg.api import Registry, promote, register, rollback
+from modelreg.artifacts.dvc import object_path
+from modelreg.core.errors import InputError, ModelregError, NotFoundError, StorageError
+from modelreg.serve.routes import parse_served, prepare
 from tests import builders
 from tests.conftest import Workspace, git
 from tests.serving import (

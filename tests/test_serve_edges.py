@@ -17,13 +17,13 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-import modelreg._serving as serving_module
-from modelreg._model import ModelVersion
-from modelreg._refs import parse_ref
-from modelreg._serve_metrics import Metrics
-from modelreg._serve_tensors import InputSpec, RequestError, decode_v2
-from modelreg._serving import Follower, LoadedModel, Route, Server, Serving, Target, prepare
+import modelreg.serve.routes as serving_module
 from modelreg.api import promote
+from modelreg.core.model import ModelVersion
+from modelreg.core.refs import parse_ref
+from modelreg.serve.metrics import Metrics
+from modelreg.serve.routes import Follower, LoadedModel, Route, Server, Serving, Target, prepare
+from modelreg.serve.tensors import InputSpec, RequestError, decode_v2
 from tests import builders
 from tests.conftest import Workspace
 from tests.serving import LiveServer, add_versions, digit_input

@@ -23,10 +23,10 @@ import httpx
 import pytest
 import uvicorn
 
-from modelreg._errors import InputError
-from modelreg._serve_app import create_app
-from modelreg._serve_limits import ServeLimits, accept_backlog, connection_cap, server_config
-from modelreg._serving import prepare
+from modelreg.core.errors import InputError
+from modelreg.serve.app import create_app
+from modelreg.serve.limits import ServeLimits, accept_backlog, connection_cap, server_config
+from modelreg.serve.routes import prepare
 from tests.conftest import Workspace
 from tests.serving import MODEL, LiveServer, add_versions, digit_input, free_port, wait_for
 
@@ -368,7 +368,7 @@ def test_the_soft_open_file_limit_is_raised_to_the_hard_one() -> None:
         "import resource; "
         "_, hard = resource.getrlimit(resource.RLIMIT_NOFILE); "
         "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)); "
-        "from modelreg._serve_limits import raise_open_file_limit; "
+        "from modelreg.serve.limits import raise_open_file_limit; "
         "print(raise_open_file_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
     )
     done = subprocess.run(

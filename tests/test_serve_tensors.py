@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelreg._serve_tensors import InputSpec, RequestError, decode_predict, decode_v2, encode_v2
+from modelreg.serve.tensors import InputSpec, RequestError, decode_predict, decode_v2, encode_v2
 
 INPUTS = {
     "image": InputSpec("image", "float32", (None, 2, 2)),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg._github import ACTIONS_BOT, GitHub
+from modelreg.integrations.github import ACTIONS_BOT, GitHub
 from tests.github_server import FakeGitHub
 
 TOKEN = "t0ken"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelreg._dvc import object_path
-from modelreg._errors import NotFoundError
-from modelreg._layout import version_path
 from modelreg.api import validate
+from modelreg.artifacts.dvc import object_path
 from modelreg.cli import cli
+from modelreg.core.errors import NotFoundError
+from modelreg.core.layout import version_path
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from modelreg._layout import model_manifest_path, stage_pointer_path, version_path
-from modelreg._schema import schema_text
-from modelreg._yaml import parse_yaml
 from modelreg.api import validate
+from modelreg.core.layout import model_manifest_path, stage_pointer_path, version_path
+from modelreg.core.schema import schema_text
+from modelreg.core.yaml_io import parse_yaml
 from tests.conftest import RegistryFactory, Workspace
 
 # Pieces that YAML treats specially, and values that trip YAML 1.1 readers.

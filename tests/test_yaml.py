@@ -11,8 +11,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelreg._errors import ManifestError
-from modelreg._yaml import MAX_BYTES, dump_yaml, line_of, parse_yaml, write_text_atomic
+from modelreg.core.errors import ManifestError
+from modelreg.core.yaml_io import MAX_BYTES, dump_yaml, line_of, parse_yaml, write_text_atomic
 
 
 @pytest.mark.parametrize(

@@ -21,15 +21,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from modelreg._benchmark import Settings as BenchmarkSettings
-    from modelreg._benchmark import Subject as BenchmarkSubject
-    from modelreg._benchmark import run_benchmark
-    from modelreg._bootstrap import InitResult, init
-    from modelreg._checkpoint import Checkpoint, TensorInfo, load_checkpoint, save_checkpoint
-    from modelreg._compare import Comparison, compare_versions, metric_direction, render_markdown
-    from modelreg._deprecate import Deprecated, deprecate
-    from modelreg._diff import RegistryDiff, RegistryEvent, diff_revisions
-    from modelreg._errors import (
+    from modelreg.artifacts.benchmark import Settings as BenchmarkSettings
+    from modelreg.artifacts.benchmark import Subject as BenchmarkSubject
+    from modelreg.artifacts.benchmark import run_benchmark
+    from modelreg.artifacts.checkpoint import (
+        Checkpoint,
+        TensorInfo,
+        load_checkpoint,
+        save_checkpoint,
+    )
+    from modelreg.artifacts.export import (
+        ExportResult,
+        ParityReport,
+        Tolerances,
+        export_onnx,
+        load_parity_data,
+    )
+    from modelreg.artifacts.pull import PulledArtifact, PullResult, pull
+    from modelreg.core.errors import (
         AlreadyExistsError,
         ConflictError,
         GitError,
@@ -43,18 +52,8 @@ if TYPE_CHECKING:
         StorageError,
         ValidationFailed,
     )
-    from modelreg._export import (
-        ExportResult,
-        ParityReport,
-        Tolerances,
-        export_onnx,
-        load_parity_data,
-    )
-    from modelreg._findings import Finding
-    from modelreg._history import StageChange, stage_history
-    from modelreg._import_mlflow import ImportedModel, MlflowImport, import_mlflow
-    from modelreg._inputs import load_metrics, load_params, parse_tags
-    from modelreg._model import (
+    from modelreg.core.findings import Finding
+    from modelreg.core.model import (
         Artifact,
         Canary,
         Deprecation,
@@ -68,14 +67,25 @@ if TYPE_CHECKING:
         StagePointer,
         TensorSpec,
     )
-    from modelreg._promote import Gate, Promotion, check_gates, promote
-    from modelreg._pull import PulledArtifact, PullResult, pull
-    from modelreg._refs import ModelRef, parse_ref
-    from modelreg._register import Registration, register, register_from_dvc
-    from modelreg._registry import Registry, Resolution, VersionStatus
-    from modelreg._rollback import Rollback, rollback
-    from modelreg._validate import ValidationReport, validate
-    from modelreg._views import (
+    from modelreg.core.policy import Gate, check_gates
+    from modelreg.core.refs import ModelRef, parse_ref
+    from modelreg.core.registry import Registry, Resolution, VersionStatus
+    from modelreg.ops.deprecate import Deprecated, deprecate
+    from modelreg.ops.import_mlflow import ImportedModel, MlflowImport, import_mlflow
+    from modelreg.ops.init import InitResult, init
+    from modelreg.ops.inputs import load_metrics, load_params, parse_tags
+    from modelreg.ops.promote import Promotion, promote
+    from modelreg.ops.register import Registration, register, register_from_dvc
+    from modelreg.ops.rollback import Rollback, rollback
+    from modelreg.reporting.compare import (
+        Comparison,
+        compare_versions,
+        metric_direction,
+        render_markdown,
+    )
+    from modelreg.reporting.diff import RegistryDiff, RegistryEvent, diff_revisions
+    from modelreg.reporting.history import StageChange, stage_history
+    from modelreg.reporting.views import (
         GateCheck,
         ModelEntry,
         ModelList,
@@ -90,6 +100,7 @@ if TYPE_CHECKING:
         resolve,
         show,
     )
+    from modelreg.validation.checks import ValidationReport, validate
 
 __all__ = [
     "AlreadyExistsError",
@@ -187,94 +198,94 @@ __all__ = [
 # (torch, onnx, DVC and MLflow stay behind the verbs that need them). Type checkers
 # read the imports above instead, so every name has its real type.
 _LAZY: dict[str, tuple[str, str]] = {
-    "AlreadyExistsError": ("modelreg._errors", "AlreadyExistsError"),
-    "Artifact": ("modelreg._model", "Artifact"),
-    "BenchmarkSettings": ("modelreg._benchmark", "Settings"),
-    "BenchmarkSubject": ("modelreg._benchmark", "Subject"),
-    "Canary": ("modelreg._model", "Canary"),
-    "Checkpoint": ("modelreg._checkpoint", "Checkpoint"),
-    "Comparison": ("modelreg._compare", "Comparison"),
-    "ConflictError": ("modelreg._errors", "ConflictError"),
-    "Deprecated": ("modelreg._deprecate", "Deprecated"),
-    "Deprecation": ("modelreg._model", "Deprecation"),
-    "ExportResult": ("modelreg._export", "ExportResult"),
-    "Finding": ("modelreg._findings", "Finding"),
-    "Gate": ("modelreg._promote", "Gate"),
-    "GateCheck": ("modelreg._views", "GateCheck"),
-    "GitError": ("modelreg._errors", "GitError"),
-    "GitHubError": ("modelreg._errors", "GitHubError"),
-    "ImportedModel": ("modelreg._import_mlflow", "ImportedModel"),
-    "InitResult": ("modelreg._bootstrap", "InitResult"),
-    "InputError": ("modelreg._errors", "InputError"),
-    "Lineage": ("modelreg._model", "Lineage"),
-    "ManifestError": ("modelreg._errors", "ManifestError"),
-    "MlflowImport": ("modelreg._import_mlflow", "MlflowImport"),
-    "MlflowRun": ("modelreg._model", "MlflowRun"),
-    "Model": ("modelreg._model", "Model"),
-    "ModelEntry": ("modelreg._views", "ModelEntry"),
-    "ModelList": ("modelreg._views", "ModelList"),
-    "ModelRef": ("modelreg._refs", "ModelRef"),
-    "ModelVersion": ("modelreg._model", "ModelVersion"),
-    "ModelView": ("modelreg._views", "ModelView"),
-    "ModelregError": ("modelreg._errors", "ModelregError"),
-    "NotFoundError": ("modelreg._errors", "NotFoundError"),
-    "ParityError": ("modelreg._errors", "ParityError"),
-    "ParityReport": ("modelreg._export", "ParityReport"),
-    "Policy": ("modelreg._model", "Policy"),
-    "Promotion": ("modelreg._promote", "Promotion"),
-    "PullResult": ("modelreg._pull", "PullResult"),
-    "PulledArtifact": ("modelreg._pull", "PulledArtifact"),
-    "ReferenceSyntaxError": ("modelreg._errors", "ReferenceSyntaxError"),
-    "Registration": ("modelreg._register", "Registration"),
-    "Registry": ("modelreg._registry", "Registry"),
-    "RegistryConfig": ("modelreg._model", "RegistryConfig"),
-    "RegistryDiff": ("modelreg._diff", "RegistryDiff"),
-    "RegistryEvent": ("modelreg._diff", "RegistryEvent"),
-    "Resolution": ("modelreg._registry", "Resolution"),
-    "Rollback": ("modelreg._rollback", "Rollback"),
-    "Signature": ("modelreg._model", "Signature"),
-    "StageChange": ("modelreg._history", "StageChange"),
-    "StageHistory": ("modelreg._views", "StageHistory"),
-    "StagePointer": ("modelreg._model", "StagePointer"),
-    "StorageError": ("modelreg._errors", "StorageError"),
-    "TensorInfo": ("modelreg._checkpoint", "TensorInfo"),
-    "TensorSpec": ("modelreg._model", "TensorSpec"),
-    "Tolerances": ("modelreg._export", "Tolerances"),
-    "ValidationFailed": ("modelreg._errors", "ValidationFailed"),
-    "ValidationReport": ("modelreg._validate", "ValidationReport"),
-    "VersionList": ("modelreg._views", "VersionList"),
-    "VersionStatus": ("modelreg._registry", "VersionStatus"),
-    "VersionView": ("modelreg._views", "VersionView"),
-    "check_gates": ("modelreg._promote", "check_gates"),
-    "check_promotion": ("modelreg._views", "check_promotion"),
-    "compare_versions": ("modelreg._compare", "compare_versions"),
-    "deprecate": ("modelreg._deprecate", "deprecate"),
-    "diff_revisions": ("modelreg._diff", "diff_revisions"),
-    "export_onnx": ("modelreg._export", "export_onnx"),
-    "import_mlflow": ("modelreg._import_mlflow", "import_mlflow"),
-    "init": ("modelreg._bootstrap", "init"),
-    "list_models": ("modelreg._views", "list_models"),
-    "list_versions": ("modelreg._views", "list_versions"),
-    "load_checkpoint": ("modelreg._checkpoint", "load_checkpoint"),
-    "load_metrics": ("modelreg._inputs", "load_metrics"),
-    "load_params": ("modelreg._inputs", "load_params"),
-    "load_parity_data": ("modelreg._export", "load_parity_data"),
-    "metric_direction": ("modelreg._compare", "metric_direction"),
-    "model_history": ("modelreg._views", "model_history"),
-    "parse_ref": ("modelreg._refs", "parse_ref"),
-    "parse_tags": ("modelreg._inputs", "parse_tags"),
-    "promote": ("modelreg._promote", "promote"),
-    "pull": ("modelreg._pull", "pull"),
-    "register": ("modelreg._register", "register"),
-    "register_from_dvc": ("modelreg._register", "register_from_dvc"),
-    "render_markdown": ("modelreg._compare", "render_markdown"),
-    "resolve": ("modelreg._views", "resolve"),
-    "rollback": ("modelreg._rollback", "rollback"),
-    "run_benchmark": ("modelreg._benchmark", "run_benchmark"),
-    "save_checkpoint": ("modelreg._checkpoint", "save_checkpoint"),
-    "show": ("modelreg._views", "show"),
-    "stage_history": ("modelreg._history", "stage_history"),
-    "validate": ("modelreg._validate", "validate"),
+    "AlreadyExistsError": ("modelreg.core.errors", "AlreadyExistsError"),
+    "Artifact": ("modelreg.core.model", "Artifact"),
+    "BenchmarkSettings": ("modelreg.artifacts.benchmark", "Settings"),
+    "BenchmarkSubject": ("modelreg.artifacts.benchmark", "Subject"),
+    "Canary": ("modelreg.core.model", "Canary"),
+    "Checkpoint": ("modelreg.artifacts.checkpoint", "Checkpoint"),
+    "Comparison": ("modelreg.reporting.compare", "Comparison"),
+    "ConflictError": ("modelreg.core.errors", "ConflictError"),
+    "Deprecated": ("modelreg.ops.deprecate", "Deprecated"),
+    "Deprecation": ("modelreg.core.model", "Deprecation"),
+    "ExportResult": ("modelreg.artifacts.export", "ExportResult"),
+    "Finding": ("modelreg.core.findings", "Finding"),
+    "Gate": ("modelreg.core.policy", "Gate"),
+    "GateCheck": ("modelreg.reporting.views", "GateCheck"),
+    "GitError": ("modelreg.core.errors", "GitError"),
+    "GitHubError": ("modelreg.core.errors", "GitHubError"),
+    "ImportedModel": ("modelreg.ops.import_mlflow", "ImportedModel"),
+    "InitResult": ("modelreg.ops.init", "InitResult"),
+    "InputError": ("modelreg.core.errors", "InputError"),
+    "Lineage": ("modelreg.core.model", "Lineage"),
+    "ManifestError": ("modelreg.core.errors", "ManifestError"),
+    "MlflowImport": ("modelreg.ops.import_mlflow", "MlflowImport"),
+    "MlflowRun": ("modelreg.core.model", "MlflowRun"),
+    "Model": ("modelreg.core.model", "Model"),
+    "ModelEntry": ("modelreg.reporting.views", "ModelEntry"),
+    "ModelList": ("modelreg.reporting.views", "ModelList"),
+    "ModelRef": ("modelreg.core.refs", "ModelRef"),
+    "ModelVersion": ("modelreg.core.model", "ModelVersion"),
+    "ModelView": ("modelreg.reporting.views", "ModelView"),
+    "ModelregError": ("modelreg.core.errors", "ModelregError"),
+    "NotFoundError": ("modelreg.core.errors", "NotFoundError"),
+    "ParityError": ("modelreg.core.errors", "ParityError"),
+    "ParityReport": ("modelreg.artifacts.export", "ParityReport"),
+    "Policy": ("modelreg.core.model", "Policy"),
+    "Promotion": ("modelreg.ops.promote", "Promotion"),
+    "PullResult": ("modelreg.artifacts.pull", "PullResult"),
+    "PulledArtifact": ("modelreg.artifacts.pull", "PulledArtifact"),
+    "ReferenceSyntaxError": ("modelreg.core.errors", "ReferenceSyntaxError"),
+    "Registration": ("modelreg.ops.register", "Registration"),
+    "Registry": ("modelreg.core.registry", "Registry"),
+    "RegistryConfig": ("modelreg.core.model", "RegistryConfig"),
+    "RegistryDiff": ("modelreg.reporting.diff", "RegistryDiff"),
+    "RegistryEvent": ("modelreg.reporting.diff", "RegistryEvent"),
+    "Resolution": ("modelreg.core.registry", "Resolution"),
+    "Rollback": ("modelreg.ops.rollback", "Rollback"),
+    "Signature": ("modelreg.core.model", "Signature"),
+    "StageChange": ("modelreg.reporting.history", "StageChange"),
+    "StageHistory": ("modelreg.reporting.views", "StageHistory"),
+    "StagePointer": ("modelreg.core.model", "StagePointer"),
+    "StorageError": ("modelreg.core.errors", "StorageError"),
+    "TensorInfo": ("modelreg.artifacts.checkpoint", "TensorInfo"),
+    "TensorSpec": ("modelreg.core.model", "TensorSpec"),
+    "Tolerances": ("modelreg.artifacts.export", "Tolerances"),
+    "ValidationFailed": ("modelreg.core.errors", "ValidationFailed"),
+    "ValidationReport": ("modelreg.validation.checks", "ValidationReport"),
+    "VersionList": ("modelreg.reporting.views", "VersionList"),
+    "VersionStatus": ("modelreg.core.registry", "VersionStatus"),
+    "VersionView": ("modelreg.reporting.views", "VersionView"),
+    "check_gates": ("modelreg.core.policy", "check_gates"),
+    "check_promotion": ("modelreg.reporting.views", "check_promotion"),
+    "compare_versions": ("modelreg.reporting.compare", "compare_versions"),
+    "deprecate": ("modelreg.ops.deprecate", "deprecate"),
+    "diff_revisions": ("modelreg.reporting.diff", "diff_revisions"),
+    "export_onnx": ("modelreg.artifacts.export", "export_onnx"),
+    "import_mlflow": ("modelreg.ops.import_mlflow", "import_mlflow"),
+    "init": ("modelreg.ops.init", "init"),
+    "list_models": ("modelreg.reporting.views", "list_models"),
+    "list_versions": ("modelreg.reporting.views", "list_versions"),
+    "load_checkpoint": ("modelreg.artifacts.checkpoint", "load_checkpoint"),
+    "load_metrics": ("modelreg.ops.inputs", "load_metrics"),
+    "load_params": ("modelreg.ops.inputs", "load_params"),
+    "load_parity_data": ("modelreg.artifacts.export", "load_parity_data"),
+    "metric_direction": ("modelreg.reporting.compare", "metric_direction"),
+    "model_history": ("modelreg.reporting.views", "model_history"),
+    "parse_ref": ("modelreg.core.refs", "parse_ref"),
+    "parse_tags": ("modelreg.ops.inputs", "parse_tags"),
+    "promote": ("modelreg.ops.promote", "promote"),
+    "pull": ("modelreg.artifacts.pull", "pull"),
+    "register": ("modelreg.ops.register", "register"),
+    "register_from_dvc": ("modelreg.ops.register", "register_from_dvc"),
+    "render_markdown": ("modelreg.reporting.compare", "render_markdown"),
+    "resolve": ("modelreg.reporting.views", "resolve"),
+    "rollback": ("modelreg.ops.rollback", "rollback"),
+    "run_benchmark": ("modelreg.artifacts.benchmark", "run_benchmark"),
+    "save_checkpoint": ("modelreg.artifacts.checkpoint", "save_checkpoint"),
+    "show": ("modelreg.reporting.views", "show"),
+    "stage_history": ("modelreg.reporting.history", "stage_history"),
+    "validate": ("modelreg.validation.checks", "validate"),
 }
 
 if not TYPE_CHECKING:  # to a type checker an unknown name must stay an error, not Any

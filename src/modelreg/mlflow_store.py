@@ -55,8 +55,8 @@ from mlflow.store.model_registry import (
 from mlflow.store.model_registry.abstract_store import AbstractStore
 from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils, SearchUtils
 
-from modelreg import _model
-from modelreg._errors import (
+from modelreg.core import model as _model
+from modelreg.core.errors import (
     AlreadyExistsError,
     ConflictError,
     GitError,
@@ -64,8 +64,8 @@ from modelreg._errors import (
     NotFoundError,
     StorageError,
 )
-from modelreg._registry import Registry, VersionStatus
-from modelreg._source import WorktreeSource, find_repo_root
+from modelreg.core.registry import Registry, VersionStatus
+from modelreg.core.source import WorktreeSource, find_repo_root
 
 __all__ = ["ModelregStore"]
 
@@ -178,7 +178,7 @@ class ModelregStore(AbstractStore):
     def _write(self, action: Callable[[], T]) -> T:
         """Run one write, alone (across the server's threads and worker processes), with
         modelreg errors as MLflow's."""
-        from modelreg._change import write_lock
+        from modelreg.ops.change import write_lock
 
         try:
             with write_lock(self.root):
@@ -299,7 +299,7 @@ class ModelregStore(AbstractStore):
         description: str | None = None,
         deployment_job_id: str | None = None,
     ) -> RegisteredModel:
-        from modelreg._registry_edits import create_model
+        from modelreg.ops.edits import create_model
 
         tag_map = {t.key: t.value for t in tags or []}
         self._write(
@@ -312,7 +312,7 @@ class ModelregStore(AbstractStore):
     def update_registered_model(
         self, name: str, description: str | None, deployment_job_id: str | None = None
     ) -> RegisteredModel:
-        from modelreg._registry_edits import update_model
+        from modelreg.ops.edits import update_model
 
         self._write(
             lambda: update_model(name, repo=self.root, description=description or "", commit=True)
@@ -321,7 +321,7 @@ class ModelregStore(AbstractStore):
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """The model's folder moves and its manifests follow, in one commit."""
-        from modelreg._registry_edits import rename_model
+        from modelreg.ops.edits import rename_model
 
         self.get_registered_model(name)  # a deleted model is not found
         self._write(lambda: rename_model(name, new_name, repo=self.root, commit=True))
@@ -331,7 +331,7 @@ class ModelregStore(AbstractStore):
         """A tombstone, in one commit: the model and its versions are marked deleted (their
         files stay referenced and in DVC) and its aliases go; refused while a stage holds
         one of its versions. Creating the model again revives it."""
-        from modelreg._registry_edits import delete_model
+        from modelreg.ops.edits import delete_model
 
         self.get_registered_model(name)  # a deleted model is not found
         self._write(
@@ -361,14 +361,14 @@ class ModelregStore(AbstractStore):
         return self._page(found, limit, page_token)
 
     def set_registered_model_tag(self, name: str, tag: RegisteredModelTag) -> None:
-        from modelreg._registry_edits import update_model
+        from modelreg.ops.edits import update_model
 
         self._write(
             lambda: update_model(name, repo=self.root, set_tags={tag.key: tag.value}, commit=True)
         )
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        from modelreg._registry_edits import update_model
+        from modelreg.ops.edits import update_model
 
         self._write(lambda: update_model(name, repo=self.root, delete_tags=[key], commit=True))
 
@@ -395,10 +395,10 @@ class ModelregStore(AbstractStore):
         model_id: str | None = None,
     ) -> ModelVersion:
         """Copy the model at ``source`` into the registry (tracked by DVC) as the next version."""
-        from modelreg._import_mlflow import fetch_model
-        from modelreg._model import Lineage, MlflowRun
-        from modelreg._register import register
-        from modelreg._tracking_uri import lineage_tracking_uri
+        from modelreg.core.model import Lineage, MlflowRun
+        from modelreg.integrations.tracking_uri import lineage_tracking_uri
+        from modelreg.ops.import_mlflow import fetch_model
+        from modelreg.ops.register import register
 
         self.get_registered_model(name)  # MLflow wants the model created first
         artifact_path = None
@@ -447,7 +447,7 @@ class ModelregStore(AbstractStore):
             return self._version_entity(registry, self._version(registry, name, number))
 
     def update_model_version(self, name: str, version: str, description: str) -> ModelVersion:
-        from modelreg._registry_edits import update_version
+        from modelreg.ops.edits import update_version
 
         number = _number(self.get_model_version(name, version).version)
         self._write(
@@ -484,7 +484,7 @@ class ModelregStore(AbstractStore):
         return self._page(ordered, limit, page_token)
 
     def set_model_version_tag(self, name: str, version: str, tag: ModelVersionTag) -> None:
-        from modelreg._registry_edits import update_version
+        from modelreg.ops.edits import update_version
 
         number = _number(self.get_model_version(name, version).version)
         self._write(
@@ -494,7 +494,7 @@ class ModelregStore(AbstractStore):
         )
 
     def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
-        from modelreg._registry_edits import update_version
+        from modelreg.ops.edits import update_version
 
         number = _number(self.get_model_version(name, version).version)
         self._write(
@@ -504,7 +504,7 @@ class ModelregStore(AbstractStore):
     def delete_model_version(self, name: str, version: str) -> None:
         """A tombstone: the manifest stays marked deleted (the number is never reused, the
         files stay in DVC) and MLflow no longer lists it; its aliases go with it."""
-        from modelreg._registry_edits import delete_version
+        from modelreg.ops.edits import delete_version
 
         number = _number(self.get_model_version(name, version).version)
         self._write(
@@ -517,8 +517,8 @@ class ModelregStore(AbstractStore):
         """A verified local copy: the version's MLflow model folder (its files pulled from
         the DVC cache or remote and checked by md5), or its artifacts folder."""
         _check_name(name)
-        from modelreg._layout import artifact_dir
-        from modelreg._pull import pull
+        from modelreg.artifacts.pull import pull
+        from modelreg.core.layout import artifact_dir
 
         number = _number(version)
         with self._registry() as registry:
@@ -535,7 +535,7 @@ class ModelregStore(AbstractStore):
         """To a stage of the registry: a promotion (policy gates apply; the version replaced
         is retired, so ``archive_existing_versions`` is what always happens: a stage holds
         one version). To None or Archived: the version leaves every stage it holds."""
-        from modelreg._promote import promote
+        from modelreg.ops.promote import promote
 
         current = self.get_model_version(name, version)  # a deleted version is not found
         number = _number(current.version)
@@ -544,7 +544,7 @@ class ModelregStore(AbstractStore):
         if target is not None and current.current_stage == target.title():
             return current  # already there: nothing to do, as with MLflow's stores
         if target is None and stage.lower() in ("none", "archived"):
-            from modelreg._registry_edits import leave_stages
+            from modelreg.ops.edits import leave_stages
 
             self._write(
                 lambda: leave_stages(
@@ -581,13 +581,13 @@ class ModelregStore(AbstractStore):
         return self.get_model_version(name, version)
 
     def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
-        from modelreg._registry_edits import set_alias
+        from modelreg.ops.edits import set_alias
 
         number = _number(self.get_model_version(name, version).version)
         self._write(lambda: set_alias(name, alias, number, repo=self.root, commit=True))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        from modelreg._registry_edits import delete_alias
+        from modelreg.ops.edits import delete_alias
 
         self._write(lambda: delete_alias(name, alias, repo=self.root, commit=True))
 
@@ -612,7 +612,7 @@ class ModelregStore(AbstractStore):
 
 def _check_name(name: str) -> None:
     """A name the registry can hold, before it becomes part of a path."""
-    from modelreg._layout import name_problem
+    from modelreg.core.layout import name_problem
 
     problem = name_problem("model", name) if isinstance(name, str) else "a model name is text"
     if problem:
