@@ -66,6 +66,7 @@ PUBLIC = [
     "RegistryEvent",
     "Resolution",
     "Rollback",
+    "ServeLimits",
     "Signature",
     "StageChange",
     "StageHistory",
@@ -76,6 +77,7 @@ PUBLIC = [
     "Tolerances",
     "ValidationFailed",
     "ValidationReport",
+    "VersionFiles",
     "VersionList",
     "VersionStatus",
     "VersionView",
@@ -106,9 +108,11 @@ PUBLIC = [
     "rollback",
     "run_benchmark",
     "save_checkpoint",
+    "serve_models",
     "show",
     "stage_history",
     "validate",
+    "version_files",
 ]
 
 HEAVY = ["torch", "onnx", "onnxruntime", "mlflow", "fastapi", "uvicorn", "httpx", "jsonschema"]

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         RegistryEvent,
         Resolution,
         Rollback,
+        ServeLimits,
         Signature,
         StageChange,
         StageHistory,
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
         Tolerances,
         ValidationFailed,
         ValidationReport,
+        VersionFiles,
         VersionList,
         VersionStatus,
         VersionView,
@@ -99,9 +101,11 @@ if TYPE_CHECKING:
         rollback,
         run_benchmark,
         save_checkpoint,
+        serve_models,
         show,
         stage_history,
         validate,
+        version_files,
     )
 
 __version__ = "0.1.0"
@@ -152,6 +156,7 @@ __all__ = [
     "RegistryEvent",
     "Resolution",
     "Rollback",
+    "ServeLimits",
     "Signature",
     "StageChange",
     "StageHistory",
@@ -162,6 +167,7 @@ __all__ = [
     "Tolerances",
     "ValidationFailed",
     "ValidationReport",
+    "VersionFiles",
     "VersionList",
     "VersionStatus",
     "VersionView",
@@ -192,9 +198,11 @@ __all__ = [
     "rollback",
     "run_benchmark",
     "save_checkpoint",
+    "serve_models",
     "show",
     "stage_history",
     "validate",
+    "version_files",
 ]
 
 if not TYPE_CHECKING:  # to a type checker an unknown name must stay an error, not Any

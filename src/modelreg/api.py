@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         export_onnx,
         load_parity_data,
     )
+    from modelreg.artifacts.local import VersionFiles, version_files
     from modelreg.artifacts.pull import PulledArtifact, PullResult, pull
     from modelreg.core.errors import (
         AlreadyExistsError,
@@ -100,6 +101,8 @@ if TYPE_CHECKING:
         resolve,
         show,
     )
+    from modelreg.serve.app import serve_models
+    from modelreg.serve.limits import ServeLimits
     from modelreg.validation.checks import ValidationReport, validate
 
 __all__ = [
@@ -148,6 +151,7 @@ __all__ = [
     "RegistryEvent",
     "Resolution",
     "Rollback",
+    "ServeLimits",
     "Signature",
     "StageChange",
     "StageHistory",
@@ -158,6 +162,7 @@ __all__ = [
     "Tolerances",
     "ValidationFailed",
     "ValidationReport",
+    "VersionFiles",
     "VersionList",
     "VersionStatus",
     "VersionView",
@@ -188,9 +193,11 @@ __all__ = [
     "rollback",
     "run_benchmark",
     "save_checkpoint",
+    "serve_models",
     "show",
     "stage_history",
     "validate",
+    "version_files",
 ]
 
 # Each public name and where it lives, imported on first use: "import modelreg.api"
@@ -243,6 +250,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "RegistryEvent": ("modelreg.reporting.diff", "RegistryEvent"),
     "Resolution": ("modelreg.core.registry", "Resolution"),
     "Rollback": ("modelreg.ops.rollback", "Rollback"),
+    "ServeLimits": ("modelreg.serve.limits", "ServeLimits"),
     "Signature": ("modelreg.core.model", "Signature"),
     "StageChange": ("modelreg.reporting.history", "StageChange"),
     "StageHistory": ("modelreg.reporting.views", "StageHistory"),
@@ -253,6 +261,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Tolerances": ("modelreg.artifacts.export", "Tolerances"),
     "ValidationFailed": ("modelreg.core.errors", "ValidationFailed"),
     "ValidationReport": ("modelreg.validation.checks", "ValidationReport"),
+    "VersionFiles": ("modelreg.artifacts.local", "VersionFiles"),
     "VersionList": ("modelreg.reporting.views", "VersionList"),
     "VersionStatus": ("modelreg.core.registry", "VersionStatus"),
     "VersionView": ("modelreg.reporting.views", "VersionView"),
@@ -283,9 +292,11 @@ _LAZY: dict[str, tuple[str, str]] = {
     "rollback": ("modelreg.ops.rollback", "rollback"),
     "run_benchmark": ("modelreg.artifacts.benchmark", "run_benchmark"),
     "save_checkpoint": ("modelreg.artifacts.checkpoint", "save_checkpoint"),
+    "serve_models": ("modelreg.serve.app", "serve_models"),
     "show": ("modelreg.reporting.views", "show"),
     "stage_history": ("modelreg.reporting.history", "stage_history"),
     "validate": ("modelreg.validation.checks", "validate"),
+    "version_files": ("modelreg.artifacts.local", "version_files"),
 }
 
 if not TYPE_CHECKING:  # to a type checker an unknown name must stay an error, not Any

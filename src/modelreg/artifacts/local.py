@@ -8,6 +8,7 @@ manifest records: a stale or tampered file must never be measured as the version
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from modelreg.artifacts.paths import artifact_file, open_regular_file
@@ -56,3 +57,29 @@ def local_artifact(root: Path, version: ModelVersion, artifact: Artifact) -> Pat
             f"the file is not this version's; run 'modelreg pull {version.ref}' to restore it"
         )
     return path
+
+
+@dataclass(frozen=True)
+class VersionFiles:
+    """A registered version's model files in the working tree, verified by hash."""
+
+    ref: str
+    onnx: Path | None
+    checkpoint: Path | None  # the torch weights
+
+
+def version_files(repo: str | Path | None, ref: str) -> VersionFiles:
+    """The ONNX file and torch checkpoint of the version ``ref`` names, each checked
+    against its recorded md5 (``modelreg pull`` or ``dvc pull`` puts them there)."""
+    from modelreg.core.registry import Registry
+
+    with Registry.open(repo) as registry:
+        version = registry.resolve(ref).version
+        root = registry.root
+    onnx = artifact_of(version, "onnx")
+    weights = artifact_of(version, "pytorch")
+    return VersionFiles(
+        version.ref,
+        local_artifact(root, version, onnx) if onnx else None,
+        local_artifact(root, version, weights) if weights else None,
+    )

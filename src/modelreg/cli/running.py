@@ -24,22 +24,6 @@ from modelreg.cli.app import (
 )
 
 
-def _version_files(options: Options, ref: str) -> tuple[str, Path | None, Path | None]:
-    """(the version's ref, its ONNX file, its torch checkpoint), verified by hash."""
-    from modelreg.artifacts.local import artifact_of, local_artifact
-
-    with options.registry() as registry:
-        version = registry.resolve(ref).version
-        root = registry.root
-    onnx = artifact_of(version, "onnx")
-    weights = artifact_of(version, "pytorch")
-    return (
-        version.ref,
-        local_artifact(root, version, onnx) if onnx else None,
-        local_artifact(root, version, weights) if weights else None,
-    )
-
-
 @cli.command()
 @click.argument("ref", required=False)
 @click.option(
@@ -88,16 +72,17 @@ def export(
     The export is checked by onnx.checker and run beside torch on the held-out
     data; outside the tolerances it fails, and no .onnx file is written.
     """
-    from modelreg.api import InputError, Tolerances, export_onnx
+    from modelreg.api import InputError, Tolerances, export_onnx, version_files
     from modelreg.artifacts.export import write_report
     from modelreg.core.source import find_repo_root
 
     if (ref is None) == (checkpoint is None):
         raise click.UsageError("give either REF or --checkpoint")
     if ref is not None:
-        label, _, checkpoint = _version_files(options, ref)
+        files = version_files(options.repo, ref)
+        checkpoint = files.checkpoint
         if checkpoint is None:
-            raise InputError(f"{label} has no pytorch weights to export")
+            raise InputError(f"{files.ref} has no pytorch weights to export")
     assert checkpoint is not None
     out = out or checkpoint.with_suffix(".onnx")
     result = export_onnx(
@@ -139,13 +124,15 @@ def _benchmark_subject(
     options: Options, label: str, ref: str | None, onnx: Path | None, checkpoint: Path | None
 ) -> BenchmarkSubject:
     """A version (REF) or a pair of files to benchmark, checked to exist."""
-    from modelreg.api import BenchmarkSubject, InputError
+    from modelreg.api import BenchmarkSubject, InputError, version_files
 
     if ref is not None:
-        name, onnx, checkpoint = _version_files(options, ref)
-        if onnx is None:
-            raise InputError(f"{name} has no ONNX artifact; run 'modelreg export {name}' first")
-        return BenchmarkSubject(label, name, onnx, checkpoint)
+        files = version_files(options.repo, ref)
+        if files.onnx is None:
+            raise InputError(
+                f"{files.ref} has no ONNX artifact; run 'modelreg export {files.ref}' first"
+            )
+        return BenchmarkSubject(label, files.ref, files.onnx, files.checkpoint)
     assert onnx is not None
     for path in (onnx, checkpoint):
         if path is not None and not path.is_file():

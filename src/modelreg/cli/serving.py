@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -129,35 +128,30 @@ def serve(
     """
     import logging
 
-    from modelreg.core.source import find_repo_root
-    from modelreg.serve.app import create_app
-    from modelreg.serve.limits import check_port_free, fit_to_open_files, run_server
-    from modelreg.serve.routes import prepare
+    from modelreg.api import serve_models
 
-    # A port in use fails here, in a second and in one line, not after loading the models.
-    check_port_free(host, port)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     serve_log = logging.getLogger("modelreg.serve")
     serve_log.addHandler(handler)
     serve_log.setLevel(logging.INFO)
-    limits = fit_to_open_files(
-        ServeLimits(
-            max_connections=max_connections,
-            header_timeout=header_timeout,
-            body_timeout=body_timeout,
-            keep_alive=keep_alive,
-            max_inflight=max_inflight,
-        )
+    limits = ServeLimits(
+        max_connections=max_connections,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive=keep_alive,
+        max_inflight=max_inflight,
     )
-    root = find_repo_root(options.repo or Path.cwd())
-    server = prepare(root, refs, follow=follow, remote=remote, threads=threads)
-    app = create_app(
-        server.routes,
-        server.follower,
-        server.metrics,
+    serve_models(
+        options.repo,
+        refs,
+        host=host,
+        port=port,
         poll=poll,
+        follow=follow,
+        remote=remote,
+        threads=threads,
         max_body=max_body << 20,
-        max_inflight=limits.max_inflight,
+        limits=limits,
+        access_log=access_log,
     )
-    run_server(app, host=host, port=port, limits=limits, access_log=access_log)
