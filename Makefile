@@ -12,8 +12,8 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_FLAGS) --upgrade "pip>=24"
-	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,examples]'
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade "pip>=25.1"
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt --group test -e '.[examples,serve]'
 	# An editable install has no bytecode yet; compile it now, as a wheel install would,
 	# so that no command pays for compiling modelreg on its first (or every) run.
 	$(PY) -m compileall -q src/modelreg

@@ -42,6 +42,7 @@ PUBLIC = [
     "InputError",
     "Lineage",
     "ManifestError",
+    "MissingExtraError",
     "MlflowImport",
     "MlflowRun",
     "Model",

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         GitHubError,
         InputError,
         ManifestError,
+        MissingExtraError,
         ModelregError,
         NotFoundError,
         ParityError,
@@ -101,8 +102,8 @@ if TYPE_CHECKING:
         resolve,
         show,
     )
-    from modelreg.serve.app import serve_models
     from modelreg.serve.limits import ServeLimits
+    from modelreg.serve.server import serve_models
     from modelreg.validation.checks import ValidationReport, validate
 
 __all__ = [
@@ -127,6 +128,7 @@ __all__ = [
     "InputError",
     "Lineage",
     "ManifestError",
+    "MissingExtraError",
     "MlflowImport",
     "MlflowRun",
     "Model",
@@ -226,6 +228,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "InputError": ("modelreg.core.errors", "InputError"),
     "Lineage": ("modelreg.core.model", "Lineage"),
     "ManifestError": ("modelreg.core.errors", "ManifestError"),
+    "MissingExtraError": ("modelreg.core.errors", "MissingExtraError"),
     "MlflowImport": ("modelreg.ops.import_mlflow", "MlflowImport"),
     "MlflowRun": ("modelreg.core.model", "MlflowRun"),
     "Model": ("modelreg.core.model", "Model"),
@@ -292,7 +295,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "rollback": ("modelreg.ops.rollback", "rollback"),
     "run_benchmark": ("modelreg.artifacts.benchmark", "run_benchmark"),
     "save_checkpoint": ("modelreg.artifacts.checkpoint", "save_checkpoint"),
-    "serve_models": ("modelreg.serve.app", "serve_models"),
+    "serve_models": ("modelreg.serve.server", "serve_models"),
     "show": ("modelreg.reporting.views", "show"),
     "stage_history": ("modelreg.reporting.history", "stage_history"),
     "validate": ("modelreg.validation.checks", "validate"),

@@ -329,6 +329,11 @@ def run_benchmark(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Measure and return the versioned JSON report (see the module docstring)."""
+    from modelreg.core.extras import require
+
+    require("modelreg benchmark", "serve", "onnxruntime")
+    if any(s.checkpoint is not None for s in (candidate, baseline) if s is not None):
+        require("modelreg benchmark with a torch checkpoint", "export", "torch")
     import numpy as np
 
     if settings.device not in RUNNERS:

@@ -104,6 +104,9 @@ def export_onnx(
     tolerances: Tolerances | None = None,
 ) -> ExportResult:
     """Export, check and prove; raise :class:`ParityError` outside the tolerances."""
+    from modelreg.core.extras import require
+
+    require("modelreg export", "export", "torch", "onnxruntime")
     tolerances = tolerances or Tolerances()
     checkpoint = load_checkpoint(checkpoint_path)
     if parity_data is None:

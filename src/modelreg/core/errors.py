@@ -13,13 +13,14 @@ one-line message and exits 1. Anything else escaping the library is a bug.
     ├── GitError               a git command failed
     ├── StorageError           DVC, the cache or the remote failed, or a hash mismatched
     ├── InputError             a command-line input (file, value) is unusable
+    ├── MissingExtraError      the command needs an optional part not installed
     ├── ParityError            an ONNX export's outputs differ from torch's beyond tolerance
     └── GitHubError            the GitHub API refused a request, failed or was unreachable
 
 Two internal exceptions live beside the code that raises and catches them and
-are part of nothing public: ``_serve_tensors.RequestError`` (with its subclass
-``_serve_app._Busy``: the serving app's HTTP error answers) and
-``_schema.SchemaError`` (a schema uses a keyword the compiler lacks: a modelreg
+are part of nothing public: ``serve.tensors.RequestError`` (with its subclass
+``serve.app._Busy``: the serving app's HTTP error answers) and
+``core.schema.SchemaError`` (a schema uses a keyword the compiler lacks: a modelreg
 bug, never a user's error).
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "GitHubError",
     "InputError",
     "ManifestError",
+    "MissingExtraError",
     "ModelregError",
     "NotFoundError",
     "ParityError",
@@ -104,6 +106,11 @@ class StorageError(ModelregError):
 
 class InputError(ModelregError):
     """An input given on the command line (a file, a value) is unusable."""
+
+
+class MissingExtraError(ModelregError):
+    """The command needs an optional part of modelreg (an extra) that is not installed;
+    the message names the extra and the ``pip install`` that adds it."""
 
 
 class ParityError(ModelregError):

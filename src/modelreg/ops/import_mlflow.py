@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.core.errors import InputError, ModelregError, NotFoundError, StorageError
+from modelreg.core.extras import require
 from modelreg.core.layout import (
     alias_pointer_path,
     check_model_name,
@@ -200,6 +201,7 @@ def import_mlflow(
 ) -> MlflowImport:
     """Import ``models`` (default: every registered model) from the MLflow registry at
     ``registry_uri`` (default: ``tracking_uri``'s) into the repository at ``repo``."""
+    require("modelreg import-mlflow", "mlflow", "mlflow")
     from mlflow.exceptions import MlflowException
 
     root = find_repo_root(Path(repo) if repo is not None else Path.cwd())

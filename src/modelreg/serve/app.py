@@ -23,7 +23,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from modelreg import __version__
-from modelreg.serve.limits import ServeLimits
+from modelreg.serve.limits import DEFAULT_MAX_BODY, ServeLimits
 from modelreg.serve.metrics import CONTENT_TYPE, Metrics
 from modelreg.serve.routes import Follower, LoadedModel, Route
 from modelreg.serve.tensors import (
@@ -47,11 +46,9 @@ from modelreg.serve.tensors import (
     json_safe,
 )
 
-__all__ = ["create_app", "serve_models"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("modelreg.serve")
-
-DEFAULT_MAX_BODY = 16 << 20
 VERSION_HEADER = "X-Model-Version"
 UNKNOWN_MODEL = "(unknown)"
 
@@ -700,42 +697,3 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
-
-
-def serve_models(
-    repo: str | Path | None,
-    refs: Sequence[str] = (),
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    poll: float = 2.0,
-    follow: str | None = None,
-    remote: str | None = None,
-    threads: int = 0,
-    max_body: int = DEFAULT_MAX_BODY,
-    limits: ServeLimits | None = None,
-    access_log: bool = False,
-) -> None:
-    """Serve ``refs`` (``[NAME=]REF``; none: every model with a production version) of
-    the registry at ``repo`` on ``host:port`` until interrupted, following their pointers.
-
-    A busy port fails first, in one line, before any model loads; ``limits`` are
-    lowered to what the open-file limit allows (logged on ``modelreg.serve``).
-    """
-    from modelreg.core.source import find_repo_root
-    from modelreg.serve.limits import check_port_free, fit_to_open_files, run_server
-    from modelreg.serve.routes import prepare
-
-    check_port_free(host, port)
-    fitted = fit_to_open_files(limits or ServeLimits())
-    root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
-    server = prepare(root, refs, follow=follow, remote=remote, threads=threads)
-    app = create_app(
-        server.routes,
-        server.follower,
-        server.metrics,
-        poll=poll,
-        max_body=max_body,
-        max_inflight=fitted.max_inflight,
-    )
-    run_server(app, host=host, port=port, limits=fitted, access_log=access_log)

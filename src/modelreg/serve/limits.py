@@ -90,6 +90,9 @@ _BODY_TIMEOUT = (
 )
 
 
+DEFAULT_MAX_BODY = 16 << 20  # bytes of one request body (serve --max-body, in MiB)
+
+
 @dataclass(frozen=True)
 class ServeLimits:
     """The server's limits; their defaults are the CLI's ``serve`` option defaults."""

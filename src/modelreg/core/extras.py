@@ -1,0 +1,43 @@
+"""modelreg's optional parts, and the one line a command fails with when one is missing.
+
+The base install (``pip install modelreg``) is the registry: init, register,
+validate, promote, rollback, diff, history, report, dashboard and pull. What runs
+models or talks to other systems is an extra, so a team that only keeps a registry
+never installs torch, ONNX Runtime or MLflow:
+
+    export   torch, ONNX Runtime    modelreg export, benchmark (a torch baseline)
+    serve    FastAPI, uvicorn, ORT  modelreg serve, benchmark
+    mlflow   MLflow                 import-mlflow, the MLflow registry plugin
+    gpu      onnxruntime-gpu        serve and benchmark on CUDA (docs/gpu.md)
+    s3/gs/azure  DVC's remotes      a DVC remote in that cloud
+    all      every extra above but gpu
+
+Each command checks for what it needs before it starts, by module name (a
+:func:`importlib.util.find_spec` lookup, which imports nothing).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from modelreg.core.errors import MissingExtraError
+
+__all__ = ["require"]
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module set to None
+        return False
+
+
+def require(what: str, extra: str, *modules: str) -> None:
+    """Raise :class:`MissingExtraError` naming ``extra`` when any of ``modules`` is
+    not installed; ``what`` is the command or feature that needs them."""
+    missing = [m for m in modules if not _installed(m)]
+    if missing:
+        raise MissingExtraError(
+            f"{what} needs {', '.join(missing)}, which modelreg's '{extra}' extra "
+            f"installs: pip install 'modelreg[{extra}]'"
+        )
