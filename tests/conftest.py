@@ -50,6 +50,8 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         "GIT_COMMITTER_EMAIL",
         "GIT_DIR",
         "GIT_WORK_TREE",
+        # A user's MODELREG_* settings (the CLI reads every option from them) stay out.
+        *(k for k in os.environ if k.startswith("MODELREG_")),
     ):
         os.environ.pop(key, None)
     (home / "mlflow-default").mkdir()

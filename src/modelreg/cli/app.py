@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,7 +129,40 @@ def _check_text(value: Any, *, one_line: bool) -> Any:
     return value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _completer(kind: str) -> Callable[[click.Context, click.Parameter, str], list[str]]:
+    """A shell completer for ``kind`` (models, refs, stages) in the registry that the
+    command line names with --repo, or the one enclosing the current folder."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+        from modelreg.core import completion
+        from modelreg.core.errors import ModelregError
+        from modelreg.core.source import find_repo_root
+
+        repo = ctx.find_root().params.get("repo")
+        try:
+            root = find_repo_root(Path(repo) if repo else Path.cwd())
+        except ModelregError:
+            return []
+        found: list[str] = getattr(completion, f"complete_{kind}")(root, incomplete)
+        return found
+
+    return complete
+
+
+complete_model = _completer("models")
+complete_ref = _completer("refs")
+complete_stage = _completer("stages")
+
+
+@click.group(
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+        # Every option can come from the environment: MODELREG_REPO for --repo,
+        # MODELREG_<COMMAND>_<OPTION> for a command's (MODELREG_SERVE_PORT=9000).
+        "auto_envvar_prefix": "MODELREG",
+    }
+)
 @click.option(
     "--repo",
     type=click.Path(file_okay=False, path_type=Path),

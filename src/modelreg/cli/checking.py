@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 from modelreg.cli.app import (
     Options,
     cli,
+    complete_model,
+    complete_ref,
     echo,
     emit_json,
     pass_options,
@@ -103,7 +105,7 @@ def _validate_for_github(report: ValidationReport, verdict: str) -> None:
 
 
 @cli.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @click.option("--remote", metavar="NAME", help="The DVC remote to fetch from (default: DVC's).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
@@ -134,7 +136,7 @@ def pull(options: Options, ref: str, remote: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_model)
 @click.argument("versions", nargs=-1, required=True)
 @click.option("--all", "everything", is_flag=True, help="Include per-class metrics.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

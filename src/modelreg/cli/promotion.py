@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 from modelreg.cli.app import (
     Options,
     cli,
+    complete_model,
+    complete_stage,
     echo,
     emit_json,
     one_line_text,
@@ -84,9 +86,16 @@ def _landed(result: Any) -> None:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_model)
 @click.argument("version", type=click.IntRange(min=1))
-@click.option("--to", "stage", required=True, metavar="STAGE", help="The stage to move.")
+@click.option(
+    "--to",
+    "stage",
+    required=True,
+    metavar="STAGE",
+    shell_complete=complete_stage,
+    help="The stage to move.",
+)
 @click.option(
     "--reason",
     default="",
@@ -198,8 +207,14 @@ def _print_gates(check: GateCheck, markdown: bool) -> None:
 
 
 @cli.command()
-@click.argument("name")
-@click.option("--stage", required=True, metavar="STAGE", help="The stage to roll back.")
+@click.argument("name", shell_complete=complete_model)
+@click.option(
+    "--stage",
+    required=True,
+    metavar="STAGE",
+    shell_complete=complete_stage,
+    help="The stage to roll back.",
+)
 @click.option(
     "--to",
     "to",

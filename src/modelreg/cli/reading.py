@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 from modelreg.cli.app import (
     Options,
     cli,
+    complete_model,
+    complete_ref,
+    complete_stage,
     date_text,
     echo,
     emit_json,
@@ -55,7 +58,7 @@ def list_models(options: Options, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_model)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
 def versions(options: Options, name: str, as_json: bool) -> None:
@@ -85,7 +88,7 @@ def versions(options: Options, name: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
 def show(options: Options, ref: str, as_json: bool) -> None:
@@ -185,7 +188,7 @@ def _print_version(view: VersionView) -> None:
 
 
 @cli.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_ref)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
 def resolve(options: Options, ref: str, as_json: bool) -> None:
@@ -200,8 +203,13 @@ def resolve(options: Options, ref: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name")
-@click.option("--stage", metavar="STAGE", help="Only this stage (default: all stages and aliases).")
+@click.argument("name", shell_complete=complete_model)
+@click.option(
+    "--stage",
+    metavar="STAGE",
+    shell_complete=complete_stage,
+    help="Only this stage (default: all stages and aliases).",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many commits.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options

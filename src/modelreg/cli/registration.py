@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 from modelreg.cli.app import (
     Options,
     cli,
+    complete_model,
     echo,
     emit_json,
     one_line_text,
@@ -60,7 +61,7 @@ def init(
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_model)
 @click.option(
     "--from-dvc",
     is_flag=True,
@@ -168,7 +169,7 @@ def register(
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_model)
 @click.argument("version", type=click.IntRange(min=1))
 @click.option(
     "--reason",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from modelreg.cli.app import (
     Options,
     cli,
+    complete_ref,
     echo,
     emit_json,
     pass_options,
@@ -25,7 +26,7 @@ from modelreg.cli.app import (
 
 
 @cli.command()
-@click.argument("ref", required=False)
+@click.argument("ref", required=False, shell_complete=complete_ref)
 @click.option(
     "--checkpoint",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -141,7 +142,7 @@ def _benchmark_subject(
 
 
 @cli.command()
-@click.argument("ref", required=False)
+@click.argument("ref", required=False, shell_complete=complete_ref)
 @click.option(
     "--onnx",
     "onnx_path",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 from modelreg.cli.app import (
     Options,
     cli,
+    complete_ref,
     pass_options,
 )
 
@@ -24,7 +25,7 @@ _SERVE_DEFAULTS = ServeLimits()
 
 
 @cli.command()
-@click.argument("refs", nargs=-1, metavar="[[NAME=]REF]...")
+@click.argument("refs", nargs=-1, metavar="[[NAME=]REF]...", shell_complete=complete_ref)
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free."
