@@ -122,6 +122,9 @@ class FakeGitHub:
         self.rate_limit_reset = int(time.time()) + 1800
         self.secondary_limit = False
         self.forbidden = False
+        # A classic token's scopes, sent as X-OAuth-Scopes on GET /user; None sends none
+        # (fine-grained and app tokens).
+        self.scopes: str | None = None
         self._lock = threading.Lock()
         self._next_comment_id = 1_000_001
         self._server: ThreadingHTTPServer | None = None
@@ -243,7 +246,10 @@ class FakeGitHub:
             if path == "/user":
                 if method != "GET":
                     return NOT_FOUND
-                return _NO_USER if login is None else Reply(200, self._user(login, full=True))
+                if login is None:
+                    return _NO_USER
+                scopes = {} if self.scopes is None else {"X-OAuth-Scopes": self.scopes}
+                return Reply(200, self._user(login, full=True), scopes)
             actor = self._user(login if login is not None else f"{self.app_slug}[bot]")
             for route_method, pattern, action in _COMPILED:
                 match = pattern.fullmatch(path)

@@ -26,8 +26,9 @@ ALLOWED: dict[str, set[str]] = {
     "serve": {"core", "artifacts"},
     # A promotion's pull request shows the comparison (reporting.compare).
     "ops": {"core", "artifacts", "integrations", "reporting"},
-    # validate settles a change a killed writer left (ops.change.settle).
-    "validation": {"core", "artifacts", "ops"},
+    # validate settles a change a killed writer left (ops.change.settle); doctor asks
+    # GitHub who the token is (integrations.github).
+    "validation": {"core", "artifacts", "integrations", "ops"},
     # The dashboard shows whether the registry validates.
     "reporting": {"core", "validation"},
 }

@@ -105,6 +105,7 @@ if TYPE_CHECKING:
     from modelreg.serve.limits import ServeLimits
     from modelreg.serve.server import serve_models
     from modelreg.validation.checks import ValidationReport, validate
+    from modelreg.validation.doctor import Diagnosis, diagnose
 
 __all__ = [
     "AlreadyExistsError",
@@ -117,6 +118,7 @@ __all__ = [
     "ConflictError",
     "Deprecated",
     "Deprecation",
+    "Diagnosis",
     "ExportResult",
     "Finding",
     "Gate",
@@ -172,6 +174,7 @@ __all__ = [
     "check_promotion",
     "compare_versions",
     "deprecate",
+    "diagnose",
     "diff_revisions",
     "export_onnx",
     "import_mlflow",
@@ -217,6 +220,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ConflictError": ("modelreg.core.errors", "ConflictError"),
     "Deprecated": ("modelreg.ops.deprecate", "Deprecated"),
     "Deprecation": ("modelreg.core.model", "Deprecation"),
+    "Diagnosis": ("modelreg.validation.doctor", "Diagnosis"),
     "ExportResult": ("modelreg.artifacts.export", "ExportResult"),
     "Finding": ("modelreg.core.findings", "Finding"),
     "Gate": ("modelreg.core.policy", "Gate"),
@@ -272,6 +276,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "check_promotion": ("modelreg.reporting.views", "check_promotion"),
     "compare_versions": ("modelreg.reporting.compare", "compare_versions"),
     "deprecate": ("modelreg.ops.deprecate", "deprecate"),
+    "diagnose": ("modelreg.validation.doctor", "diagnose"),
     "diff_revisions": ("modelreg.reporting.diff", "diff_revisions"),
     "export_onnx": ("modelreg.artifacts.export", "export_onnx"),
     "import_mlflow": ("modelreg.ops.import_mlflow", "import_mlflow"),

@@ -184,3 +184,24 @@ def compare(
             notes.append(f"{comparison.same_params} params equal in every version")
         if notes:
             echo("; ".join(notes))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@pass_options
+def doctor(options: Options, ctx: click.Context, as_json: bool) -> None:
+    """Check that this machine and repository are ready: git, the registry, DVC and its
+    remote, commit signing, a GitHub token (who it acts as, its scopes) and which
+    extras are installed. One line a check; exits 1 if any check fails."""
+    from modelreg.api import diagnose
+
+    found = diagnose(options.repo)
+    if as_json:
+        emit_json(found.to_json())
+    else:
+        for check in found.checks:
+            label = {"ok": "ok", "warn": "warn", "fail": "FAIL"}[check.status]
+            echo(f"{label:<5} {check.name:<11} {check.detail}")
+    if not found.ok:
+        ctx.exit(1)

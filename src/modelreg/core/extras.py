@@ -22,7 +22,7 @@ import importlib.util
 
 from modelreg.core.errors import MissingExtraError
 
-__all__ = ["require"]
+__all__ = ["EXTRAS", "installed_extras", "remote_extra", "require"]
 
 
 def _installed(module: str) -> bool:
@@ -41,3 +41,36 @@ def require(what: str, extra: str, *modules: str) -> None:
             f"{what} needs {', '.join(missing)}, which modelreg's '{extra}' extra "
             f"installs: pip install 'modelreg[{extra}]'"
         )
+
+
+# Each extra and the modules that show it is installed.
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "export": ("torch", "onnxruntime"),
+    "serve": ("fastapi", "uvicorn", "onnxruntime"),
+    "mlflow": ("mlflow",),
+    "s3": ("dvc_s3",),
+    "gs": ("dvc_gs",),
+    "azure": ("dvc_azure",),
+}
+
+# DVC remote URL schemes and the extra that brings their DVC plugin.
+_REMOTE_EXTRAS = {"s3": "s3", "gs": "gs", "gcs": "gs", "azure": "azure", "az": "azure"}
+
+
+def installed_extras() -> dict[str, bool]:
+    """Which extras are installed (``gpu``: ONNX Runtime's CUDA build is)."""
+    from importlib import metadata
+
+    found = {extra: all(map(_installed, modules)) for extra, modules in EXTRAS.items()}
+    try:
+        metadata.version("onnxruntime-gpu")
+        found["gpu"] = True
+    except metadata.PackageNotFoundError:
+        found["gpu"] = False
+    return found
+
+
+def remote_extra(url: str) -> str | None:
+    """The extra a DVC remote at ``url`` needs (None for a local folder, ssh, http...)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    return _REMOTE_EXTRAS.get(scheme)

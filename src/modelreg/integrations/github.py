@@ -89,6 +89,8 @@ class GitHub:
             raise GitHubError(_NO_TOKEN)
         self._timeout = timeout
         self._login: str | None = None  # the token's identity, asked for once
+        # The classic token's OAuth scopes, read with the login (None: none reported).
+        self.token_scopes: tuple[str, ...] | None = None
         self._client = httpx.Client(
             base_url=self.api_url,
             headers={
@@ -263,6 +265,7 @@ class GitHub:
                 self._login = ACTIONS_BOT
             else:
                 self._check(response, "GET", path, what="user", subject="the token's user")
+                self.token_scopes = _scopes(response.headers.get("X-OAuth-Scopes"))
                 data = _json(response, "GET", path)
                 login = data.get("login") if isinstance(data, dict) else None
                 if not isinstance(login, str) or not login.strip():
@@ -602,3 +605,11 @@ def _comment(data: Any, method: str, path: str) -> Comment:
     if not isinstance(comment.body, str):
         raise _shape_error(method, path, "a comment", data)
     return comment
+
+
+def _scopes(header: str | None) -> tuple[str, ...] | None:
+    """A classic token's OAuth scopes (``X-OAuth-Scopes``); None when GitHub sends none
+    (fine-grained and app tokens have permissions instead of scopes)."""
+    if header is None:
+        return None
+    return tuple(s.strip() for s in header.split(",") if s.strip())
