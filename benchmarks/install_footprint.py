@@ -51,11 +51,13 @@ def install(venv: Path, wheel: Path, extra: str) -> float:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     spec = str(wheel) if extra == "base" else f"{wheel}[{extra}]"
     started = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
          "--disable-pip-version-check", "-c", str(ROOT / "constraints.txt"), spec],
-        check=True,
+        capture_output=True, text=True, check=False,
     )  # fmt: skip
+    if done.returncode != 0:  # pip's own output only when it failed (it warns a lot)
+        sys.exit(f"pip install {spec} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     return time.perf_counter() - started
 
 
