@@ -7,6 +7,7 @@ fail exactly as on a machine without it).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,35 @@ def test_a_missing_extra_fails_in_one_line_naming_it(
     done = run_without(hidden, workspace.root, *args)
     assert (done.returncode, done.stderr) == (1, f"error: {message}\n")
     assert done.stdout == ""
+
+
+def test_a_cloud_remote_without_its_plugin_fails_before_dvc_runs(
+    workspace: Workspace, model_files: builders.ModelFiles
+) -> None:
+    root = workspace.root
+    weights = str(model_files.weights)
+    first = run_without((), root, "register", "digits", "--weights", weights, "--commit")
+    assert first.returncode == 0, first.stderr
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "remote", "add", "-d", "cloud", "s3://bucket/models"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    workspace.commit_all("models go to S3 now")
+    message = (
+        "error: the DVC remote 'cloud' (s3://bucket/models) needs dvc_s3, which modelreg's "
+        "'s3' extra installs: pip install 'modelreg[s3]'\n"
+    )
+    head = workspace.git("rev-parse", "HEAD")
+
+    done = run_without(("dvc_s3",), root, "register", "digits", "--weights", weights, "--commit")
+    assert (done.returncode, done.stderr) == (1, message)
+    assert workspace.git("rev-parse", "HEAD") == head
+    assert workspace.status() == ""
+
+    # An object already in the cache needs no remote; one that is not asks for the plugin.
+    shutil.rmtree(root / ".dvc" / "cache")
+    (root / "registry/digits/artifacts/1" / model_files.weights.name).unlink()
+    done = run_without(("dvc_s3",), root, "pull", "digits/1")
+    assert (done.returncode, done.stderr) == (1, message)

@@ -188,6 +188,13 @@ class ObjectStore:
         self.remote_url = config.remote_url(remote)
         self.remote_dir = local_store(self.remote_url) if self.remote_url else None
 
+    def require_plugin(self) -> None:
+        """Before a cloud remote is contacted: its DVC plugin (an extra) must be there."""
+        if self.remote_url and self.remote_dir is None:
+            from modelreg.core.extras import require_remote
+
+            require_remote(self.remote_name, self.remote_url)
+
     def describe(self) -> str:
         where = f"the DVC cache ({self.config.cache_dir})"
         if self.remote_url:
@@ -219,8 +226,9 @@ class ObjectStore:
             return False
         return all(object_path(store, entry["md5"]).is_file() for entry in listing)
 
-    def _missing_in_cloud(self, md5s: set[str]) -> set[str]:  # pragma: no cover - no cloud here
-        try:
+    def _missing_in_cloud(self, md5s: set[str]) -> set[str]:
+        self.require_plugin()
+        try:  # pragma: no cover - no cloud here
             from dvc.repo import Repo
 
             with Repo(str(self.root)) as repo:
@@ -310,6 +318,12 @@ def dvc_add(root: Path, paths: Sequence[str]) -> None:
 
 def dvc_push(root: Path, sidecars: Sequence[str], remote: str | None = None) -> int:
     """Upload the outputs of ``sidecars`` to the remote; returns how many objects moved."""
+    from modelreg.core.extras import require_remote
+
+    config = read_dvc_config(root)
+    url = config.remote_url(remote)
+    if url is not None:
+        require_remote(remote or config.default_remote, url)
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     try:
         from dvc.repo import Repo

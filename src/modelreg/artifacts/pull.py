@@ -162,7 +162,8 @@ class _Objects(ObjectStore):
                         f"{found} bytes but the manifest records {size}; nothing was written"
                     )
                 shutil.copyfile(source, partial)
-            else:  # pragma: no cover - cloud remotes need network
+            else:
+                self.require_plugin()
                 self._fetch_cloud(md5, partial)
             actual = file_md5(partial)
             if actual != _bare(md5):

@@ -22,7 +22,7 @@ import importlib.util
 
 from modelreg.core.errors import MissingExtraError
 
-__all__ = ["EXTRAS", "installed_extras", "remote_extra", "require"]
+__all__ = ["EXTRAS", "installed_extras", "remote_extra", "require", "require_remote"]
 
 
 def _installed(module: str) -> bool:
@@ -74,3 +74,11 @@ def remote_extra(url: str) -> str | None:
     """The extra a DVC remote at ``url`` needs (None for a local folder, ssh, http...)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     return _REMOTE_EXTRAS.get(scheme)
+
+
+def require_remote(name: str | None, url: str) -> None:
+    """Raise :class:`MissingExtraError` when the DVC remote at ``url`` needs a plugin that
+    is not installed (DVC would otherwise fail mid-command, naming its own package)."""
+    extra = remote_extra(url)
+    if extra is not None:
+        require(f"the DVC remote '{name}' ({url})", extra, *EXTRAS[extra])
