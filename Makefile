@@ -39,6 +39,7 @@ pytest: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) scripts/gen_cli_docs.py > docs/cli.md
+	$(PY) -m mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.registry_scale
