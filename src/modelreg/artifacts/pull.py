@@ -24,7 +24,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,27 @@ class PullResult:
         }
 
 
+Progress = Callable[[str, int, int], None]
+"""Called as bytes move: (what, bytes done, bytes in all); the CLI draws it on a terminal."""
+
+_COPY_CHUNK = 1 << 20
+
+
+def _copy(source: Path, dest: Path, what: str, progress: Progress | None) -> None:
+    """``shutil.copyfile``, reporting each MiB to ``progress``."""
+    if progress is None:
+        shutil.copyfile(source, dest)
+        return
+    total = source.stat().st_size
+    done = 0
+    progress(what, 0, total)
+    with open(source, "rb") as reader, open(dest, "wb") as writer:
+        while chunk := reader.read(_COPY_CHUNK):
+            writer.write(chunk)
+            done += len(chunk)
+            progress(what, done, total)
+
+
 @dataclass(frozen=True)
 class _Entry:
     """A file of a folder artifact, from the folder's DVC listing."""
@@ -108,9 +129,12 @@ class _Entry:
 class _Objects(ObjectStore):
     """Verified access to DVC objects in the cache, fetching from the remote on a miss."""
 
-    def __init__(self, root: Path, config: DvcConfig, remote: str | None) -> None:
+    def __init__(
+        self, root: Path, config: DvcConfig, remote: str | None, progress: Progress | None = None
+    ) -> None:
         super().__init__(root, config, remote)
         self.cache = config.cache_dir
+        self.progress = progress
         if remote and self.remote_url is None:
             raise InputError(
                 f"no DVC remote named {remote!r}; see 'dvc remote list' for the configured ones"
@@ -161,7 +185,7 @@ class _Objects(ObjectStore):
                         f"{what}: the object with md5 {md5} in the {self.remote_label} is "
                         f"{found} bytes but the manifest records {size}; nothing was written"
                     )
-                shutil.copyfile(source, partial)
+                _copy(source, partial, f"fetch {what}", self.progress)
             else:
                 self.require_plugin()
                 self._fetch_cloud(md5, partial)
@@ -309,10 +333,12 @@ def _worktree_matches(
     return all(file_md5(target / e.relpath) == e.md5 for e in entries)
 
 
-def _copy_into_place(source: Path, target: Path) -> None:
+def _copy_into_place(
+    source: Path, target: Path, what: str = "", progress: Progress | None = None
+) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with _temporary_beside(target) as partial:
-        shutil.copyfile(source, partial)
+        _copy(source, partial, f"write {what}", progress)
         partial.chmod(0o644)
         partial.replace(target)
 
@@ -351,12 +377,19 @@ def _write_folder(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def pull(root: Path, version: ModelVersion, *, remote: str | None = None) -> PullResult:
-    """Fetch ``version``'s artifacts into the working tree at ``root``, verified by md5."""
+def pull(
+    root: Path,
+    version: ModelVersion,
+    *,
+    remote: str | None = None,
+    progress: Progress | None = None,
+) -> PullResult:
+    """Fetch ``version``'s artifacts into the working tree at ``root``, verified by md5;
+    ``progress`` hears how the bytes of each fetch and write advance."""
     # 0. Every path the manifest names is checked before anything is fetched or written.
     for artifact in version.artifacts:
         _check_record(version, artifact, _writable(root, version, artifact))
-    objects = _Objects(root, read_dvc_config(root), remote)
+    objects = _Objects(root, read_dvc_config(root), remote, progress)
     plans: list[tuple[Artifact, list[_Entry] | None, str]] = []
     # 1. Every object present and verified in the cache; nothing in the tree changes yet.
     for artifact in version.artifacts:
@@ -384,7 +417,8 @@ def pull(root: Path, version: ModelVersion, *, remote: str | None = None) -> Pul
         target = _writable(root, version, artifact)
         if source != IN_WORKTREE:
             if entries is None:
-                _copy_into_place(object_path(objects.cache, artifact.md5), target)
+                what = f"{version.ref} {artifact.name}"
+                _copy_into_place(object_path(objects.cache, artifact.md5), target, what, progress)
             else:
                 _write_folder(root, version, artifact, target, objects.cache, entries)
         pulled.append(PulledArtifact(artifact, target, source))

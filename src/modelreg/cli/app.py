@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +69,27 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str
             line = line[: limit - 1] + "…"
         lines.append(line)
     echo("\n".join(lines))
+
+
+@contextlib.contextmanager
+def transfer_progress() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar for bytes on the move, on stderr when it is a terminal (never in
+    CI or a pipe, where it would only be noise); None elsewhere."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.progress import DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    columns = (TextColumn("{task.description}"), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(terminal_text(what), total=total)
+            bar.update(tasks[what], completed=done, total=total)
+
+        yield advance
 
 
 def date_text(moment: Any) -> str:

@@ -22,6 +22,7 @@ from modelreg.cli.app import (
     emit_json,
     pass_options,
     table,
+    transfer_progress,
 )
 
 
@@ -120,7 +121,8 @@ def pull(options: Options, ref: str, remote: str | None, as_json: bool) -> None:
 
     with options.registry() as registry:
         version = registry.resolve(ref).version
-        result = pull_version(registry.root, version, remote=remote)
+        with transfer_progress() as progress:
+            result = pull_version(registry.root, version, remote=remote, progress=progress)
     if as_json:
         emit_json(result.to_json())
         return
