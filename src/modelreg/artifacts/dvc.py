@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.core.errors import InputError, ManifestError, StorageError
+from modelreg.core.trace import trace
 from modelreg.core.yaml_io import parse_yaml
 
 __all__ = [
@@ -312,6 +313,7 @@ def dvc_add(root: Path, paths: Sequence[str]) -> None:
 
         with _quiet_dvc(), Repo(str(root)) as repo:
             repo.add([str(root / p) for p in paths])
+        trace(f"dvc add {' '.join(paths)}")
     except Exception as exc:
         raise _dvc_error(f"track {', '.join(paths)}", exc) from exc
 
@@ -330,6 +332,7 @@ def dvc_push(root: Path, sidecars: Sequence[str], remote: str | None = None) -> 
 
         with _quiet_dvc(), Repo(str(root)) as repo:
             pushed = repo.push(targets=[str(root / s) for s in sidecars], remote=remote)
+        trace(f"dvc push {' '.join(sidecars)}: {int(pushed or 0)} objects")
     except Exception as exc:
         raise _dvc_error("push to the remote", exc) from exc
     return int(pushed or 0)

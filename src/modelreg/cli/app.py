@@ -47,10 +47,16 @@ def emit_json(document: Any) -> None:
     click.echo(terminal_json(text))
 
 
+_quiet = False  # -q: nothing on stdout but what --json asks for
+
+
 def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
     """Print for people. Everything this module prints goes through here (JSON through
     :func:`emit_json`): registry text comes from pull requests, so an escape sequence
-    in it must show as text, not clear the screen or retitle the window."""
+    in it must show as text, not clear the screen or retitle the window. With -q only
+    stderr (errors, warnings) is written."""
+    if _quiet and not err:
+        return
     click.echo(terminal_text(message, newlines=True), err=err, nl=nl)
 
 
@@ -193,15 +199,29 @@ complete_stage = _completer("stages")
     help="The registry's git repository (default: the one enclosing the current folder).",
 )
 @click.option("--traceback", is_flag=True, help="On an error, show the full traceback too.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show each git and DVC operation on stderr as it ends."
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing but errors (and what --json asks for)."
+)
 @click.version_option(__version__, prog_name="modelreg")
 @click.pass_context
-def cli(ctx: click.Context, repo: Path | None, traceback: bool) -> None:
+def cli(ctx: click.Context, repo: Path | None, traceback: bool, verbose: bool, quiet: bool) -> None:
     """A GitOps model registry: versions and stages are reviewed YAML in Git, weights live in DVC.
 
     References name versions as MLflow and GTO users write them: NAME, NAME/3,
     NAME/latest, NAME@production (a stage or alias), NAME/Production, each with or
     without the models:/ prefix.
     """
+    if verbose and quiet:
+        raise click.UsageError("give -v or -q, not both")
+    global _quiet
+    _quiet = quiet
+    from modelreg.core.trace import set_hook
+
+    # Set (or cleared) on every run: in-process callers run the group more than once.
+    set_hook((lambda line: click.echo(f"· {terminal_text(line)}", err=True)) if verbose else None)
     ctx.obj = Options(repo)
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from modelreg.core.errors import GitError, InputError
+from modelreg.core.trace import trace, tracing
 
 __all__ = ["BlobReader", "Git", "TreeEntry", "is_null_sha"]
 
@@ -58,6 +60,7 @@ class Git:
         timeout: float | None = None,
     ) -> bytes:
         """Run ``git args...`` and return its stdout; :class:`GitError` on failure."""
+        started = time.perf_counter() if tracing() else None
         try:
             done = subprocess.run(
                 ["git", *args],
@@ -72,6 +75,9 @@ class Git:
             raise GitError("git is not installed or not on PATH") from None
         except subprocess.TimeoutExpired:
             raise GitError(f"git {args[0]} did not finish in {timeout:g} s") from None
+        if started is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            trace(f"git {' '.join(args)}: exit {done.returncode}, {elapsed:.0f} ms")
         if check and done.returncode != 0:
             message = done.stderr.decode("utf-8", "replace").strip().splitlines()
             detail = " ".join(line.strip() for line in message[:3]) or f"exit {done.returncode}"
