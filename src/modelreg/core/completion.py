@@ -1,72 +1,54 @@
-"""What the shell completes: model names, references and stages, read from the file names.
+"""What the shell completes: model names, references and stages.
 
-Completion runs on every Tab, so it never loads the registry: it lists folders and
-reads only ``registry.yaml``'s stage list. Anything unreadable completes nothing
-rather than failing, since a shell prints whatever a completer writes.
+Completion runs on every Tab, so it asks the registry's readers only for names:
+folders, version file names, alias files and ``registry.yaml``'s stages, never a
+version manifest. Anything unreadable completes nothing rather than failing, since
+a shell prints whatever a completer writes.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from modelreg.core.layout import (
-    ALIASES,
-    CONFIG_PATH,
-    MODEL_FILE,
-    REGISTRY_DIR,
-    VERSIONS,
-    version_number_from_filename,
-)
+from modelreg.core.errors import ModelregError
+from modelreg.core.registry import Registry
+from modelreg.core.source import WorktreeSource
 
 __all__ = ["complete_models", "complete_refs", "complete_stages"]
 
 
-def _listing(folder: Path) -> list[str]:
+def _registry(root: Path) -> Registry:
+    return Registry(root, WorktreeSource(root))
+
+
+def _stages(registry: Registry) -> list[str]:
     try:
-        return sorted(os.listdir(folder))
-    except OSError:
+        return list(registry.config.stages)
+    except ModelregError:  # validate reports a broken registry.yaml
         return []
-
-
-def _models(root: Path) -> list[str]:
-    registry = root / REGISTRY_DIR
-    return [n for n in _listing(registry) if (registry / n / MODEL_FILE).is_file()]
-
-
-def _configured_stages(root: Path) -> list[str]:
-    from modelreg.core.yaml_io import parse_yaml
-
-    try:
-        config = parse_yaml((root / CONFIG_PATH).read_bytes(), CONFIG_PATH)
-    except Exception:  # a completer must not fail; validate reports a broken file
-        return []
-    stages = config.get("stages") if isinstance(config, dict) else None
-    return [s for s in stages if isinstance(s, str)] if isinstance(stages, list) else []
 
 
 def complete_models(root: Path, incomplete: str) -> list[str]:
-    return [n for n in _models(root) if n.startswith(incomplete)]
+    return [n for n in _registry(root).model_names() if n.startswith(incomplete)]
 
 
 def complete_stages(root: Path, incomplete: str) -> list[str]:
-    return [s for s in _configured_stages(root) if s.startswith(incomplete)]
+    return [s for s in _stages(_registry(root)) if s.startswith(incomplete)]
 
 
 def complete_refs(root: Path, incomplete: str) -> list[str]:
     """``NAME``, then ``NAME@stage``/``NAME@alias`` or ``NAME/3``/``NAME/latest``."""
+    registry = _registry(root)
     for separator in ("@", "/"):
         if separator in incomplete:
             name, _, rest = incomplete.partition(separator)
-            if name not in _models(root):
+            try:
+                if separator == "@":
+                    choices = [*_stages(registry), *registry.aliases(name)]
+                else:
+                    numbers = registry.version_numbers(name)
+                    choices = ["latest", *(str(n) for n in reversed(numbers))]
+            except ModelregError:  # no such model, or an unreadable alias file
                 return []
-            folder = root / REGISTRY_DIR / name
-            if separator == "@":
-                aliases = [f[: -len(".yaml")] for f in _listing(folder / ALIASES)]
-                choices = [*_configured_stages(root), *(a for a in aliases if a)]
-            else:
-                numbers = [version_number_from_filename(f) for f in _listing(folder / VERSIONS)]
-                found = sorted(n for n in numbers if n is not None)
-                choices = ["latest", *(str(n) for n in reversed(found))]
             return [f"{name}{separator}{c}" for c in choices if c.startswith(rest)]
-    return complete_models(root, incomplete)
+    return [n for n in registry.model_names() if n.startswith(incomplete)]
