@@ -106,7 +106,7 @@ def export_onnx(
     """Export, check and prove; raise :class:`ParityError` outside the tolerances."""
     from modelreg.core.extras import require
 
-    require("modelreg export", "export", "torch", "onnxruntime")
+    require("modelreg export", "export")
     tolerances = tolerances or Tolerances()
     checkpoint = load_checkpoint(checkpoint_path)
     if parity_data is None:

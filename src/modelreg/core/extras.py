@@ -22,7 +22,7 @@ import importlib.util
 
 from modelreg.core.errors import MissingExtraError
 
-__all__ = ["EXTRAS", "installed_extras", "remote_extra", "require", "require_remote"]
+__all__ = ["EXTRAS", "installed", "installed_extras", "remote_extra", "require", "require_remote"]
 
 
 def _installed(module: str) -> bool:
@@ -33,9 +33,10 @@ def _installed(module: str) -> bool:
 
 
 def require(what: str, extra: str, *modules: str) -> None:
-    """Raise :class:`MissingExtraError` naming ``extra`` when any of ``modules`` is
-    not installed; ``what`` is the command or feature that needs them."""
-    missing = [m for m in modules if not _installed(m)]
+    """Raise :class:`MissingExtraError` naming ``extra`` when any of ``modules``
+    (default: every module of the extra) is not installed; ``what`` is the command
+    or feature that needs them."""
+    missing = [m for m in modules or EXTRAS[extra] if not _installed(m)]
     if missing:
         raise MissingExtraError(
             f"{what} needs {', '.join(missing)}, which modelreg's '{extra}' extra "
@@ -61,13 +62,18 @@ def installed_extras() -> dict[str, bool]:
     """Which extras are installed (``gpu``: ONNX Runtime's CUDA build is)."""
     from importlib import metadata
 
-    found = {extra: all(map(_installed, modules)) for extra, modules in EXTRAS.items()}
+    found = {extra: installed(extra) for extra in EXTRAS}
     try:
         metadata.version("onnxruntime-gpu")
         found["gpu"] = True
     except metadata.PackageNotFoundError:
         found["gpu"] = False
     return found
+
+
+def installed(extra: str) -> bool:
+    """Whether every module of ``extra`` (one of :data:`EXTRAS`) is installed."""
+    return all(map(_installed, EXTRAS[extra]))
 
 
 def remote_extra(url: str) -> str | None:
@@ -81,4 +87,4 @@ def require_remote(name: str | None, url: str) -> None:
     is not installed (DVC would otherwise fail mid-command, naming its own package)."""
     extra = remote_extra(url)
     if extra is not None:
-        require(f"the DVC remote '{name}' ({url})", extra, *EXTRAS[extra])
+        require(f"the DVC remote '{name}' ({url})", extra)

@@ -201,7 +201,7 @@ def import_mlflow(
 ) -> MlflowImport:
     """Import ``models`` (default: every registered model) from the MLflow registry at
     ``registry_uri`` (default: ``tracking_uri``'s) into the repository at ``repo``."""
-    require("modelreg import-mlflow", "mlflow", "mlflow")
+    require("modelreg import-mlflow", "mlflow")
     from mlflow.exceptions import MlflowException
 
     root = find_repo_root(Path(repo) if repo is not None else Path.cwd())

@@ -36,7 +36,7 @@ def serve_models(
     A busy port fails first, in one line, before any model loads; ``limits`` are
     lowered to what the open-file limit allows (logged on ``modelreg.serve``).
     """
-    require("modelreg serve", "serve", "fastapi", "uvicorn", "onnxruntime")
+    require("modelreg serve", "serve")
     from modelreg.serve.app import create_app
     from modelreg.serve.limits import check_port_free, fit_to_open_files, run_server
     from modelreg.serve.routes import prepare

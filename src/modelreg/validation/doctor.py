@@ -104,8 +104,8 @@ def _dvc(root: Path | None) -> Check:
 
 
 def _remote(root: Path) -> Check:
-    from modelreg.artifacts.dvc import read_dvc_config
-    from modelreg.core.extras import installed_extras, remote_extra
+    from modelreg.artifacts.dvc import local_store, read_dvc_config
+    from modelreg.core.extras import installed, remote_extra
 
     try:
         config = read_dvc_config(root)
@@ -118,14 +118,13 @@ def _remote(root: Path) -> Check:
         return Check("dvc remote", "warn", detail)
     extra = remote_extra(url)
     if extra is not None:
-        if not installed_extras()[extra]:
+        if not installed(extra):
             detail = f"'{name}' is {url}, which needs pip install 'modelreg[{extra}]'"
             return Check("dvc remote", "fail", detail)
         return Check("dvc remote", "ok", f"'{name}' is {url} (plugin installed; not contacted)")
-    if "://" in url and not url.startswith("file://"):
+    folder = local_store(url)  # read_dvc_config made a relative folder absolute
+    if folder is None:
         return Check("dvc remote", "ok", f"'{name}' is {url} (not contacted)")
-    folder = Path(url.removeprefix("file://"))
-    folder = folder if folder.is_absolute() else (root / ".dvc" / folder).resolve()
     if not folder.is_dir():
         return Check("dvc remote", "fail", f"'{name}' is {folder}, which does not exist")
     if not os.access(folder, os.W_OK):
