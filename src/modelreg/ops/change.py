@@ -50,7 +50,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,17 +182,7 @@ class _Journal:
     """Whether the change's paths are to be staged as in its commit."""
 
     def save(self, path: Path) -> None:
-        data = json.dumps(
-            {
-                "head": self.head,
-                "files": self.files,
-                "folders": self.folders,
-                "moves": self.moves,
-                "commit": self.commit,
-                "index": self.index,
-            }
-        ).encode()
-        write_bytes_atomic(path, data)
+        write_bytes_atomic(path, json.dumps(asdict(self)).encode())
 
     @classmethod
     def load(cls, path: Path) -> _Journal | None:
@@ -218,8 +208,7 @@ def settle(root: Path) -> None:
     Cheap when there is nothing to do (one ``stat``). Only acts when the writer's lock
     is free, i.e. the process that wrote the journal is gone.
     """
-    git_dir = root / ".git"
-    state = git_dir / "modelreg" if git_dir.is_dir() else _git_dir(root) / "modelreg"
+    state = _git_dir(root) / "modelreg"  # a stat when .git is a folder; no git process
     if not (state / "journal.json").exists():
         return
     with write_lock(root):
