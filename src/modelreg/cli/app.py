@@ -78,22 +78,30 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str
 
 
 @contextlib.contextmanager
-def transfer_progress() -> Iterator[Callable[[str, int, int], None] | None]:
-    """A progress bar for bytes on the move, on stderr when it is a terminal (never in
-    CI or a pipe, where it would only be noise); None elsewhere."""
+def progress_bar(*, transfer: bool = False) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress callback ``(what, done, total)`` drawn on stderr when it is a terminal
+    (never in CI or a pipe, where it would only be noise); None elsewhere. With
+    ``transfer``, each ``what`` gets its own bar in bytes with the speed; otherwise one
+    bar whose label follows ``what``. The bars are cleared when the block ends."""
     if not sys.stderr.isatty() or os.environ.get("CI"):
         yield None
         return
     from rich.progress import DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    columns = (TextColumn("{task.description}"), DownloadColumn(), TransferSpeedColumn())
+    columns = (
+        (TextColumn("{task.description}"), DownloadColumn(), TransferSpeedColumn())
+        if transfer
+        else Progress.get_default_columns()
+    )
     with Progress(*columns, transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def advance(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(terminal_text(what), total=total)
-            bar.update(tasks[what], completed=done, total=total)
+            key = what if transfer else ""
+            label = terminal_text(what)
+            if key not in tasks:
+                tasks[key] = bar.add_task(label, total=total)
+            bar.update(tasks[key], description=label, completed=done, total=total)
 
         yield advance
 

@@ -21,8 +21,8 @@ from modelreg.cli.app import (
     echo,
     emit_json,
     pass_options,
+    progress_bar,
     table,
-    transfer_progress,
 )
 
 
@@ -121,7 +121,7 @@ def pull(options: Options, ref: str, remote: str | None, as_json: bool) -> None:
 
     with options.registry() as registry:
         version = registry.resolve(ref).version
-        with transfer_progress() as progress:
+        with progress_bar(transfer=True) as progress:
             result = pull_version(registry.root, version, remote=remote, progress=progress)
     if as_json:
         emit_json(result.to_json())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +20,7 @@ from modelreg.cli.app import (
     echo,
     emit_json,
     pass_options,
+    progress_bar,
 )
 
 
@@ -238,19 +237,8 @@ def benchmark(
     except InputError:
         repo = None
     settings = BenchmarkSettings(device, batch_sizes, warmup, budget, threads, 0, repo)
-    show_progress = sys.stderr.isatty() and not os.environ.get("CI")
-    if show_progress:
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task("benchmark", total=None)
-
-            def progress(what: str, done: int, total: int) -> None:
-                bar.update(task, description=what, completed=done, total=total)
-
-            report = run_benchmark(candidate, base, settings, progress=progress)
-    else:
-        report = run_benchmark(candidate, base, settings)
+    with progress_bar() as progress:
+        report = run_benchmark(candidate, base, settings, progress=progress)
     if out is not None:
         from modelreg.core.yaml_io import write_text_atomic
 
