@@ -557,6 +557,14 @@ class Change:
         self._finish()
         return sha
 
+    def apply(self, message: str, *, commit: bool) -> str | None:
+        """What a writer's ``commit`` flag asks: one commit with ``message`` (its id, or
+        None when nothing would change), or the files only (None)."""
+        if commit:
+            return self.commit(message)
+        self.write()
+        return None
+
     def write(self) -> list[str]:
         """Write the change's files into the working tree without committing (for the
         user to review and commit); returns the paths that changed."""

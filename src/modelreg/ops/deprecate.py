@@ -85,19 +85,13 @@ def deprecate(
                 )
             changed = replace(version, deprecation=Deprecation(change.now, reason))
         change.put_manifest(path, changed.to_document(), "version")
-        sha = None
-        if commit:
-            subject = (
-                f"{'lift the deprecation of' if undo else 'deprecate'} {name} version {number}"
-            )
-            trailers = {
-                "Event": "undeprecate" if undo else "deprecate",
-                "Model": name,
-                "Version": number,
-                "Reason": reason,
-            }
-            sha = change.commit(commit_message(subject, trailers, reason))
-        else:
-            change.write()
+        subject = f"{'lift the deprecation of' if undo else 'deprecate'} {name} version {number}"
+        trailers = {
+            "Event": "undeprecate" if undo else "deprecate",
+            "Model": name,
+            "Version": number,
+            "Reason": reason,
+        }
+        sha = change.apply(commit_message(subject, trailers, reason), commit=commit)
     aliases = status.aliases if status is not None else ()
     return Deprecated(changed, path, tuple(aliases), sha)

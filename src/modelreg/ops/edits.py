@@ -53,14 +53,6 @@ def _open(
     return Change.open(repo, now=now)
 
 
-def _land(change: Change, message: str, commit: bool) -> str | None:
-    """One commit of the change, or (without ``commit``) its files only."""
-    if commit:
-        return change.commit(message)
-    change.write()
-    return None
-
-
 def _tags(
     current: Mapping[str, str], set_tags: Mapping[str, str] | None, delete: Iterable[str]
 ) -> dict[str, str]:
@@ -109,7 +101,7 @@ def create_model(
             )
             subject = f"add model {name}"
         change.put_manifest(path, model.to_document(), "model")
-        return model, _land(change, commit_message(subject, trailers), commit)
+        return model, change.apply(commit_message(subject, trailers), commit=commit)
 
 
 def update_model(
@@ -131,7 +123,7 @@ def update_model(
         )
         change.put_manifest(model_manifest_path(name), changed.to_document(), "model")
         message = commit_message(f"update model {name}", {"Event": "model", "Model": name})
-        return changed, _land(change, message, commit)
+        return changed, change.apply(message, commit=commit)
 
 
 def update_version(
@@ -155,7 +147,7 @@ def update_version(
         change.put_manifest(version_path(name, number), changed.to_document(), "version")
         trailers = {"Event": "version", "Model": name, "Version": number}
         message = commit_message(f"update {name} version {number}", trailers)
-        return changed, _land(change, message, commit)
+        return changed, change.apply(message, commit=commit)
 
 
 def delete_version(
@@ -188,7 +180,7 @@ def delete_version(
             change.put(alias_pointer_path(name, alias), None)
         trailers = {"Event": "delete", "Model": name, "Version": number}
         message = commit_message(f"delete {name} version {number}", trailers)
-        return _land(change, message, commit)
+        return change.apply(message, commit=commit)
 
 
 # --- aliases and stages ----------------------------------------------------------------------
@@ -221,7 +213,7 @@ def set_alias(
         change.put_manifest(alias_pointer_path(name, alias), document, "pointer")
         trailers = {"Event": "alias", "Model": name, "Alias": alias, "Version": number}
         message = commit_message(f"point {name}@{alias} at version {number}", trailers)
-        return _land(change, message, commit)
+        return change.apply(message, commit=commit)
 
 
 def delete_alias(
@@ -234,7 +226,7 @@ def delete_alias(
             return None
         change.put(alias_pointer_path(name, alias), None)
         trailers = {"Event": "alias", "Model": name, "Alias": alias}
-        return _land(change, commit_message(f"remove {name}@{alias}", trailers), commit)
+        return change.apply(commit_message(f"remove {name}@{alias}", trailers), commit=commit)
 
 
 def leave_stages(
@@ -281,7 +273,7 @@ def leave_stages(
         target = "Archived" if archive else "None"
         trailers = {"Event": "transition", "Model": name, "Version": number}
         message = commit_message(f"move {name} version {number} to {target}", trailers, reason)
-        return _land(change, message, commit)
+        return change.apply(message, commit=commit)
 
 
 # --- whole models ------------------------------------------------------------------------------
@@ -328,7 +320,7 @@ def delete_model(
         for alias in registry.aliases(name):
             change.put(alias_pointer_path(name, alias), None)
         trailers = {"Event": "delete", "Model": name}
-        return _land(change, commit_message(f"delete model {name}", trailers, reason), commit)
+        return change.apply(commit_message(f"delete model {name}", trailers, reason), commit=commit)
 
 
 def rename_model(
@@ -365,4 +357,4 @@ def rename_model(
             change.put_manifest(version_path(new_name, version.version), document, "version")
         trailers = {"Event": "rename", "Model": new_name, "Previous": name}
         message = commit_message(f"rename model {name} to {new_name}", trailers)
-        return _land(change, message, commit)
+        return change.apply(message, commit=commit)

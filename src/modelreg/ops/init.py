@@ -114,12 +114,8 @@ def init(
             dvc_init(root)
         if remote is not None:
             dvc_set_default_remote(root, "storage", _remote_url(root, remote))
-        if commit:
-            sha = change.commit(commit_message("modelreg init", {"Event": "init"}))
-            written = list(change.changed)
-        else:
-            written = change.write()
-            sha = None
+        sha = change.apply(commit_message("modelreg init", {"Event": "init"}), commit=commit)
+        written = list(change.changed)
     return InitResult(root, tuple(written), dvc_initialised, sha)
 
 

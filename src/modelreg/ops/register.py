@@ -143,12 +143,9 @@ def register(
             tags=tags,
             push=push,
         )
-        if commit:
-            trailers = {"Event": "register", "Model": name, "Version": number}
-            message = commit_message(f"register {name} version {number}", trailers, description)
-            return replace(done, commit=change.commit(message))
-        change.write()
-        return done
+        trailers = {"Event": "register", "Model": name, "Version": number}
+        message = commit_message(f"register {name} version {number}", trailers, description)
+        return replace(done, commit=change.apply(message, commit=commit))
 
 
 def register_into(
