@@ -5,8 +5,16 @@ Only what the project's workflows use: ``run:`` steps under ``bash -eo pipefail`
 (dotted names, string literals, ``==``, ``!=``, ``||``), step ``if:`` conditions,
 ``GITHUB_OUTPUT``, ``GITHUB_ENV`` and ``GITHUB_STEP_SUMMARY`` files, and job
 outputs. ``uses:`` steps are the ones a sandbox already stands for: the checkout
-(the sandbox is one), the setup action (modelreg is on PATH) and artifact uploads
-(the paths are recorded and must exist), including the Pages upload.
+(the sandbox is one), the setup actions (modelreg is on PATH; ``setup-python`` and
+the pip cache are the machine's) and artifact uploads (the paths are recorded and
+must exist), including the Pages upload.
+
+A job that calls a reusable workflow (``jobs.<id>.uses``) runs the called
+workflow's job of the asked name with the caller's ``with:`` as its inputs (the
+called workflow's defaults filling the rest) and the caller's ``secrets:``, as
+GitHub does; the caller job's ``if:`` applies. modelreg's reusable workflows are
+read from this checkout, for ``./.github/workflows/...`` and for
+``modelreg/modelreg/.github/workflows/...@COMMIT`` (a pinned release) alike.
 """
 
 from __future__ import annotations
@@ -22,6 +30,13 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# Actions a sandbox stands for (see the module docstring).
+_STOOD_FOR = (
+    "actions/checkout@",
+    "actions/setup-python@",
+    "actions/cache@",
+    "./.github/actions/",
+)
 _TEMPLATE = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 _HEREDOC = re.compile(r"([\w-]+)<<(\S+)\Z")
 
@@ -47,26 +62,72 @@ class JobRun:
         return next(s for s in self.steps if s.name == name)
 
 
-def load_workflow(name: str) -> dict[str, Any]:
-    document = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+def load_workflow(name: str | Path) -> dict[str, Any]:
+    """A workflow of this repository by file name, or any workflow file by path."""
+    path = name if isinstance(name, Path) else ROOT / ".github" / "workflows" / name
+    document = yaml.safe_load(path.read_text())
     if True in document:  # YAML 1.1 reads the key 'on' as True
         document["on"] = document.pop(True)
     return document
 
 
+_RELEASED = re.compile(r"modelreg/modelreg/\.github/workflows/([\w.-]+\.yml)@([0-9a-f]{40})\Z")
+
+
+def called_workflow(uses: str) -> str:
+    """The file name, in this checkout, of the reusable workflow a job ``uses``."""
+    if uses.startswith("./.github/workflows/"):
+        return uses.removeprefix("./.github/workflows/")
+    released = _RELEASED.match(uses)
+    assert released, f"a reusable workflow this sandbox cannot stand for: {uses}"
+    return released.group(1)
+
+
+def _top_level(expression: str, operator: str) -> list[str]:
+    """``expression`` split at each ``operator`` outside parentheses and quotes."""
+    parts, depth, quoted, start, index = [], 0, False, 0, 0
+    while index < len(expression):
+        char = expression[index]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+        elif not quoted and depth == 0 and expression.startswith(operator, index):
+            parts.append(expression[start:index])
+            start = index = index + len(operator)
+            continue
+        index += 1
+    return [*parts, expression[start:]]
+
+
+def _wrapped(expression: str) -> bool:
+    """Whether one pair of parentheses encloses all of ``expression``."""
+    if not (expression.startswith("(") and expression.endswith(")")):
+        return False
+    depth, quoted = 0, False
+    for index, char in enumerate(expression):
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0:
+                return index == len(expression) - 1
+    return False
+
+
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
     expression = expression.strip()
-    if expression.startswith("(") and expression.endswith(")"):
+    if _wrapped(expression):
         return evaluate(expression[1:-1], context)
-    if "&&" in expression:
+    if len(_top_level(expression, "&&")) > 1:
         value = True
-        for part in expression.split("&&"):
+        for part in _top_level(expression, "&&"):
             value = evaluate(part, context)
             if not value:
                 return value
         return value
-    if "||" in expression:
-        for part in expression.split("||"):
+    if len(_top_level(expression, "||")) > 1:
+        for part in _top_level(expression, "||"):
             value = evaluate(part, context)
             if value:
                 return value
@@ -176,12 +237,19 @@ class Runner:
         self.machine_env = machine_env or {}
         self.needs = needs or {}
 
-    def run(self, workflow: str, job: str, *, check: bool = True) -> JobRun:
+    def run(self, workflow: str | Path, job: str, *, check: bool = True) -> JobRun:
         """Run the job's steps; a failed step fails the job, and the steps after it run
         only if their ``if:`` asks for it (``always()``, ``failure()``). With ``check``,
         a failed job raises with the failed step's output."""
-        spec = load_workflow(workflow)["jobs"][job]
-        folder = self.scratch / f"{workflow}-{job}"
+        document = load_workflow(workflow)
+        caller = self._caller(document, job)
+        spec = (
+            load_workflow(called_workflow(caller["uses"]))["jobs"][job]
+            if caller
+            else document["jobs"][job]
+        )
+        label = workflow if isinstance(workflow, str) else workflow.name
+        folder = self.scratch / f"{label}-{job}"
         folder.mkdir(parents=True, exist_ok=True)
         home = folder / "home"
         home.mkdir(exist_ok=True)
@@ -198,6 +266,10 @@ class Runner:
             "env": {},
             "needs": {job: {"outputs": outputs} for job, outputs in self.needs.items()},
         }
+        if caller:
+            if not condition(caller.get("if"), context):
+                return JobRun([], "", {}, [])
+            context["inputs"], context["secrets"] = self._call(caller, context)
         if not condition(spec.get("if"), context):
             return JobRun([], "", {}, [])
         base_env = {
@@ -229,7 +301,7 @@ class Runner:
                     assert path.exists(), f"{name}: nothing to upload at {path}"
                     uploaded.append(path)
                 else:
-                    assert "actions/checkout@" in uses or uses.startswith("./.github/actions/")
+                    assert uses.startswith(_STOOD_FOR), f"{name}: the sandbox cannot run {uses}"
                 runs.append(StepRun(name, skipped=False))
                 continue
             output_file = folder / f"output-{number}"
@@ -262,6 +334,40 @@ class Runner:
         job_outputs = {k: substitute(str(v), context) for k, v in spec.get("outputs", {}).items()}
         failed = context.get("job_status") == "failure"
         return JobRun(runs, summary.read_text(), job_outputs, uploaded, failed)
+
+    @staticmethod
+    def _caller(document: dict[str, Any], job: str) -> dict[str, Any] | None:
+        """The job of ``document`` whose reusable workflow holds ``job``, if ``job`` is
+        not one of its own."""
+        if job in document["jobs"] and "uses" not in document["jobs"][job]:
+            return None
+        for spec in document["jobs"].values():
+            if "uses" in spec and job in load_workflow(called_workflow(spec["uses"]))["jobs"]:
+                return dict(spec)
+        raise KeyError(f"no job {job!r}, nor a reusable workflow holding one")
+
+    def _call(
+        self, caller: dict[str, Any], context: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The called workflow's inputs and secrets, as GitHub passes them."""
+        called = load_workflow(called_workflow(caller["uses"]))["on"]["workflow_call"]
+        inputs: dict[str, Any] = {}
+        for key, declared in (called.get("inputs") or {}).items():
+            given = caller.get("with", {}).get(key)
+            if given is None:
+                assert not declared.get("required"), f"the caller does not pass {key}"
+                inputs[key] = declared.get("default", "")
+            else:
+                inputs[key] = substitute(str(given), context)
+        unknown = set(caller.get("with", {})) - set(called.get("inputs") or {})
+        assert not unknown, f"the caller passes inputs the workflow does not take: {unknown}"
+        secrets = {
+            key: substitute(str(value), context)
+            for key, value in (caller.get("secrets") or {}).items()
+        }
+        for key, declared in (called.get("secrets") or {}).items():
+            assert key in secrets or not declared.get("required"), f"no secret {key} passed"
+        return inputs, secrets
 
     def _git(self, *args: str) -> str:
         done = subprocess.run(

@@ -86,6 +86,23 @@ def test_an_exception_in_the_block_undoes_folders_and_tool_written_files(
     assert not _journal(registry).exists()
 
 
+def test_an_exception_after_a_tool_staged_its_files_leaves_the_index_clean(
+    registry: Workspace,
+) -> None:
+    """``dvc init`` stages the files it writes; undoing the change unstages them too."""
+    with (
+        pytest.raises(RuntimeError, match="later step failed"),
+        Change.open(registry.root) as change,
+    ):
+        change.adopt(".dvc/config")
+        (registry.root / ".dvc").mkdir()
+        (registry.root / ".dvc/config").write_text("[core]\n")
+        git(registry.root, "add", ".dvc/config")
+        raise RuntimeError("later step failed")
+    assert registry.status() == ""
+    assert not (registry.root / ".dvc").exists()
+
+
 def test_a_commit_that_cannot_be_signed_leaves_everything_as_it_was(
     registry: Workspace,
 ) -> None:

@@ -39,6 +39,7 @@ def test_each_write_verb_prints_its_result_as_json(
         "written": [],  # the fixture ran init already: nothing to refresh
         "dvc_initialised": False,
         "commit": None,
+        "ci": [],  # no --ci
     }
 
     weights, onnx = str(model_files.weights), str(model_files.onnx)

@@ -123,14 +123,17 @@ def all_commands() -> list[tuple[str, list[str]]]:
     return found
 
 
-def test_the_workflows_are_there() -> None:
-    assert [p.stem for p in WORKFLOWS] == [
-        "benchmark",
-        "on-merge",
-        "promote",
-        "rollback",
-        "validate",
-    ]
+CALLERS = ["benchmark", "on-merge", "promote", "rollback", "validate"]
+
+
+def test_the_workflows_are_there_and_each_calls_its_reusable_one() -> None:
+    assert [p.stem for p in WORKFLOWS] == sorted([*CALLERS, *(f"reusable-{n}" for n in CALLERS)])
+    for stem in CALLERS:
+        [job] = _load(GITHUB / "workflows" / f"{stem}.yml")["jobs"].values()
+        assert job["uses"] == f"./.github/workflows/reusable-{stem}.yml"
+        assert job["with"]["modelreg-version"] == "source"
+        called = _load(GITHUB / "workflows" / f"reusable-{stem}.yml")
+        assert list(called["on"]) == ["workflow_call"], f"reusable-{stem}.yml is only called"
 
 
 def test_actionlint_passes() -> None:
@@ -199,7 +202,8 @@ def test_least_privilege_pinning_and_no_untrusted_expansion() -> None:
         assert "workflow_run" not in document["on"], path.name
         for name, job in document["jobs"].items():
             assert "permissions" in job, f"{path.name}: job {name} declares its permissions"
-            assert "timeout-minutes" in job, f"{path.name}: job {name} has a timeout"
+            # A job that calls a reusable workflow takes the called jobs' timeouts.
+            assert "timeout-minutes" in job or "uses" in job, f"{path.name}: {name} has a timeout"
     for path in [*WORKFLOWS, *ACTIONS]:
         for step in _steps(_load(path)):
             uses = step.get("uses", "")
@@ -212,11 +216,16 @@ def test_least_privilege_pinning_and_no_untrusted_expansion() -> None:
 
 def test_promotions_are_never_cancelled_and_gpu_runs_only_same_repo_code() -> None:
     for stem in ("promote", "rollback"):
-        job = next(iter(_load(GITHUB / "workflows" / f"{stem}.yml")["jobs"].values()))
+        job = next(iter(_load(GITHUB / "workflows" / f"reusable-{stem}.yml")["jobs"].values()))
         assert job["concurrency"]["cancel-in-progress"] is False
         assert job["concurrency"]["group"].startswith("promote-")
-    jobs = _load(GITHUB / "workflows" / "benchmark.yml")["jobs"]
-    assert jobs["benchmark"]["runs-on"] == ["self-hosted", "linux", "x64", "gpu"]
+    called = _load(GITHUB / "workflows" / "reusable-benchmark.yml")
+    jobs = called["jobs"]
+    assert jobs["benchmark"]["runs-on"] == "${{ fromJSON(inputs.runner) }}"
+    gpu = ["self-hosted", "linux", "x64", "gpu"]
+    assert json.loads(called["on"]["workflow_call"]["inputs"]["runner"]["default"]) == gpu
+    [caller] = _load(GITHUB / "workflows" / "benchmark.yml")["jobs"].values()
+    assert json.loads(caller["with"]["runner"]) == gpu
     # The GPU job runs only after the plan, which only same-repository pull requests pass.
     assert jobs["benchmark"]["needs"] == "plan"
     assert (

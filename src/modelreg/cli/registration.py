@@ -32,31 +32,79 @@ from modelreg.cli.app import (
     help="A lifecycle stage, in promotion order; repeat it (default: staging, production).",
 )
 @click.option("--remote", metavar="URL", help="Make this folder or URL DVC's default remote.")
+@click.option(
+    "--ci",
+    type=click.Choice(["github"]),
+    help="Also write CI: workflows calling modelreg's reusable ones, CODEOWNERS, pre-commit.",
+)
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    metavar="@ORG/TEAM",
+    help="With --ci: who must review a stage pointer change (CODEOWNERS); repeat it.",
+)
+@click.option(
+    "--workflows-ref",
+    metavar="SHA",
+    help="With --ci: the commit of modelreg's workflows to pin (default: this release's).",
+)
+@click.option("--force", is_flag=True, help="With --ci: replace CI files that differ.")
 @click.option("--commit", is_flag=True, help="Commit the files written.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
 def init(
-    options: Options, stages: tuple[str, ...], remote: str | None, commit: bool, as_json: bool
+    options: Options,
+    stages: tuple[str, ...],
+    remote: str | None,
+    ci: str | None,
+    owners: tuple[str, ...],
+    workflows_ref: str | None,
+    force: bool,
+    commit: bool,
+    as_json: bool,
 ) -> None:
-    """Make this git repository a registry (safe to run again: it refreshes the schemas)."""
+    """Make this git repository a registry (safe to run again: it refreshes the schemas).
+
+    With --ci github it also writes the CI that makes every change a reviewed pull
+    request; a file of yours that differs is left alone (its diff is shown) unless
+    --force.
+    """
     from modelreg.api import init as init_registry
     from modelreg.ops.init import DEFAULT_STAGES
 
     result = init_registry(
-        options.repo, stages=stages or DEFAULT_STAGES, remote=remote, commit=commit
+        options.repo,
+        stages=stages or DEFAULT_STAGES,
+        remote=remote,
+        commit=commit,
+        ci=ci,
+        owners=owners,
+        workflows_ref=workflows_ref,
+        force=force,
     )
     if as_json:
         emit_json(result.to_json())
         return
     if not result.written:
         echo(f"registry in {result.root} is up to date")
-        return
-    echo(f"initialised a registry in {result.root}")
-    for path in result.written:
-        echo(f"  wrote {path}")
+    else:
+        echo(f"initialised a registry in {result.root}")
+        for path in result.written:
+            echo(f"  wrote {path}")
+    for skipped in result.skipped:
+        echo(f"  kept {skipped.path}: yours differs (--force replaces it with this diff):")
+        echo(skipped.diff.rstrip("\n"))
+    if result.scaffold:
+        echo("ci: pull requests are validated (validate), benchmarked on a GPU runner")
+        echo("    (benchmark), promoted and rolled back by pull request (promote, rollback),")
+        echo("    and merges publish events and the dashboard (on-merge).")
+        if not owners:
+            echo("    CODEOWNERS: name who approves a stage change (--owner @org/team).")
+        echo("    Set the MODELREG_PR_TOKEN secret and branch protection (docs/ci.md).")
     if result.commit:
         echo(f"committed {result.commit[:12]}")
-    else:
+    elif result.written:
         echo("next: commit these files, then 'modelreg register NAME --weights FILE'")
 
 

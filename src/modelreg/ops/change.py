@@ -428,6 +428,9 @@ class Change:
         self._check_path(path)
         self._backup([path])
         self._adopted.add(path)
+        # A tool may stage what it writes (dvc init does): undoing restores the index too.
+        self._journal.index = True
+        self._save()
 
     def move_folder(self, old: str, new: str) -> None:
         """Move folder ``old`` to ``new`` now (moved back if the change does not land)."""
