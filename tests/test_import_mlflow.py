@@ -87,7 +87,8 @@ def test_an_mlflow_registry_comes_over_with_stages_aliases_and_lineage(
     assert out.splitlines() == [
         f"digits: 3 versions, production v2, staging v3, @champion v2; committed {commits[0]}",
         "  note: version 2: tags the registry cannot hold, not imported: 'not a key'",
-        "  note: alias 'production' not imported: 'production' is a stage of this registry",
+        "  note: alias 'production' (version 3) not imported: MLflow's Production stage holds "
+        "version 2, and production keeps it",
         "has space: failed, nothing committed ('has space' is not a valid model name: use "
         "letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most "
         "64 characters)",

@@ -581,15 +581,42 @@ class ModelregStore(AbstractStore):
         return self.get_model_version(name, version)
 
     def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        """An alias named like a stage promotes to it (gates apply; with ``?promote=pr``
+        as a pull request); any other alias is one commit."""
+        from modelreg.ops.change import Pull
         from modelreg.ops.edits import set_alias
 
         number = _number(self.get_model_version(name, version).version)
-        self._write(lambda: set_alias(name, alias, number, repo=self.root, commit=True))
+        with self._registry() as registry:
+            is_stage = registry.config.canonical_stage(alias) is not None
+        pull = Pull(base=self.base) if is_stage and self.pull_requests else None
+        landed = self._write(
+            lambda: set_alias(
+                name,
+                alias,
+                number,
+                repo=self.root,
+                commit=True,
+                pull=pull,
+                reason="MLflow set_registered_model_alias",
+            )
+        )
+        if landed is not None and landed.pull is not None:
+            log.info("opened pull request #%d: %s", landed.pull.number, landed.pull.html_url)
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """An alias named like a stage clears the stage (its version is archived)."""
         from modelreg.ops.edits import delete_alias
 
-        self._write(lambda: delete_alias(name, alias, repo=self.root, commit=True))
+        self._write(
+            lambda: delete_alias(
+                name,
+                alias,
+                repo=self.root,
+                commit=True,
+                reason="MLflow delete_registered_model_alias",
+            )
+        )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         _check_name(name)
@@ -601,7 +628,12 @@ class ModelregStore(AbstractStore):
                         f"Registered model {name} has no versions", RESOURCE_DOES_NOT_EXIST
                     )
                 return self._version_entity(registry, versions[-1])
-            pointer = registry.aliases(name).get(alias)
+            stage = registry.config.canonical_stage(alias)
+            if stage is not None:
+                registry.model(name)  # an unknown model is not found, as for any alias
+                pointer = registry.pointer(name, stage)
+            else:
+                pointer = registry.aliases(name).get(alias)
             if pointer is None:
                 # MLflow's own stores answer a missing alias as an invalid parameter.
                 raise MlflowException(

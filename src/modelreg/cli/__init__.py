@@ -8,7 +8,15 @@ that ``modelreg --help`` stays fast.
 """
 
 # Each command module adds its commands to the group when it is imported.
-from modelreg.cli import checking, promotion, reading, registration, running, serving  # noqa: F401
+from modelreg.cli import (  # noqa: F401
+    checking,
+    editing,
+    promotion,
+    reading,
+    registration,
+    running,
+    serving,
+)
 from modelreg.cli.app import cli, main
 
 __all__ = ["cli", "main"]

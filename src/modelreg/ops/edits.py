@@ -2,10 +2,17 @@
 
 Each edit is one :class:`~modelreg.ops.change.Change`: with ``commit``, one commit of
 exactly its files with ``Modelreg-*`` trailers (like ``promote``), so ``history``,
-``diff`` and ``git revert`` treat it like any other change; without, the files only.
+``diff`` and ``git revert`` treat it like any other change; without, the files only;
+with ``pull``, a pull request with that one commit (the working tree untouched).
 An edit that changes nothing commits nothing. The change holds the write lock from
 its first read to its last write, and undoes itself on any failure. These are the
-writes behind the MLflow registry plugin.
+writes behind the MLflow registry plugin and the CLI's tag, describe, alias and
+transition.
+
+An alias named like a stage (any case) *is* that stage, as MLflow users name their
+environments: setting it promotes (the policy's gates apply), deleting it clears the
+stage, and reading it answers the stage's version. Other aliases are free-form, but
+two aliases of a model may not differ only in case.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from modelreg.core.errors import AlreadyExistsError, ConflictError, InputError, NotFoundError
+from modelreg.core.errors import AlreadyExistsError, ConflictError, NotFoundError
 from modelreg.core.layout import (
     alias_pointer_path,
     check_alias_name,
@@ -28,7 +35,8 @@ from modelreg.core.layout import (
     version_path,
 )
 from modelreg.core.model import Deprecation, Model, ModelVersion, format_timestamp
-from modelreg.ops.change import Change, commit_message
+from modelreg.ops.change import Change, Pull, PullSpec, commit_message
+from modelreg.ops.landing import BRANCH_PREFIX, Landed
 
 __all__ = [
     "create_model",
@@ -46,11 +54,28 @@ Clock = Callable[[], datetime]
 
 
 def _open(
-    repo: str | Path | None, *names: str, now: Clock | None = None
+    repo: str | Path | None, *names: str, now: Clock | None = None, pull: Pull | None = None
 ) -> AbstractContextManager[Change]:
     for name in names:  # every name, before it becomes a path
         check_model_name(name)
-    return Change.open(repo, now=now)
+    return Change.open(repo, now=now, pull=pull)
+
+
+def _land(change: Change, message: str, *, commit: bool, branch: str, title: str) -> Landed | None:
+    """Land an edit: a pull request when the change was opened for one (on branch
+    ``modelreg/BRANCH``), else one commit (or the files only, without ``commit``)."""
+    if change.base is not None:
+        body = (
+            f"{message.splitlines()[0]}, proposed with `modelreg`. Merging this pull request "
+            "makes the change; its commit carries the `Modelreg-*` trailers that `modelreg "
+            "history` and `modelreg diff` read."
+        )
+        return change.land(
+            message,
+            pull=PullSpec(branch=f"{BRANCH_PREFIX}/{branch}", title=title, body=lambda: body),
+        )
+    sha = change.apply(message, commit=commit)
+    return None if sha is None else Landed(sha, warnings=tuple(change.warnings))
 
 
 def _tags(
@@ -112,9 +137,10 @@ def update_model(
     set_tags: Mapping[str, str] | None = None,
     delete_tags: Iterable[str] = (),
     commit: bool = False,
-) -> tuple[Model, str | None]:
+    pull: Pull | None = None,
+) -> tuple[Model, Landed | None]:
     """Change a model's description and tags (a no-op if they are already so)."""
-    with _open(repo, name) as change:
+    with _open(repo, name, pull=pull) as change:
         model = change.registry.model(name)
         changed = replace(
             model,
@@ -123,7 +149,10 @@ def update_model(
         )
         change.put_manifest(model_manifest_path(name), changed.to_document(), "model")
         message = commit_message(f"update model {name}", {"Event": "model", "Model": name})
-        return changed, change.apply(message, commit=commit)
+        landed = _land(
+            change, message, commit=commit, branch=f"{name}/edit", title=f"Update model {name}"
+        )
+        return changed, landed
 
 
 def update_version(
@@ -135,9 +164,10 @@ def update_version(
     set_tags: Mapping[str, str] | None = None,
     delete_tags: Iterable[str] = (),
     commit: bool = False,
-) -> tuple[ModelVersion, str | None]:
+    pull: Pull | None = None,
+) -> tuple[ModelVersion, Landed | None]:
     """Change a version's description and tags (mutable after merge; the rest is not)."""
-    with _open(repo, name) as change:
+    with _open(repo, name, pull=pull) as change:
         version = change.registry.version(name, number)
         changed = replace(
             version,
@@ -147,7 +177,14 @@ def update_version(
         change.put_manifest(version_path(name, number), changed.to_document(), "version")
         trailers = {"Event": "version", "Model": name, "Version": number}
         message = commit_message(f"update {name} version {number}", trailers)
-        return changed, change.apply(message, commit=commit)
+        landed = _land(
+            change,
+            message,
+            commit=commit,
+            branch=f"{name}/edit-v{number}",
+            title=f"Update {name} v{number}",
+        )
+        return changed, landed
 
 
 def delete_version(
@@ -193,40 +230,126 @@ def set_alias(
     *,
     repo: str | Path | None = None,
     commit: bool = False,
+    pull: Pull | None = None,
+    reason: str = "",
     now: Clock | None = None,
-) -> str | None:
-    """Point ``alias`` of ``name`` at version ``number`` (a no-op if it already does)."""
+) -> Landed | None:
+    """Point ``alias`` of ``name`` at version ``number`` (a no-op if it already does).
+
+    An alias named like a stage promotes the version to that stage instead: the
+    policy's gates apply, and ``pull`` opens the promotion's pull request."""
     check_alias_name(alias)
-    with _open(repo, name, now=now) as change:
+    with _open(repo, name, now=now, pull=pull) as change:
         registry = change.registry
-        if registry.config.canonical_stage(alias) is not None:
-            raise InputError(f"{alias!r} is a stage of this registry; an alias needs another name")
+        stage = registry.config.canonical_stage(alias)
         version = registry.version(name, number)
-        if version.deprecated:
-            raise ConflictError(f"{version.ref} is deprecated; an alias must not point at it")
-        previous = registry.aliases(name).get(alias)
-        if previous is not None and previous.version == number:
-            return None
-        document: dict[str, Any] = {"version": number, "since": format_timestamp(change.now)}
-        if previous is not None:
-            document["previous"] = previous.version
-        change.put_manifest(alias_pointer_path(name, alias), document, "pointer")
-        trailers = {"Event": "alias", "Model": name, "Alias": alias, "Version": number}
-        message = commit_message(f"point {name}@{alias} at version {number}", trailers)
-        return change.apply(message, commit=commit)
+        if stage is None:
+            if version.deprecated:
+                raise ConflictError(f"{version.ref} is deprecated; an alias must not point at it")
+            aliases = registry.aliases(name)
+            twin = next((a for a in aliases if a.lower() == alias.lower() and a != alias), None)
+            if twin is not None:
+                raise ConflictError(
+                    f"{name} has alias {twin!r}; aliases may not differ only in case"
+                )
+            previous = aliases.get(alias)
+            if previous is not None and previous.version == number:
+                return None
+            document: dict[str, Any] = {"version": number, "since": format_timestamp(change.now)}
+            if previous is not None:
+                document["previous"] = previous.version
+            change.put_manifest(alias_pointer_path(name, alias), document, "pointer")
+            trailers = {"Event": "alias", "Model": name, "Alias": alias, "Version": number}
+            message = commit_message(f"point {name}@{alias} at version {number}", trailers)
+            return _land(
+                change,
+                message,
+                commit=commit,
+                branch=f"{name}/alias-{alias}-v{number}",
+                title=f"Point {name}@{alias} at v{number}",
+            )
+        current = registry.pointer(name, stage)
+        if current is not None and current.version == number:
+            return None  # the stage holds it already: setting the alias again changes nothing
+    # The alias is the stage: a promotion, with its own change, gates and message.
+    from modelreg.ops.promote import promote
+
+    done = promote(
+        name,
+        number,
+        stage,
+        repo=repo,
+        reason=reason or f"alias '{alias}' set",
+        pr=pull is not None,
+        base=pull.base if pull else None,
+        github=pull.github if pull else None,
+        now=now,
+    )
+    return Landed(done.commit, done.branch, done.pull, done.warnings)
 
 
 def delete_alias(
-    name: str, alias: str, *, repo: str | Path | None = None, commit: bool = False
-) -> str | None:
-    """Remove ``alias`` of ``name`` (a no-op if it is not set, as MLflow's stores do)."""
-    with _open(repo, name) as change:
-        change.registry.model(name)
-        if alias not in change.registry.aliases(name):
+    name: str,
+    alias: str,
+    *,
+    repo: str | Path | None = None,
+    commit: bool = False,
+    pull: Pull | None = None,
+    reason: str = "",
+) -> Landed | None:
+    """Remove ``alias`` of ``name`` (a no-op if it is not set, as MLflow's stores do).
+
+    An alias named like a stage clears that stage: its version leaves it and is
+    archived (unless another stage still holds it), as a transition to Archived."""
+    with _open(repo, name, pull=pull) as change:
+        registry = change.registry
+        model = registry.model(name)
+        stage = registry.config.canonical_stage(alias)
+        if stage is None:
+            if alias not in registry.aliases(name):
+                return None
+            change.put(alias_pointer_path(name, alias), None)
+            trailers = {"Event": "alias", "Model": name, "Alias": alias}
+            message = commit_message(f"remove {name}@{alias}", trailers, reason)
+            return _land(
+                change,
+                message,
+                commit=commit,
+                branch=f"{name}/alias-{alias}-remove",
+                title=f"Remove {name}@{alias}",
+            )
+        pointer = registry.pointer(name, stage)
+        if pointer is None:
             return None
-        change.put(alias_pointer_path(name, alias), None)
-        trailers = {"Event": "alias", "Model": name, "Alias": alias}
-        return change.apply(commit_message(f"remove {name}@{alias}", trailers), commit=commit)
+        path = stage_pointer_path(name, stage)
+        change.refuse_dirty(path)
+        change.put(path, None)
+        held_elsewhere = any(
+            other.version == pointer.version
+            for other_stage, other in registry.stage_pointers(name).items()
+            if other_stage != stage
+        )
+        archived = set(model.archived) | set(pointer.retired)
+        if not held_elsewhere:
+            archived.add(pointer.version)
+        document = replace(model, archived=tuple(sorted(archived))).to_document()
+        change.put_manifest(model_manifest_path(name), document, "model")
+        moved: dict[str, object] = {
+            "Event": "transition",
+            "Model": name,
+            "Stage": stage,
+            "Version": pointer.version,
+        }
+        message = commit_message(
+            f"clear {name}'s {stage} stage (version {pointer.version} archived)", moved, reason
+        )
+        return _land(
+            change,
+            message,
+            commit=commit,
+            branch=f"{name}/{stage}/clear",
+            title=f"Clear {name}'s {stage} stage",
+        )
 
 
 def leave_stages(
@@ -237,7 +360,8 @@ def leave_stages(
     repo: str | Path | None = None,
     reason: str = "",
     commit: bool = False,
-) -> str | None:
+    pull: Pull | None = None,
+) -> Landed | None:
     """Take version ``number`` out of every stage it holds (MLflow's transition to None,
     or with ``archive`` to Archived), in one commit; a no-op if it is already there.
 
@@ -246,7 +370,7 @@ def leave_stages(
     moving it to None takes it out of ``archived`` and of every stage's retired list.
     A stage whose canary is this version keeps its version and loses the canary.
     """
-    with _open(repo, name) as change:
+    with _open(repo, name, pull=pull) as change:
         registry = change.registry
         registry.version(name, number)
         model = registry.model(name)
@@ -273,7 +397,13 @@ def leave_stages(
         target = "Archived" if archive else "None"
         trailers = {"Event": "transition", "Model": name, "Version": number}
         message = commit_message(f"move {name} version {number} to {target}", trailers, reason)
-        return change.apply(message, commit=commit)
+        return _land(
+            change,
+            message,
+            commit=commit,
+            branch=f"{name}/transition-v{number}-{target.lower()}",
+            title=f"Move {name} v{number} to {target}",
+        )
 
 
 # --- whole models ------------------------------------------------------------------------------

@@ -328,13 +328,30 @@ def _import_model(
         moment = format_timestamp(change.now)
         for alias, target in sorted(dict(model.aliases).items()):
             problem = name_problem("alias", alias)
-            if problem is None and config.canonical_stage(alias) is not None:
-                problem = f"{alias!r} is a stage of this registry"
             if problem is not None:
                 result.notes.append(f"alias {alias!r} not imported: {problem}")
                 continue
             if int(target) not in ours:
                 result.notes.append(f"alias {alias} points at a version MLflow no longer has")
+                continue
+            stage = config.canonical_stage(alias)
+            if stage is not None:
+                # An alias named like a stage is that stage (MLflow 3 users promote with
+                # aliases); MLflow's own stage, where it has one, is kept.
+                held = result.stages.get(stage)
+                if held is None:
+                    document = {
+                        "version": ours[int(target)],
+                        "since": moment,
+                        "reason": f"imported from MLflow's alias '{alias}'",
+                    }
+                    change.put_manifest(stage_pointer_path(name, stage), document, "pointer")
+                    result.stages[stage] = ours[int(target)]
+                elif held != ours[int(target)]:
+                    result.notes.append(
+                        f"alias {alias!r} (version {ours[int(target)]}) not imported: MLflow's "
+                        f"{stage.title()} stage holds version {held}, and {stage} keeps it"
+                    )
                 continue
             document = {"version": ours[int(target)], "since": moment}
             change.put_manifest(alias_pointer_path(name, alias), document, "pointer")
