@@ -184,6 +184,8 @@ def compare(
         )
         if comparison.same_params:
             notes.append(f"{comparison.same_params} params equal in every version")
+        if comparison.score:
+            notes.append(f"score: {comparison.score}; rank 1 is the highest")
         if notes:
             echo("; ".join(notes))
 

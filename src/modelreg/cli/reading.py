@@ -59,14 +59,24 @@ def list_models(options: Options, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("name", shell_complete=complete_model)
+@click.option(
+    "--sort",
+    type=click.Choice(["version", "score"]),
+    default="version",
+    help="Newest first (default), or best weighted score first (registry.yaml's score).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_options
-def versions(options: Options, name: str, as_json: bool) -> None:
-    """List the versions of model NAME, newest first."""
+def versions(options: Options, name: str, sort: str, as_json: bool) -> None:
+    """List the versions of model NAME, newest first (or by score)."""
     from modelreg.api import list_versions
     from modelreg.core.model import author_name
 
     listing = list_versions(name, options.repo)
+    if sort == "score":
+        if listing.score is None:
+            raise click.UsageError("--sort score needs a 'score' in registry/registry.yaml")
+        listing = listing.sorted_by_score()
     if as_json:
         emit_json(listing.to_json())
         return
@@ -75,16 +85,25 @@ def versions(options: Options, name: str, as_json: bool) -> None:
         return
     found = [view.version for view in listing.versions]
     metric_names = list(dict.fromkeys(k for v in found for k in v.metrics))[:3]
+    scored = listing.score is not None
     rows = [
         [str(v.version), date_text(v.created), author_name(v.author),
          status_text(view.status, v.deprecated)]
+        + ([_score_text(listing.score_of(view))] if scored else [])
         + [metric_text(v.metrics[m]) if m in v.metrics else "-" for m in metric_names]
         + [first_line(v.description, 40)]
         for view in listing.versions
         for v in (view.version,)
     ]  # fmt: skip
-    columns = ["VERSION", "CREATED (UTC)", "AUTHOR", "STAGE", *metric_names, "DESCRIPTION"]
+    columns = ["VERSION", "CREATED (UTC)", "AUTHOR", "STAGE", *(["SCORE"] if scored else []),
+               *metric_names, "DESCRIPTION"]  # fmt: skip
     table(f"{listing.model}: {len(found)} versions", columns, rows)
+    if listing.score is not None:
+        echo(f"score: {listing.score.describe()}")
+
+
+def _score_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 @cli.command()

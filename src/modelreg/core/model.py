@@ -80,6 +80,8 @@ class Policy:
     require: Mapping[str, Mapping[str, float]] = field(default_factory=_empty)
     no_regression: Mapping[str, Mapping[str, Any]] = field(default_factory=_empty)
     onnx_parity: bool = False
+    score: Mapping[str, Any] = field(default_factory=_empty)
+    """Gates on the registry's weighted score: ``min``, ``no_regression``, ``tolerance``."""
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Policy:
@@ -89,6 +91,7 @@ class Policy:
             require=_frozen({k: _frozen(v) for k, v in doc.get("require", {}).items()}),
             no_regression=_frozen({k: _frozen(v) for k, v in doc.get("no_regression", {}).items()}),
             onnx_parity=bool(doc.get("onnx_parity", False)),
+            score=_frozen(doc.get("score")),
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -97,9 +100,93 @@ class Policy:
                 "from": list(self.from_stages) if self.from_stages is not None else None,
                 "require": {k: dict(v) for k, v in self.require.items()},
                 "no_regression": {k: dict(v) for k, v in self.no_regression.items()},
+                "score": dict(self.score),
                 "onnx_parity": self.onnx_parity or None,
             }
         )
+
+
+@dataclass(frozen=True)
+class ScoreTerm:
+    """One metric of the weighted score."""
+
+    metric: str
+    weight: float
+    better: str  # "higher" or "lower"
+    range: tuple[float, float] | None = None
+
+    def normalised(self, value: float) -> float:
+        """``value`` on the score's scale: 0..1 over the range (1 the best end, clamped),
+        or as it is without one (negated when lower is better)."""
+        if self.range is None:
+            return value if self.better == "higher" else -value
+        low, high = self.range
+        share = (value - low) / (high - low)
+        share = share if self.better == "higher" else 1.0 - share
+        return min(1.0, max(0.0, share))
+
+
+@dataclass(frozen=True)
+class Score:
+    """``registry.yaml``'s ``score``: Σ weight x normalised metric / Σ weight."""
+
+    terms: tuple[ScoreTerm, ...]
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> Score:
+        terms = []
+        for metric, term in doc["metrics"].items():
+            bounds = term.get("range")
+            if bounds is not None and not float(bounds[0]) < float(bounds[1]):
+                from modelreg.core.errors import InputError
+
+                raise InputError(f"score: {metric}'s range {list(bounds)} must go from low to high")
+            terms.append(
+                ScoreTerm(
+                    metric,
+                    float(term["weight"]),
+                    term["better"],
+                    (float(bounds[0]), float(bounds[1])) if bounds is not None else None,
+                )
+            )
+        if not terms:
+            from modelreg.core.errors import InputError
+
+            raise InputError("score: name at least one metric under 'metrics'")
+        return cls(tuple(terms))
+
+    def of(self, metrics: Mapping[str, float]) -> float | None:
+        """The score of a version with ``metrics``; None when one of the metrics is missing."""
+        if any(t.metric not in metrics for t in self.terms):
+            return None
+        total = sum(t.weight * t.normalised(float(metrics[t.metric])) for t in self.terms)
+        return total / sum(t.weight for t in self.terms)
+
+    def describe(self) -> str:
+        """The formula, in words, as a table or report states it."""
+        parts = []
+        for t in self.terms:
+            scale = (
+                f"{t.metric} over [{t.range[0]:g}, {t.range[1]:g}]"
+                if t.range is not None
+                else (t.metric if t.better == "higher" else f"-{t.metric}")
+            )
+            parts.append(f"{t.weight:g}x {scale} ({t.better} is better)")
+        return " + ".join(parts) + f", divided by {sum(t.weight for t in self.terms):g}"
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "metrics": {
+                t.metric: _prune(
+                    {
+                        "weight": t.weight,
+                        "better": t.better,
+                        "range": list(t.range) if t.range is not None else None,
+                    }
+                )
+                for t in self.terms
+            }
+        }
 
 
 @dataclass(frozen=True)
@@ -110,6 +197,7 @@ class RegistryConfig:
     policies: Mapping[str, Policy] = field(default_factory=_empty)
     dvc_remote: str | None = None
     schema_version: int = 1
+    score: Score | None = None
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> RegistryConfig:
@@ -120,6 +208,7 @@ class RegistryConfig:
             ),
             dvc_remote=doc.get("storage", {}).get("dvc_remote"),
             schema_version=doc["schema_version"],
+            score=Score.from_document(doc["score"]) if "score" in doc else None,
         )
 
     def canonical_stage(self, name: str) -> str | None:
@@ -133,6 +222,7 @@ class RegistryConfig:
                 "schema_version": self.schema_version,
                 "stages": list(self.stages),
                 "policies": {k: v.to_document() for k, v in self.policies.items()},
+                "score": self.score.to_document() if self.score is not None else None,
                 "storage": _prune({"dvc_remote": self.dvc_remote}),
             }
         )

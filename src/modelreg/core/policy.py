@@ -77,6 +77,9 @@ def check_gates(
     if policy.no_regression:
         gates.extend(_regression_gates(registry, version, stage, current, policy))
 
+    if policy.score:
+        gates.extend(_score_gates(registry, version, stage, current, policy))
+
     if policy.onnx_parity:
         onnx = next((a for a in version.artifacts if a.format == "onnx"), None)
         diff = version.metrics.get("onnx_max_abs_diff")
@@ -125,6 +128,53 @@ def _regression_gates(
             f"({rule['better']} is better; {_number(allowed)} worse allowed)"
         )
         gates.append(Gate(name, passed, detail))
+    return gates
+
+
+def _score_gates(
+    registry: Registry,
+    version: ModelVersion,
+    stage: str,
+    current: StagePointer | None,
+    policy: Policy,
+) -> list[Gate]:
+    """The policy's gates on the registry's weighted score (``min``, ``no_regression``)."""
+    rule = policy.score
+    score = registry.config.score
+    label = f"v{version.version}"
+    names = []
+    if "min" in rule:
+        names.append(f"score >= {_number(rule['min'])}")
+    if rule.get("no_regression"):
+        names.append("no score regression")
+    if score is None:
+        detail = "registry/registry.yaml defines no score; add a top-level 'score'"
+        return [Gate(name, False, detail) for name in names]
+    value = score.of(version.metrics)
+    if value is None:
+        missing = ", ".join(t.metric for t in score.terms if t.metric not in version.metrics)
+        return [Gate(name, False, f"{label} has no score: no {missing} recorded") for name in names]
+    gates = []
+    if "min" in rule:
+        passed = value >= float(rule["min"]) - 1e-12
+        gates.append(Gate(names[0], passed, _number(value)))
+    if rule.get("no_regression"):
+        name = "no score regression"
+        incumbent = registry.version(version.model, current.version) if current else None
+        before = score.of(incumbent.metrics) if incumbent is not None else None
+        if incumbent is None:
+            gates.append(Gate(name, True, f"{stage} holds no version to compare with"))
+        elif before is None:
+            detail = f"v{incumbent.version} has no score; nothing to compare"
+            gates.append(Gate(name, True, detail))
+        else:
+            allowed = float(rule.get("tolerance", 0.0))
+            passed = before - value <= allowed + 1e-12
+            detail = (
+                f"{_number(value)} vs {_number(before)} in v{incumbent.version} "
+                f"({_number(allowed)} lower allowed)"
+            )
+            gates.append(Gate(name, passed, detail))
     return gates
 
 

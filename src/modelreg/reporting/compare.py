@@ -95,6 +95,9 @@ class Comparison:
     refs: tuple[str, ...]
     rows: tuple[Row, ...]
     same_params: int  # params equal across the versions, not listed
+    score: str | None = None
+    """The registry's weighted score, in words, when it defines one (a 'score' row then
+    leads the metrics, and a 'rank' row follows the version's own rows)."""
 
     @property
     def hidden(self) -> int:
@@ -112,6 +115,7 @@ class Comparison:
             "versions": list(self.refs),
             "baseline": self.refs[0],
             "same_params": self.same_params,
+            "score": self.score,
         }
         for name in ("version", "metrics", "params", "artifacts", "lineage"):
             entries = {}
@@ -245,6 +249,16 @@ def compare_versions(registry: Registry, name: str, selectors: Sequence[str]) ->
         )
         for key in metric_keys
     ]
+    score = registry.config.score
+    rank_rows: list[Row] = []
+    if score is not None:
+        scores = tuple(score.of(v.metrics) for v in versions)
+        ranked = sorted((s, i) for i, s in enumerate(scores) if s is not None)[::-1]
+        ranks: list[int | None] = [None] * len(versions)
+        for place, (_, index) in enumerate(ranked, start=1):
+            ranks[index] = place
+        metric_rows.insert(0, Row("metrics", "score", scores, "higher"))
+        rank_rows.append(Row("version", "rank", tuple(ranks)))
     params = [_flatten(v.lineage.params) for v in versions]
     param_keys = sorted({k for p in params for k in p}, key=_natural)
     param_rows = [Row("params", key, tuple(p.get(key) for p in params)) for key in param_keys]
@@ -254,12 +268,14 @@ def compare_versions(registry: Registry, name: str, selectors: Sequence[str]) ->
         refs=tuple(v.ref for v in versions),
         rows=(
             *_version_rows(versions, statuses),
+            *rank_rows,
             *metric_rows,
             *differing,
             *_artifact_rows(versions),
             *_lineage_rows(versions),
         ),
         same_params=len(param_rows) - len(differing),
+        score=score.describe() if score is not None else None,
     )
 
 
@@ -341,4 +357,6 @@ def render_markdown(comparison: Comparison, *, everything: bool = False) -> str:
         f"Changes are against {markdown_text(comparison.refs[0])}; "
         "the best value of each metric is in bold."
     )
+    if comparison.score:
+        notes.append(f"Score: {markdown_text(comparison.score)}; rank 1 is the highest.")
     return "\n".join(lines) + "\n\n" + " ".join(notes) + "\n"

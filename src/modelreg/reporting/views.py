@@ -9,11 +9,11 @@ Nothing here prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelreg.core.model import Model, ModelVersion, StagePointer
+from modelreg.core.model import Model, ModelVersion, Score, StagePointer
 from modelreg.core.refs import parse_ref
 from modelreg.core.registry import Registry, Resolution, VersionStatus
 
@@ -110,13 +110,31 @@ class VersionList:
 
     model: str
     versions: tuple[VersionView, ...]
+    score: Score | None = None
+    """The registry's weighted score, when it defines one."""
+
+    def score_of(self, view: VersionView) -> float | None:
+        return self.score.of(view.version.metrics) if self.score is not None else None
+
+    def sorted_by_score(self) -> VersionList:
+        """The versions best score first (those without a score last, newest first)."""
+        scored = sorted(
+            self.versions,
+            key=lambda v: (self.score_of(v) is None, -(self.score_of(v) or 0.0)),
+        )
+        return replace(self, versions=tuple(scored))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "format": "modelreg.versions/1",
             "model": self.model,
             "versions": [view.document() for view in self.versions],
         }
+        if self.score is not None:
+            document["score"] = self.score.describe()
+            for entry, view in zip(document["versions"], self.versions, strict=True):
+                entry["score"] = self.score_of(view)
+        return document
 
 
 @dataclass(frozen=True)
@@ -208,8 +226,9 @@ def list_versions(name: str, repo: Repo = None) -> VersionList:
     with Registry.open(repo) as registry:
         found = registry.versions(model)
         status = registry.status(model)
+        score = registry.config.score
     views = tuple(VersionView(v, status.get(v.version)) for v in reversed(found))
-    return VersionList(model, views)
+    return VersionList(model, views, score)
 
 
 def show(ref: str, repo: Repo = None) -> ModelView | VersionView:
