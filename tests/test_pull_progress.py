@@ -1,12 +1,16 @@
-"""Progress while pull moves bytes: reported by the library, drawn only on a terminal."""
+"""Progress while pull and register move bytes: drawn only on a terminal, never in a
+pipe, never with -q."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
 import shutil
+import struct
 import subprocess
+import termios
 from pathlib import Path
 
 import pytest
@@ -53,6 +57,8 @@ def test_pull_reports_each_fetch_and_write_to_the_last_byte(registered: Workspac
 
 def _run_on_a_terminal(command: list[str], cwd: Path) -> tuple[int, str]:
     leader, follower = pty.openpty()
+    # A terminal 120 columns wide (a fresh pty has none, and bars draw nothing in zero).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {k: v for k, v in os.environ.items() if k != "CI"} | {"TERM": "xterm", "COLUMNS": "120"}
     process = subprocess.Popen(
         command, cwd=cwd, stdin=follower, stdout=follower, stderr=follower, env=env
@@ -90,4 +96,30 @@ def test_a_terminal_sees_the_bar_and_a_pipe_never_does(
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("digits/1: 1 artifacts, verified by md5\n")
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_register_draws_dvcs_bars_on_a_terminal_only(
+    workspace: Workspace, tmp_path: Path, modelreg_exe: str
+) -> None:
+    root = workspace.root
+    weights = tmp_path / "big.pt"
+    weights.write_bytes(os.urandom(SIZE))
+    register = ["register", "digits", "--weights", str(weights), "--commit"]
+    code, screen = _run_on_a_terminal([modelreg_exe, *register], root)
+    assert code == 0, screen
+    assert "Adding..." in screen and "|" in screen  # DVC's hashing bar
+    assert "Pushing" in screen  # and its transfer to the remote
+    assert "To track the changes with git" not in screen  # DVC's log lines stay out
+    assert "registered digits/1" in screen
+
+    code, screen = _run_on_a_terminal([modelreg_exe, "-q", *register], root)
+    assert code == 0, screen
+    assert "Adding..." not in screen and "Pushing" not in screen
+
+    done = subprocess.run(
+        [modelreg_exe, *register], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("registered digits/3 ")
     assert git(root, "status", "--porcelain") == ""

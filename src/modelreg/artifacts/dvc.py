@@ -275,28 +275,35 @@ def read_sidecar(relpath: str, data: bytes) -> DvcOut:
 
 
 @contextlib.contextmanager
-def _quiet_dvc() -> Iterator[None]:
+def _quiet_dvc(progress: bool = False) -> Iterator[None]:
     """DVC reports progress on stdout through its logger and ``ui``; the library must
     not print, so both are muted while DVC runs (failures still raise). Warnings that
-    DVC's own dependencies raise about each other are DVC's to fix, not our users'."""
+    DVC's own dependencies raise about each other are DVC's to fix, not our users'.
+
+    With ``progress`` (a terminal asked for it), DVC's own hashing and transfer bars
+    still draw on stderr (they draw only on a terminal); its log records go nowhere."""
     from dvc.ui import ui
 
     dvc_logger = logging.getLogger("dvc")
-    level = dvc_logger.level
-    dvc_logger.setLevel(logging.CRITICAL + 1)
+    level, handlers = dvc_logger.level, list(dvc_logger.handlers)
+    # DVC's bars draw only when its logger lets ERROR through; its records (it adds
+    # its own stdout and stderr handlers on import) go nowhere meanwhile.
+    dvc_logger.setLevel(logging.ERROR if progress else logging.CRITICAL + 1)
+    dvc_logger.handlers = [logging.NullHandler()]
     was_enabled = ui._enabled
     ui._enabled = False  # Console has enable() but no disable()
     sink = io.StringIO()
     try:
-        with (
-            warnings.catch_warnings(),
-            contextlib.redirect_stdout(sink),
-            contextlib.redirect_stderr(sink),
-        ):
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
             warnings.simplefilter("ignore")
-            yield
+            if progress:
+                yield
+            else:
+                with contextlib.redirect_stderr(sink):
+                    yield
     finally:
         dvc_logger.setLevel(level)
+        dvc_logger.handlers = handlers
         ui._enabled = was_enabled
 
 
@@ -305,21 +312,25 @@ def _dvc_error(action: str, exc: Exception) -> StorageError:
     return StorageError(f"DVC could not {action}: {text}")
 
 
-def dvc_add(root: Path, paths: Sequence[str]) -> None:
-    """Hash ``paths`` into the DVC cache and write a ``.dvc`` sidecar beside each."""
+def dvc_add(root: Path, paths: Sequence[str], *, progress: bool = False) -> None:
+    """Hash ``paths`` into the DVC cache and write a ``.dvc`` sidecar beside each
+    (``progress``: DVC's bars on a terminal's stderr)."""
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     try:
         from dvc.repo import Repo
 
-        with _quiet_dvc(), Repo(str(root)) as repo:
+        with _quiet_dvc(progress), Repo(str(root)) as repo:
             repo.add([str(root / p) for p in paths])
         trace(f"dvc add {' '.join(paths)}")
     except Exception as exc:
         raise _dvc_error(f"track {', '.join(paths)}", exc) from exc
 
 
-def dvc_push(root: Path, sidecars: Sequence[str], remote: str | None = None) -> int:
-    """Upload the outputs of ``sidecars`` to the remote; returns how many objects moved."""
+def dvc_push(
+    root: Path, sidecars: Sequence[str], remote: str | None = None, *, progress: bool = False
+) -> int:
+    """Upload the outputs of ``sidecars`` to the remote; returns how many objects moved
+    (``progress``: DVC's transfer bars on a terminal's stderr)."""
     from modelreg.core.extras import require_remote
 
     config = read_dvc_config(root)
@@ -330,7 +341,7 @@ def dvc_push(root: Path, sidecars: Sequence[str], remote: str | None = None) -> 
     try:
         from dvc.repo import Repo
 
-        with _quiet_dvc(), Repo(str(root)) as repo:
+        with _quiet_dvc(progress), Repo(str(root)) as repo:
             pushed = repo.push(targets=[str(root / s) for s in sidecars], remote=remote)
         trace(f"dvc push {' '.join(sidecars)}: {int(pushed or 0)} objects")
     except Exception as exc:

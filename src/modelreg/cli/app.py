@@ -77,13 +77,18 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str
     echo("\n".join(lines))
 
 
+def terminal_progress() -> bool:
+    """Whether progress may be drawn: stderr is a terminal, not CI, not -q."""
+    return sys.stderr.isatty() and not os.environ.get("CI") and not _quiet
+
+
 @contextlib.contextmanager
 def progress_bar(*, transfer: bool = False) -> Iterator[Callable[[str, int, int], None] | None]:
     """A progress callback ``(what, done, total)`` drawn on stderr when it is a terminal
     (never in CI or a pipe, where it would only be noise); None elsewhere. With
     ``transfer``, each ``what`` gets its own bar in bytes with the speed; otherwise one
     bar whose label follows ``what``. The bars are cleared when the block ends."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
+    if not terminal_progress():
         yield None
         return
     from rich.progress import DownloadColumn, Progress, TextColumn, TransferSpeedColumn

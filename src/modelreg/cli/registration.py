@@ -20,6 +20,7 @@ from modelreg.cli.app import (
     one_line_text,
     pass_options,
     plain_text,
+    terminal_progress,
 )
 
 
@@ -183,6 +184,7 @@ def register(
             tags=parse_tags(tags),
             commit=commit,
             push=not no_push,
+            progress=terminal_progress(),
         )
     else:
         if weights is None:
@@ -198,6 +200,7 @@ def register(
             tags=parse_tags(tags),
             commit=commit,
             push=not no_push,
+            progress=terminal_progress(),
         )
     if as_json:
         emit_json(result.to_json())

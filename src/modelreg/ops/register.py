@@ -115,12 +115,14 @@ def register(
     commit: bool = False,
     push: bool = True,
     now: Callable[[], datetime] | None = None,
+    progress: bool = False,
 ) -> Registration:
     """Register the next version of ``name`` from ``weights`` (and ``onnx``).
 
     ``push`` uploads the artifacts to the default DVC remote when one is
     configured. ``commit`` commits exactly the files written. ``lineage`` adds
     the pipeline's part (stage, lock hash, data, run); the git commit is HEAD's.
+    ``progress`` lets DVC draw its hashing and transfer bars on stderr (a terminal's).
     """
     check_model_name(name)
     with Change.open(repo, now=now) as change:
@@ -142,6 +144,7 @@ def register(
             description=description,
             tags=tags,
             push=push,
+            progress=progress,
         )
         trailers = {"Event": "register", "Model": name, "Version": number}
         message = commit_message(f"register {name} version {number}", trailers, description)
@@ -162,6 +165,7 @@ def register_into(
     tags: Mapping[str, str] | None = None,
     push: bool = True,
     created: datetime | None = None,
+    progress: bool = False,
 ) -> Registration:
     """Stage version ``number`` of ``name`` in ``change``: the artifacts are copied
     into their folder, added to DVC (and pushed), and the manifest (and a new model's
@@ -218,7 +222,7 @@ def register_into(
             targets.append(target)
         for target in [*(f"{t}.dvc" for t in targets), f"{folder}/.gitignore"]:
             change.adopt(target)
-        dvc_add(root, targets)
+        dvc_add(root, targets, progress=progress)
         artifacts = []
         for item, target in zip(planned, targets, strict=True):
             sidecar = f"{target}.dvc"
@@ -243,7 +247,8 @@ def register_into(
             )
         pushed = False
         if push and read_dvc_config(root).remote_url(registry.config.dvc_remote):
-            dvc_push(root, [a.path + ".dvc" for a in artifacts], registry.config.dvc_remote)
+            sidecars = [a.path + ".dvc" for a in artifacts]
+            dvc_push(root, sidecars, registry.config.dvc_remote, progress=progress)
             pushed = True
     except (ModelregError, KeyboardInterrupt):
         raise
@@ -271,6 +276,7 @@ def register_from_dvc(
     commit: bool = False,
     push: bool = True,
     now: Callable[[], datetime] | None = None,
+    progress: bool = False,
 ) -> Registration:
     """Register the next version of ``name`` from its DVC pipeline's outputs.
 
@@ -301,6 +307,7 @@ def register_from_dvc(
         commit=commit,
         push=push,
         now=now,
+        progress=progress,
     )
 
 
