@@ -27,6 +27,9 @@ from modelreg.core.yaml_edit import write_manifest
 from modelreg.core.yaml_io import dump_yaml, write_text_atomic
 
 CREATED = "2026-01-15T09:30:00Z"
+# The model-card fields validate asks of a model with a version in production (a
+# warning without them); registries that model production use pass card=CARD.
+CARD = {"intended_use": "Tests of the registry.", "limitations": "None known."}
 
 
 def write_config(

@@ -7,6 +7,7 @@ pulls the latest weights into a teammate's clone; this test checks the result.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import pytest
 
 from modelreg.api import Registry, validate
 from tests import builders
+from tests.test_card import card_launcher, cyclonedx_validator, front_matter
+from tests.test_dashboard import render
 
 ROOT = Path(__file__).parent.parent
 
@@ -78,10 +81,15 @@ def test_recorded_hashes_match_the_pipeline_outputs(demo: tuple[Path, str]) -> N
     repo = folder / "repo"
     with Registry.open(repo) as registry:
         latest = registry.resolve("digits-cnn/latest").version
-    outputs = {"pytorch": "outputs/digits-cnn/model.pt", "onnx": "outputs/digits-cnn/model.onnx"}
+    outputs = {
+        "weights": "outputs/digits-cnn/model.pt",
+        "onnx": "outputs/digits-cnn/model.onnx",
+        "confusion_matrix": "outputs/digits-cnn/confusion.png",  # for the model card
+    }
+    assert [a.name for a in latest.artifacts] == list(outputs)
     for artifact in latest.artifacts:
         assert builders.md5_of(repo / artifact.path) == artifact.md5
-        assert builders.md5_of(repo / outputs[artifact.format]) == artifact.md5
+        assert builders.md5_of(repo / outputs[artifact.name]) == artifact.md5
         assert (repo / artifact.path).stat().st_size == artifact.size
         # The teammate's clone pulled the same bytes from the DVC remote.
         assert builders.md5_of(folder / "teammate" / artifact.path) == artifact.md5
@@ -138,3 +146,40 @@ def test_the_demo_server_follows_the_promotion_and_the_rollback(demo: tuple[Path
     assert output.index("$ modelreg rollback") < output.index("the server answers with version 1")
     assert served < output.index("the server answers with version 1")
     assert "serve.log: " in output and "digits-cnn now serves version 1 (was version 2)" in output
+
+
+@pytest.mark.slow
+def test_the_model_card_of_digits_cnn_1(
+    demo: tuple[Path, str], modelreg_exe: str, tmp_path: Path
+) -> None:
+    """The acceptance line: the CycloneDX card validates against CycloneDX 1.6, the
+    Markdown card's front matter parses as YAML with model-index, the HTML card renders
+    in headless Chromium without console errors."""
+    folder, _ = demo
+    repo = folder / "repo"
+    card_command = card_launcher(modelreg_exe)
+
+    def card(*args: str) -> str:
+        done = subprocess.run(
+            [*card_command, "--repo", str(repo), "card", "digits-cnn/1", *args],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    bom = json.loads(card("--format", "cyclonedx"))
+    assert [e.message for e in cyclonedx_validator().iter_errors(bom)] == []
+    model = bom["components"][0]["modelCard"]
+    assert model["quantitativeAnalysis"]["graphics"]["collection"][0]["name"] == "confusion matrix"
+    assert any(
+        m.get("slice") == "class 7" for m in model["quantitativeAnalysis"]["performanceMetrics"]
+    )
+    meta, body = front_matter(card())
+    [result] = meta["model-index"][0]["results"]
+    assert {m["type"] for m in result["metrics"]} >= {"accuracy", "f1_macro"}
+    assert "parameters;" in body and "| Conv |" in body
+    page = tmp_path / "digits-cnn-1.html"
+    page.write_text(card("--format", "html"))
+    _, console = render(page, tmp_path)
+    assert console == []
+    assert (folder / "site" / "cards" / "digits-cnn" / "1.html").is_file()  # the dashboard's

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from modelreg.api import ConflictError, NotFoundError, Registry, deprecate, validate
 from modelreg.cli import cli as cli_group
+from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -18,6 +19,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def registry(make_registry: RegistryFactory) -> Workspace:
     return make_registry(
         {"digits": 3},
+        models={"digits": {"card": builders.CARD}},
         stages={"digits": {"production": 2}},
         aliases={"digits": {"champion": 1}},
         message="three versions",

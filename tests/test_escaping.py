@@ -449,7 +449,9 @@ def test_the_report_and_dashboard_show_a_hostile_git_author_as_text(
     report = runner.invoke(cli, ["--repo", root, "report", "--base", "HEAD~1"])
     assert report.exit_code == 0, report.output
     assert_terminal_safe(report.output)
-    read_markdown(report.output, allowed=MARKDOWN_TAGS | {"h2", "h3", "h4"})
+    # The promoted version's model card: a collapsed block holding a list.
+    card = {"details", "summary", "ul", "li"}
+    read_markdown(report.output, allowed=MARKDOWN_TAGS | {"h2", "h3", "h4"} | card)
     done = runner.invoke(cli, ["--repo", root, "dashboard", "--out", str(tmp_path / "site")])
     assert done.exit_code == 0, done.output
     page = parse_html((tmp_path / "site" / "index.html").read_text(encoding="utf-8"))
@@ -595,7 +597,7 @@ def test_promote_check_markdown_keeps_a_hostile_deprecation_reason_in_its_cell(
 
 
 def test_benchmark_workflow_writes_only_markdown_modelreg_escaped() -> None:
-    workflow = Path(__file__).parent.parent / ".github" / "workflows" / "benchmark.yml"
+    workflow = Path(__file__).parent.parent / ".github" / "workflows" / "reusable-benchmark.yml"
     steps = yaml.safe_load(workflow.read_text())["jobs"]["benchmark"]["steps"]
     [script] = [s["run"] for s in steps if s.get("id") == "bench"]
     # No fence opened by the shell around raw command output: a line of that output

@@ -29,8 +29,9 @@ ALLOWED: dict[str, set[str]] = {
     # validate settles a change a killed writer left (ops.change.settle); doctor asks
     # GitHub who the token is (integrations.github).
     "validation": {"core", "artifacts", "integrations", "ops"},
-    # The dashboard shows whether the registry validates.
-    "reporting": {"core", "validation"},
+    # The dashboard shows whether the registry validates; a model card reads the
+    # version's ONNX file and confusion matrix, verified (artifacts.pull, onnx_info).
+    "reporting": {"core", "artifacts", "validation"},
 }
 TOP_LEVEL = {"__init__.py", "__main__.py", "api.py", "mlflow_store.py"}
 

@@ -8,13 +8,17 @@ import pytest
 
 from modelreg.api import validate
 from modelreg.validation.manifest_cache import ManifestCache, cache_file
+from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 
 
 @pytest.fixture
 def registry(make_registry: RegistryFactory) -> Workspace:
     return make_registry(
-        {"digits": 3}, stages={"digits": {"production": 2}}, message="three versions"
+        {"digits": 3},
+        models={"digits": {"card": builders.CARD}},
+        stages={"digits": {"production": 2}},
+        message="three versions",
     )
 
 

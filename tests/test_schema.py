@@ -42,7 +42,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "owners": ["@ml-team", "@org/platform", "ada@example.com"],
         "tags": {"framework": "pytorch"},
         "created": "2026-01-15T09:30:00Z",
-        "card": {"intended_use": "demos", "license": "MIT"},
+        "card": {
+            "intended_use": "demos",
+            "license": "MIT",
+            "dataset": "sklearn-digits",
+            "data_splits": {"train": 1347, "test": 450},
+        },
     },
     "version": {
         "model": "digits-cnn",

@@ -26,7 +26,10 @@ def rendered(root: Path, **kwargs: object) -> list[str]:
 def merged(make_registry: RegistryFactory) -> Workspace:
     """Model digits with versions 1-2 and production -> 1, committed as the base."""
     return make_registry(
-        {"digits": 2}, stages={"digits": {"production": 1}}, message="register digits 1-2"
+        {"digits": 2},
+        models={"digits": {"card": builders.CARD}},
+        stages={"digits": {"production": 1}},
+        message="register digits 1-2",
     )
 
 
@@ -44,9 +47,9 @@ def test_nothing_may_point_at_a_deleted_version(merged: Workspace) -> None:
 
 
 def test_archived_versions_must_exist(merged: Workspace) -> None:
-    builders.write_model(merged.root, "digits", archived=[2, 7])
+    builders.write_model(merged.root, "digits", card=builders.CARD, archived=[2, 7])
     assert rendered(merged.root, offline=True) == [
-        "registry/digits/model.yaml:3: archived[1]: version 7 does not exist; remove it from "
+        "registry/digits/model.yaml:6: archived[1]: version 7 does not exist; remove it from "
         "archived"
     ]
 
@@ -191,6 +194,7 @@ def test_symlinks_leaving_the_repository_are_refused(
     offline_registry: Workspace, tmp_path: Path
 ) -> None:
     root = offline_registry.root
+    builders.write_model(root, "digits", card=builders.CARD)
     builders.write_version(root, "digits", 1)
     outside = tmp_path / "outside.yaml"
     outside.write_text("version: 1\n")

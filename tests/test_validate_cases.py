@@ -30,7 +30,9 @@ CASES = Path(__file__).parent / "cases" / "validate"
 
 def build_base(root: Path) -> None:
     builders.write_config(root)
-    builders.write_model(root, "digits", description="Digits classifier", owners=["@ml-team"])
+    builders.write_model(
+        root, "digits", description="Digits classifier", owners=["@ml-team"], card=builders.CARD
+    )
     for number in (1, 2, 3):
         builders.write_version(root, "digits", number)
     builders.write_pointer(

@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from modelreg.ops.promote import Promotion, promote
     from modelreg.ops.register import Registration, register, register_from_dvc
     from modelreg.ops.rollback import Rollback, rollback
+    from modelreg.reporting.card import ModelCard, model_card
     from modelreg.reporting.compare import (
         Comparison,
         compare_versions,
@@ -134,6 +135,7 @@ __all__ = [
     "MlflowImport",
     "MlflowRun",
     "Model",
+    "ModelCard",
     "ModelEntry",
     "ModelList",
     "ModelRef",
@@ -186,6 +188,7 @@ __all__ = [
     "load_params",
     "load_parity_data",
     "metric_direction",
+    "model_card",
     "model_history",
     "parse_ref",
     "parse_tags",
@@ -221,6 +224,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Deprecated": ("modelreg.ops.deprecate", "Deprecated"),
     "Deprecation": ("modelreg.core.model", "Deprecation"),
     "Diagnosis": ("modelreg.validation.doctor", "Diagnosis"),
+    "ModelCard": ("modelreg.reporting.card", "ModelCard"),
+    "model_card": ("modelreg.reporting.card", "model_card"),
     "ExportResult": ("modelreg.artifacts.export", "ExportResult"),
     "Finding": ("modelreg.core.findings", "Finding"),
     "Gate": ("modelreg.core.policy", "Gate"),

@@ -426,14 +426,20 @@ def pull(
 
 
 def verified_bytes(
-    root: Path, version: ModelVersion, artifact: Artifact, *, remote: str | None = None
+    root: Path,
+    version: ModelVersion,
+    artifact: Artifact,
+    *,
+    remote: str | None = None,
+    fetch: bool = True,
 ) -> tuple[bytes, str]:
     """One file artifact's content, checked against its md5, and where it came from.
 
     The working-tree file is used when its content matches; otherwise the object
     is taken from the DVC cache or fetched from the remote (into the cache, as pull
     does), without writing the working tree. The bytes returned are the bytes
-    hashed, so nothing can change the file between the check and its use.
+    hashed, so nothing can change the file between the check and its use. Without
+    ``fetch``, an object the cache lacks is a :class:`StorageError`, not a download.
     """
     what = f"{version.ref} {artifact.name} ({artifact.path})"
     if artifact.is_directory:
@@ -451,6 +457,8 @@ def verified_bytes(
         if hashlib.md5(data).hexdigest() == expected:
             return data, IN_WORKTREE
     objects = _Objects(root, read_dvc_config(root), remote)
+    if not fetch and not object_path(objects.cache, artifact.md5).is_file():
+        raise StorageError(f"{what} is in neither the working tree nor the DVC cache")
     source = objects.ensure(artifact.md5, what, artifact.size)
     data = read_regular_file(object_path(objects.cache, artifact.md5), artifact.size, what)
     if hashlib.md5(data).hexdigest() != expected:

@@ -9,6 +9,7 @@ that ``modelreg --help`` stays fast.
 
 # Each command module adds its commands to the group when it is imported.
 from modelreg.cli import (  # noqa: F401
+    cards,
     checking,
     editing,
     promotion,

@@ -243,7 +243,8 @@ class Model:
     owners: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=_empty)
     created: datetime | None = None
-    card: Mapping[str, str] = field(default_factory=_empty)
+    card: Mapping[str, Any] = field(default_factory=_empty)
+    """Model card fields: text, and ``data_splits`` (split name to example count)."""
     pipeline: Mapping[str, Any] = field(default_factory=_empty)
     """Where ``register --from-dvc`` finds the pipeline's outputs (see the schema)."""
     archived: tuple[int, ...] = ()
@@ -261,7 +262,11 @@ class Model:
             owners=tuple(doc.get("owners", ())),
             tags=_frozen(doc.get("tags")),
             created=parse_timestamp(created) if created else None,
-            card=_frozen(doc.get("card")),
+            card=_frozen(
+                {k: _frozen(v) if isinstance(v, Mapping) else v for k, v in doc["card"].items()}
+                if doc.get("card")
+                else None
+            ),
             pipeline=_frozen(doc.get("pipeline")),
             archived=tuple(doc.get("archived", ())),
             deleted=(
@@ -282,7 +287,7 @@ class Model:
                 "owners": list(self.owners),
                 "tags": dict(self.tags),
                 "created": format_timestamp(self.created) if self.created else None,
-                "card": dict(self.card),
+                "card": _thaw(self.card),
                 "pipeline": _thaw(self.pipeline),
                 "archived": sorted(self.archived),
                 "deleted": self.deleted.to_document() if self.deleted else None,

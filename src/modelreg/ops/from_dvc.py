@@ -15,7 +15,8 @@ The lineage is the training stage and the MD5 of its ``dvc.lock`` entry, the
 parameters of every stage behind the registered files, the hash of the training
 data, and the MLflow run the training logged. Metrics come from the metrics
 files, the parity report (``onnx_*``) and the benchmark report (``latency_*``,
-``throughput_*``).
+``throughput_*``). A confusion-matrix image the evaluation drew is registered with
+the version (artifact ``confusion_matrix``) for its model card.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from modelreg.ops.inputs import check_metrics
 __all__ = ["PipelineOutputs", "read_pipeline"]
 
 LOCK = "dvc.lock"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class PipelineOutputs:
     metrics: dict[str, float]
     params: dict[str, Any]
     lineage: Lineage
+    extra: dict[str, Path] = field(default_factory=dict)
+    """More files recorded with the version, by artifact name (``confusion_matrix``)."""
 
 
 @dataclass(frozen=True)
@@ -310,7 +314,7 @@ def read_pipeline(root: Path, name: str, config: Mapping[str, Any]) -> PipelineO
     produced = _producers(stages)
 
     outputs = [config["weights"]]
-    for key in ("onnx", "parity", "benchmark", "run"):
+    for key in ("onnx", "parity", "benchmark", "run", "confusion_matrix"):
         if config.get(key):
             outputs.append(config[key])
     outputs += list(config.get("metrics") or ())
@@ -335,6 +339,16 @@ def read_pipeline(root: Path, name: str, config: Mapping[str, Any]) -> PipelineO
         )
     if config.get("onnx"):
         metrics["model_size_bytes"] = (root / config["onnx"]).stat().st_size
+    extra: dict[str, Path] = {}
+    if config.get("confusion_matrix"):
+        image = config["confusion_matrix"]
+        with (root / image).open("rb") as handle:
+            if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                raise InputError(
+                    f"{image} (model.yaml's pipeline.confusion_matrix) is not a PNG image; "
+                    "save the plot as PNG"
+                )
+        extra["confusion_matrix"] = root / image
 
     data = list(config.get("data") or ())
     if not data:  # by default: the training stage's inputs that another stage produced
@@ -359,4 +373,5 @@ def read_pipeline(root: Path, name: str, config: Mapping[str, Any]) -> PipelineO
         metrics=check_metrics(metrics, f"{name} pipeline metric"),
         params=_params(behind),
         lineage=lineage,
+        extra=extra,
     )

@@ -82,7 +82,9 @@ class _Planned:
     format: str
 
 
-def _plan_artifacts(weights: Path, onnx: Path | None) -> list[_Planned]:
+def _plan_artifacts(
+    weights: Path, onnx: Path | None, extra: Mapping[str, Path] | None = None
+) -> list[_Planned]:
     planned = []
     for role, path in (("weights", weights), ("onnx", onnx)):
         if path is None:
@@ -93,9 +95,17 @@ def _plan_artifacts(weights: Path, onnx: Path | None) -> list[_Planned]:
         if role == "onnx" and fmt != "onnx":
             raise InputError(f"--onnx: {path} must be an .onnx file")
         planned.append(_Planned("onnx" if fmt == "onnx" else role, path, fmt))
+    for role, path in sorted((extra or {}).items()):  # a plot for the model card, say
+        if role in ("weights", "onnx"):
+            raise InputError(f"an extra artifact cannot be named {role!r}")
+        if not path.is_file():
+            raise InputError(f"{role}: {path} does not exist or is not a file")
+        planned.append(_Planned(role, path, "other"))
     names = [p.source.name for p in planned]
     if len(set(names)) != len(names):
-        raise InputError(f"--weights and --onnx share the file name {names[0]!r}; rename one")
+        shared = next(name for name in names if names.count(name) > 1)
+        what = "--weights and --onnx" if not extra else "two artifacts"
+        raise InputError(f"{what} share the file name {shared!r}; rename one")
     if len({p.name for p in planned}) != len(planned):
         raise InputError("--weights is an ONNX file and so is --onnx; give one of them")
     return planned
@@ -116,9 +126,12 @@ def register(
     push: bool = True,
     now: Callable[[], datetime] | None = None,
     progress: bool = False,
+    extra: Mapping[str, Path] | None = None,
 ) -> Registration:
     """Register the next version of ``name`` from ``weights`` (and ``onnx``).
 
+    ``extra`` names more files to record with the version, by artifact name (format
+    ``other``): the pipeline's ``confusion_matrix`` image, which the model card shows.
     ``push`` uploads the artifacts to the default DVC remote when one is
     configured. ``commit`` commits exactly the files written. ``lineage`` adds
     the pipeline's part (stage, lock hash, data, run); the git commit is HEAD's.
@@ -145,6 +158,7 @@ def register(
             tags=tags,
             push=push,
             progress=progress,
+            extra=extra,
         )
         trailers = {"Event": "register", "Model": name, "Version": number}
         message = commit_message(f"register {name} version {number}", trailers, description)
@@ -166,6 +180,7 @@ def register_into(
     push: bool = True,
     created: datetime | None = None,
     progress: bool = False,
+    extra: Mapping[str, Path] | None = None,
 ) -> Registration:
     """Stage version ``number`` of ``name`` in ``change``: the artifacts are copied
     into their folder, added to DVC (and pushed), and the manifest (and a new model's
@@ -174,7 +189,7 @@ def register_into(
     registry.config  # noqa: B018 - fails early, with the fix, if there is no registry
     if not (root / ".dvc").is_dir():
         raise StorageError("DVC is not initialised in this repository; run 'modelreg init'")
-    planned = _plan_artifacts(weights, onnx)
+    planned = _plan_artifacts(weights, onnx, extra)
     checked_metrics = check_metrics(metrics or {})
 
     signature: Signature | None = None
@@ -308,6 +323,7 @@ def register_from_dvc(
         push=push,
         now=now,
         progress=progress,
+        extra=outputs.extra,
     )
 
 

@@ -5,22 +5,28 @@ metrics and status, the trend of a quality metric and of latency across versions
 and the timeline of stage changes with authors and pull-request links; above them,
 whether the registry validates. One self-contained ``index.html`` (inline CSS and
 SVG, no script, no external asset), so it can be published to GitHub Pages or
-opened from disk, and reads the same everywhere.
+opened from disk, and reads the same everywhere. Beside it, ``cards/<model>/<N>.html``
+holds the model card of each version the page lists, linked from its row; the
+cards read the ONNX file and confusion matrix from the working tree or the DVC
+cache only (a dashboard never downloads models), and say so where they are absent.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 from modelreg.core.errors import ModelregError
 from modelreg.core.escape import html_text as _e  # every text and attribute on the page
 from modelreg.core.model import ModelVersion, StagePointer, author_name, format_timestamp
 from modelreg.core.registry import Registry
+from modelreg.core.yaml_io import write_text_atomic
+from modelreg.reporting.card import build_card
 from modelreg.reporting.compare import metric_direction
 from modelreg.reporting.history import StageChange, stage_history
 from modelreg.reporting.report import chart_metric
@@ -41,6 +47,8 @@ class Dashboard:
     models: int
     versions: int
     valid: bool
+    cards: int = 0
+    """Model cards written under ``cards/`` beside the page."""
 
 
 def build_dashboard(repo: str | Path | None, out: str | Path) -> Dashboard:
@@ -48,6 +56,8 @@ def build_dashboard(repo: str | Path | None, out: str | Path) -> Dashboard:
     from modelreg.validation.checks import validate
 
     report = validate(repo, offline=True)
+    target = Path(out)
+    written = 0
     with Registry.open(repo) as registry:
         models = registry.model_names()
         pulls = _pull_url(registry)
@@ -60,7 +70,9 @@ def build_dashboard(repo: str | Path | None, out: str | Path) -> Dashboard:
             total += len(versions)
             try:
                 changes = stage_history(registry, name)
-                sections.append(_model_section(registry, name, versions, changes, pulls))
+                links = _write_cards(registry, name, versions[-_VERSIONS_SHOWN:], changes, target)
+                written += len(links)
+                sections.append(_model_section(registry, name, versions, changes, pulls, links))
             except ModelregError as error:
                 sections.append(
                     f'<section id="m-{_id(name)}"><h2>{_e(name)}</h2>'
@@ -89,10 +101,33 @@ def build_dashboard(repo: str | Path | None, out: str | Path) -> Dashboard:
         nav=nav,
         body=body,
     )
-    target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
     (target / "index.html").write_text(page, encoding="utf-8")
-    return Dashboard(target / "index.html", len(models), total, report.ok)
+    return Dashboard(target / "index.html", len(models), total, report.ok, written)
+
+
+def _write_cards(
+    registry: Registry,
+    name: str,
+    versions: Sequence[ModelVersion],
+    changes: Sequence[StageChange],
+    target: Path,
+) -> dict[int, str]:
+    """Write ``cards/<model>/<N>.html`` for ``versions``; each card's link, by number."""
+    try:
+        model = registry.model(name)
+    except ModelregError:  # the page lists validate's finding about model.yaml
+        return {}
+    links = {}
+    for version in versions:
+        try:
+            card = build_card(registry, version, fetch=False, history=changes, model=model)
+        except ModelregError:
+            continue
+        relative = f"cards/{name}/{version.version}.html"
+        write_text_atomic(target / relative, card.html(back="../../index.html"))
+        links[version.version] = quote(relative)
+    return links
 
 
 def _readable_versions(registry: Registry, name: str) -> list[ModelVersion]:
@@ -122,6 +157,7 @@ def _model_section(
     versions: list[ModelVersion],
     changes: list[StageChange],
     pulls: str | None,
+    card_links: Mapping[int, str],
 ) -> str:
     stages = registry.stage_pointers(name)
     aliases = registry.aliases(name)
@@ -151,15 +187,19 @@ def _model_section(
         metrics = "".join(
             f'<td class="num">{_metric(version.metrics.get(c))}</td>' for c in columns
         )
+        link = card_links.get(version.version)
+        card = f'<a href="{_e(link)}">card</a>' if link else ""
         rows.append(
             f"<tr><td>v{version.version}</td><td>{_e(version.created.strftime('%Y-%m-%d'))}</td>"
             f"<td>{_e(author_name(version.author))}</td>{metrics}"
-            f'<td>{"".join(labels)}</td><td class="desc">{_e(version.description)}</td></tr>'
+            f'<td>{"".join(labels)}</td><td class="desc">{_e(version.description)}</td>'
+            f"<td>{card}</td></tr>"
         )
     header = "".join(f'<th class="num">{_e(c)}</th>' for c in columns)
     table = (
         f"<table><thead><tr><th>version</th><th>created</th><th>author</th>{header}"
-        f"<th>status</th><th>description</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<th>status</th><th>description</th><th>card</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
     timeline = _timeline(changes[:_CHANGES_SHOWN], pulls)
     return (

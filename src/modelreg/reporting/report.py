@@ -3,8 +3,9 @@
 The job summary CI writes and the sticky comment it keeps on a pull request: the
 events between two revisions (:mod:`modelreg.reporting.diff`), and for each model they
 touch, the gate results of every stage that moved, the comparison of the version
-now in the stage against the one before, and two Mermaid charts GitHub renders
-in Markdown: a metric across the model's versions, and the promotion timeline.
+now in the stage against the one before, the promoted version's model card (a
+collapsed summary), and two Mermaid charts GitHub renders in Markdown: a metric
+across the model's versions, and the promotion timeline.
 Everything is read from the registry at HEAD and from git history; nothing runs.
 """
 
@@ -14,10 +15,12 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from modelreg.core.errors import ModelregError
 from modelreg.core.escape import code_fence, markdown_text
 from modelreg.core.model import ModelVersion, StagePointer, author_name
 from modelreg.core.policy import check_gates, gate_table
 from modelreg.core.registry import Registry
+from modelreg.reporting.card import build_card
 from modelreg.reporting.compare import compare_versions, metric_direction
 from modelreg.reporting.compare import render_markdown as render_comparison
 from modelreg.reporting.diff import RegistryDiff, RegistryEvent, diff_revisions
@@ -87,6 +90,13 @@ def _stage_move(
     if event.previous and event.previous in registry.version_numbers(model):
         selectors = [str(event.previous), str(event.version)]
         lines.append(render_comparison(compare_versions(registry, model, selectors)))
+    if event.event == "promoted":
+        # The card from the manifests alone: a report reads no artifact and no history.
+        try:
+            card = build_card(registry, version, artifacts=False, read_history=False)
+            lines += ["", card.compact_markdown()]
+        except ModelregError as error:  # a broken model.yaml: validate's job to say more
+            lines += ["", markdown_text(f"The model card cannot be shown: {error}"), ""]
     return "\n".join(lines)
 
 

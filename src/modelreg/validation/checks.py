@@ -204,6 +204,7 @@ class _ModelChecker:
         # number -> "deleted", "deprecated", or "" for a version that may be used
         self.versions: dict[int, str] = {}
         self.archived: list[int] = []  # model.yaml's, for check_archived
+        self.card: dict[str, Any] | None = None  # model.yaml's card fields, for check_card
         self.raw: dict[str, bytes] = {}  # what each loaded file held, to locate findings
 
     def finding(
@@ -272,6 +273,7 @@ class _ModelChecker:
             return
         document = self.load(path, "model")
         self.archived = list(document.get("archived", [])) if document is not None else []
+        self.card = dict(document.get("card", {})) if document is not None else None
         if document is not None and document["name"] != self.name:
             self.error(
                 "name-mismatch",
@@ -467,6 +469,29 @@ class _ModelChecker:
             document = self.load(path, "pointer")
             if document is not None:
                 self.check_pointer(path, document, is_alias)
+                if not is_alias:
+                    self.check_card(label, document["version"])
+
+    def check_card(self, stage: str, version: int) -> None:
+        """A version in the last stage (production) is in people's hands: its model's card
+        should say what it is for and where it fails. A warning, not an error: the
+        registry is still consistent without one."""
+        if self.card is None or not self.stages or stage != self.stages[-1]:
+            return
+        missing = [
+            field
+            for field in ("intended_use", "limitations")
+            if not str(self.card.get(field) or "").strip()
+        ]
+        if missing:
+            self.warn(
+                "card-incomplete",
+                f"{self.dir}/{MODEL_FILE}",
+                f"{stage} holds version {version}, but the model card has no "
+                f"{' or '.join(missing)}; describe {'them' if len(missing) > 1 else 'it'} "
+                "under card: ('modelreg card' shows the card)",
+                ("card", missing[0]),
+            )
 
     def pointer_name_ok(self, path: str, label: str, is_alias: bool) -> bool:
         if is_alias:
