@@ -335,3 +335,35 @@ def import_mlflow_command(
             echo(f"  note: {note}")
     done.check()  # the contract: a failed import is exit 1, even when others came over
     echo(done.summary() if done.models else "nothing to import: the MLflow registry has no models")
+
+
+@cli.command("import-gto")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--model", "models", multiple=True, metavar="NAME", help="Import only this model; repeat it."
+)
+@click.option("--no-push", is_flag=True, help="Do not upload the artifacts to the DVC remote.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_options
+def import_gto_command(
+    options: Options, source: Path, models: tuple[str, ...], no_push: bool, as_json: bool
+) -> None:
+    """Import the GTO registry in the git repository SOURCE (its tags).
+
+    Each model becomes one commit of its versions (in semantic-version order, from
+    the file artifacts.yaml names at each version's commit), then one commit per
+    stage change in GTO's order, by the tag's tagger and at its date, so 'modelreg
+    history' lists them as GTO's history does.
+    """
+    from modelreg.ops.import_gto import import_gto
+
+    result = import_gto(source, repo=options.repo, models=models, push=not no_push)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for (name, done), sha in zip(result.models.items(), result.commits, strict=True):
+        stages = ", ".join(f"{s} v{v}" for s, v in sorted(done["stages"].items())) or "no stage"
+        echo(
+            f"{name}: {len(done['versions'])} versions, {done['assignments']} stage changes, "
+            f"{stages}; committed {sha[:12]}"
+        )

@@ -58,14 +58,16 @@ class Git:
         input_bytes: bytes | None = None,
         check: bool = True,
         timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> bytes:
-        """Run ``git args...`` and return its stdout; :class:`GitError` on failure."""
+        """Run ``git args...`` and return its stdout; :class:`GitError` on failure.
+        ``env`` adds variables for this one command."""
         started = time.perf_counter() if tracing() else None
         try:
             done = subprocess.run(
                 ["git", *args],
                 cwd=self.root,
-                env=self.env,
+                env={**self.env, **env} if env else self.env,
                 input=input_bytes,
                 capture_output=True,
                 check=False,
@@ -211,15 +213,33 @@ class Git:
             raise GitError(f"cannot read commit.gpgsign from the git config: {detail}")
         return ["-S"] if done.stdout.strip() == b"true" else ["--no-gpg-sign"]
 
-    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+    def commit_tree(
+        self,
+        tree: str,
+        parents: Sequence[str],
+        message: str,
+        *,
+        author: tuple[str, str, str] | None = None,
+    ) -> str:
         """A commit object of ``tree`` on ``parents``, signed as configured; its id.
-        No ref moves: the caller decides where the commit goes."""
+        No ref moves: the caller decides where the commit goes. ``author`` (name,
+        email, ISO date) records someone else's change, as an import does; the
+        committer stays the user."""
         sign = self.signing_args()
         args = ["commit-tree", *sign, tree]
         for parent in parents:
             args += ["-p", parent]
+        extra = (
+            {
+                "GIT_AUTHOR_NAME": author[0],
+                "GIT_AUTHOR_EMAIL": author[1],
+                "GIT_AUTHOR_DATE": author[2],
+            }
+            if author
+            else None
+        )
         try:
-            out = self.run(*args, "-F", "-", input_bytes=message.encode())
+            out = self.run(*args, "-F", "-", input_bytes=message.encode(), env=extra)
         except GitError as exc:
             raise _signing_error(exc, sign) from None
         return out.decode().strip()

@@ -49,7 +49,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,7 +65,7 @@ from modelreg.ops.landing import Landed, PullRequestBase, blob_at, blob_id, comm
 if TYPE_CHECKING:
     from modelreg.integrations.github import GitHub
 
-__all__ = ["Change", "Pull", "PullSpec", "commit_message", "settle", "write_lock"]
+__all__ = ["Change", "Pull", "PullSpec", "Step", "commit_message", "settle", "write_lock"]
 
 Clock = Callable[[], datetime]
 
@@ -314,6 +314,17 @@ class Pull:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One more commit after a change's own, for :meth:`Change.commit`'s ``series``: an
+    import replaying someone else's history, each step by its original author."""
+
+    message: str
+    changes: Mapping[str, bytes | None]
+    author: tuple[str, str, str] | None = None
+    """(name, email, ISO date) of the step's author; the committer is the user."""
+
+
+@dataclass(frozen=True)
 class PullSpec:
     """The pull request a change opens, when it lands as one."""
 
@@ -523,27 +534,36 @@ class Change:
         sha = self.commit(message)
         return None if sha is None else Landed(sha, warnings=tuple(self.warnings))
 
-    def commit(self, message: str) -> str | None:
+    def commit(self, message: str, *, series: Sequence[Step] = ()) -> str | None:
         """One commit of exactly the change's files on HEAD, HEAD moved by
         compare-and-swap; then the files and their index entries. None if nothing
-        would change."""
+        would change. ``series`` adds commits after it (each its own files, message
+        and author), landed together: HEAD moves once, to the last."""
         changes = self._changes()
-        self.changed = tuple(changes)
-        if not changes:
+        final: dict[str, bytes | None] = dict(changes)
+        for step in series:
+            for path in step.changes:
+                self._check_path(path)
+            final.update(step.changes)
+        self.changed = tuple(final)
+        if not final:
             self._finish()
             return None
         # Files a tool wrote in place were checked by the caller before the tool ran.
         self.refuse_dirty(
             *(
                 p
-                for p in changes
+                for p in final
                 if p not in self._adopted and not self._in_new_folder(p) and not self._under_move(p)
             )
         )
         head = self._journal.head
         self._journal.index = True
-        self._backup(list(changes))
-        sha = commit_on(self.git, head, changes, message)
+        self._backup(list(final))
+        sha = commit_on(self.git, head, changes, message) if changes else head
+        for step in series:
+            sha = commit_on(self.git, sha, step.changes, step.message, author=step.author)
+        assert sha is not None
         self._journal.commit = sha
         self._save()
         try:
@@ -555,8 +575,8 @@ class Change:
                 "HEAD moved while this change was being made (a commit, a checkout or a "
                 "pull happened meanwhile); nothing was changed: run the command again"
             ) from None
-        self._place_all(changes)
-        _stage(self.git, list(changes))
+        self._place_all(final)
+        _stage(self.git, list(final))
         self._finish()
         return sha
 

@@ -154,7 +154,12 @@ class PullRequestBase:
 
 
 def commit_on(
-    git: Git, parent: str | None, changes: Mapping[str, bytes | None], message: str
+    git: Git,
+    parent: str | None,
+    changes: Mapping[str, bytes | None],
+    message: str,
+    *,
+    author: tuple[str, str, str] | None = None,
 ) -> str:
     """A commit of ``parent``'s tree (none: an empty one) with ``changes`` applied
     (None removes a file); returns its id. No ref moves.
@@ -166,7 +171,7 @@ def commit_on(
     tree = _rebuild(git, f"{parent}^{{tree}}" if parent else None, dict(changes))
     if tree is None:
         raise ConflictError("the change would leave the repository empty")
-    return git.commit_tree(tree, [parent] if parent else [], message)
+    return git.commit_tree(tree, [parent] if parent else [], message, author=author)
 
 
 def _rebuild(git: Git, tree: str | None, changes: dict[str, bytes | None]) -> str | None:
