@@ -229,7 +229,7 @@ class ObjectStore:
 
     def _missing_in_cloud(self, md5s: set[str]) -> set[str]:
         self.require_plugin()
-        try:  # pragma: no cover - no cloud here
+        try:
             from dvc.repo import Repo
 
             with Repo(str(self.root)) as repo:

@@ -357,7 +357,9 @@ def import_gto_command(
     """
     from modelreg.ops.import_gto import import_gto
 
-    result = import_gto(source, repo=options.repo, models=models, push=not no_push)
+    result = import_gto(
+        source, repo=options.repo, models=models, push=not no_push, progress=terminal_progress()
+    )
     if as_json:
         emit_json(result.to_json())
         return

@@ -193,8 +193,10 @@ def import_gto(
     repo: str | Path | None = None,
     models: Sequence[str] = (),
     push: bool = True,
+    progress: bool = False,
 ) -> GtoImport:
-    """Import the GTO registry in the git repository ``source`` (``models``: only these)."""
+    """Import the GTO registry in the git repository ``source`` (``models``: only these).
+    ``progress`` lets DVC draw its hashing and transfer bars on stderr (a terminal's)."""
     from modelreg.ops.register import register_into
 
     source_path = Path(source)
@@ -253,6 +255,7 @@ def import_gto(
                         tags={GTO_VERSION_TAG: version, "gto.commit": event.commit},
                         push=push,
                         created=event.date,
+                        progress=progress,
                     )
                 numbers[event.commit] = number
             steps = []
