@@ -139,7 +139,12 @@ def test_model_info_and_predict_in_the_seeds_shape(registry: Workspace) -> None:
         assert info["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 1, 8, 8]}]
         assert set(info) >= {"metrics", "classes", "lineage", "created", "description"}
         # Lineage: the commit that registered version 1 is an ancestor of HEAD.
-        assert git(registry.root, "merge-base", info["lineage"]["git_commit"], head).strip()
+        ancestry = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", info["lineage"]["git_commit"], head],
+            cwd=registry.root,
+            check=False,
+        )
+        assert ancestry.returncode == 0
 
         one = np.linspace(0, 1, 64, dtype=np.float32).reshape(1, 8, 8)
         single = live.client.post("/predict", json={"inputs": one.tolist()})
@@ -307,14 +312,17 @@ def test_follows_promotions_and_rollbacks(registry: Workspace, caplog: Any) -> N
 
 
 class SlowSession:
-    """A session that takes its time, so a request is surely in flight during a swap."""
+    """A session that holds each run until released, so a request is surely in flight
+    during a swap: ``entered`` is set once a run has started."""
 
-    def __init__(self, session: Any, delay: float) -> None:
+    def __init__(self, session: Any) -> None:
         self.session = session
-        self.delay = delay
+        self.entered = threading.Event()
+        self.release = threading.Event()
 
     def run(self, outputs: Any, feeds: Any) -> Any:
-        time.sleep(self.delay)
+        self.entered.set()
+        assert self.release.wait(30), "the test never released the slow session"
         return self.session.run(outputs, feeds)
 
 
@@ -322,7 +330,8 @@ def test_requests_in_flight_finish_on_the_version_they_started_with(registry: Wo
     server = prepare(registry.root, [f"{MODEL}@production"])
     [route] = server.routes
     current = route.current()
-    slow = dataclasses.replace(current.primary, session=SlowSession(current.primary.session, 1.0))
+    session = SlowSession(current.primary.session)
+    slow = dataclasses.replace(current.primary, session=session)
     route.swap(dataclasses.replace(current, primary=slow))
     x = np.full((1, 1, 8, 8), 0.25, np.float32)
     with LiveServer(server, poll=3600) as live:
@@ -333,10 +342,11 @@ def test_requests_in_flight_finish_on_the_version_they_started_with(registry: Wo
             )
         )
         flight.start()
-        time.sleep(0.3)  # the request is inside the slow session now
+        assert session.entered.wait(30), "the request never reached the session"
         promote(MODEL, 2, "production", repo=registry.root)
         server.follower.refresh()
         assert served_version(live) == "2"  # new requests already get version 2
+        session.release.set()
         flight.join(timeout=30)
     [answer] = answers
     assert answer.status_code == 200
