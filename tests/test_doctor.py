@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -71,16 +72,25 @@ def test_a_missing_remote_and_a_missing_signer_fail(
 def test_a_cloud_remote_without_its_extra_names_the_install(
     workspace: Workspace, modelreg_exe: str
 ) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "dvc", "remote", "add", "-d", "cloud", "s3://bucket/models"],
-        cwd=workspace.root,
-        check=True,
-        capture_output=True,
-    )
-    found = lines(doctor(modelreg_exe, workspace.root))
-    assert found["dvc remote"] == (
-        "FAIL 'cloud' is s3://bucket/models, which needs pip install 'modelreg[s3]'"
-    )
+    # The test environment has the s3 plugin (tests/test_s3_remote.py) but not gs's.
+    assert importlib.util.find_spec("dvc_gs") is None
+    assert importlib.util.find_spec("dvc_s3") is not None
+    for name, url in (("cloud", "gs://bucket/models"), ("other", "s3://bucket/models")):
+        subprocess.run(
+            [sys.executable, "-m", "dvc", "remote", "add", "-d", name, url],
+            cwd=workspace.root,
+            check=True,
+            capture_output=True,
+        )
+        found = lines(doctor(modelreg_exe, workspace.root))
+        if name == "cloud":
+            assert found["dvc remote"] == (
+                "FAIL 'cloud' is gs://bucket/models, which needs pip install 'modelreg[gs]'"
+            )
+        else:
+            assert found["dvc remote"] == (
+                "ok 'other' is s3://bucket/models (plugin installed; not contacted)"
+            )
 
 
 def test_the_token_is_named_never_shown_with_its_login_and_scopes(
