@@ -25,7 +25,7 @@ from modelreg.cli.app import (
     pass_options,
     plain_text,
 )
-from modelreg.cli.promotion import _github, _pr_options
+from modelreg.cli.promotion import _github, _landed, _pr_options
 
 if TYPE_CHECKING:
     from modelreg.ops.landing import Landed
@@ -60,13 +60,7 @@ def _report(done: Landed | None, what: str, as_json: bool, extra: dict[str, Any]
     if done is None:
         echo(f"{what}: already so, nothing to change")
         return
-    for warning in done.warnings:
-        echo(f"warning: {warning}", err=True)
-    if done.pull is not None:
-        echo(f"{what}: opened pull request #{done.pull.number}: {done.pull.html_url}")
-        echo(f"  branch {done.branch}, commit {done.commit[:12]}")
-    else:
-        echo(f"{what}: committed {done.commit[:12]}")
+    _landed(done, what)
 
 
 def _pull(pr: bool, base: str | None, github: Any) -> Any:

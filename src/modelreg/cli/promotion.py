@@ -75,14 +75,17 @@ def _github(
         yield github
 
 
-def _landed(result: Any) -> None:
+def _landed(result: Any, what: str = "") -> None:
+    """Where a change landed: its warnings, then the pull request or the commit
+    (``what``, when given, leads the line)."""
+    lead = f"{what}: " if what else ""
     for warning in result.warnings:
         echo(f"warning: {warning}", err=True)
     if result.pull is not None:
-        echo(f"opened pull request #{result.pull.number}: {result.pull.html_url}")
+        echo(f"{lead}opened pull request #{result.pull.number}: {result.pull.html_url}")
         echo(f"  branch {result.branch}, commit {result.commit[:12]}")
     else:
-        echo(f"committed {result.commit[:12]}")
+        echo(f"{lead}committed {result.commit[:12]}")
 
 
 @cli.command()
