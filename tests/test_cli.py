@@ -192,9 +192,8 @@ def test_errors_are_one_line_with_exit_1_and_no_traceback(
     assert done.returncode == 1
     assert done.stderr == (
         f"error: registry/digits/versions/2.yaml:{line}: extra: unknown field; allowed: artifacts, "
-        "author, created, deleted, deprecation, description, lineage, metrics, model, signature, "
-        "tags, "
-        "version\n"
+        "author, created, deleted, deprecation, description, lineage, metrics, model, semver, "
+        "signature, tags, version\n"
     )
     with_trace = run(modelreg_exe, "--traceback", "show", "digits/2", cwd=demo.root)
     assert "Traceback (most recent call last)" in with_trace.stderr

@@ -52,6 +52,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "version": {
         "model": "digits-cnn",
         "version": 3,
+        "semver": "1.2.0-rc.1",
         "created": "2026-01-15T09:30:00Z",
         "author": "Ada <ada@example.com>",
         "description": "lr 1e-3",
@@ -240,6 +241,9 @@ INTERESTING_STRINGS = [
     "float32",
     "ü",
     "none",
+    "1.2.0",
+    "1.2.0+build",
+    "v1.2.0",
 ]
 scalars = (
     st.none()

@@ -65,6 +65,7 @@ from modelreg.core.errors import (
     StorageError,
 )
 from modelreg.core.registry import Registry, VersionStatus
+from modelreg.core.semver import SemVer
 from modelreg.core.source import WorktreeSource, find_repo_root
 
 __all__ = ["ModelregStore"]
@@ -99,9 +100,10 @@ def _number(version: str | int) -> int:
         raise MlflowException(
             f"Model version must be an integer, got {version!r}", INVALID_PARAMETER_VALUE
         ) from None
-    if number < 1:
+    if number < 1:  # no version has it: not found, as MLflow's own stores answer
         raise MlflowException(
-            f"Model version must be a positive integer, got {version!r}", INVALID_PARAMETER_VALUE
+            f"Model version {version!r} not found: versions are numbered from 1",
+            RESOURCE_DOES_NOT_EXIST,
         )
     return number
 
@@ -373,13 +375,35 @@ class ModelregStore(AbstractStore):
         self._write(lambda: update_model(name, repo=self.root, delete_tags=[key], commit=True))
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
+        """The newest version in each stage; a "stage" shaped like ``v1.2.3`` is the
+        version with that semver. MLflow reads ``models:/NAME/v1.2.3`` as a stage (any
+        suffix that is not a number or ``latest``) and loads the version this answers."""
         _check_name(name)
+        semvers = {s: _semver_of(s) for s in stages or ()}
+        if any(semver is not None for semver in semvers.values()):
+            found: list[ModelVersion] = []
+            for stage, semver in semvers.items():
+                if semver is None:
+                    found += self.get_latest_versions(name, [stage])
+                    continue
+                with self._registry() as registry:
+                    found.append(self._semver_entity(registry, name, semver))
+            return found
         wanted = [get_canonical_stage(s) for s in (stages or ALL_STAGES)]
         with self._registry() as registry:
             latest = {
                 v.current_stage: v for v in self._model_entity(registry, name).latest_versions
             }
         return [latest[stage] for stage in dict.fromkeys(wanted) if stage in latest]
+
+    def _semver_entity(self, registry: Registry, name: str, semver: SemVer) -> ModelVersion:
+        """The version carrying ``semver``, as MLflow's entity (a deleted one is not found)."""
+        if registry.model(name).deleted is not None:
+            raise MlflowException(
+                f"Registered Model with name={name} not found", RESOURCE_DOES_NOT_EXIST
+            )
+        number = registry.semver_version(name, semver).version
+        return self._version_entity(registry, self._version(registry, name, number))
 
     # --- versions ----------------------------------------------------------------------
 
@@ -410,6 +434,7 @@ class ModelregStore(AbstractStore):
             if local_model_path is not None and Path(local_model_path).is_dir():
                 shutil.copytree(local_model_path, local)
             else:
+                _read_served_artifacts_locally()
                 try:
                     local = fetch_model(source, Path(scratch), self.tracking_uri)
                 except MlflowException:
@@ -628,6 +653,9 @@ class ModelregStore(AbstractStore):
                         f"Registered model {name} has no versions", RESOURCE_DOES_NOT_EXIST
                     )
                 return self._version_entity(registry, versions[-1])
+            semver = _semver_of(alias)
+            if semver is not None:  # models:/NAME@v1.2.3
+                return self._semver_entity(registry, name, semver)
             stage = registry.config.canonical_stage(alias)
             if stage is not None:
                 registry.model(name)  # an unknown model is not found, as for any alias
@@ -640,6 +668,46 @@ class ModelregStore(AbstractStore):
                     f"Registered model alias {alias} not found.", INVALID_PARAMETER_VALUE
                 )
             return self._version_entity(registry, self._version(registry, name, pointer.version))
+
+
+def _semver_of(text: str) -> SemVer | None:
+    """The semver a stage or alias argument names (``v1.2.3``), else None."""
+    from modelreg.core.semver import semver_of_ref
+
+    if not isinstance(text, str):
+        return None
+    try:
+        return semver_of_ref(text)
+    except ModelregError as exc:
+        raise MlflowException(str(exc), INVALID_PARAMETER_VALUE) from None
+
+
+def _read_served_artifacts_locally() -> None:
+    """Inside ``mlflow server`` (or ``mlflow ui``) serving artifacts, MLflow 3's default, a
+    run's or logged model's files are at ``mlflow-artifacts:/PATH``, which MLflow reads only
+    through an HTTP tracking URI, so registering them failed there. In that process PATH is
+    under the server's artifacts destination: read it from there, as MLflow's handlers do."""
+    import os
+    import posixpath
+
+    from mlflow.server.constants import ARTIFACTS_DESTINATION_ENV_VAR, SERVE_ARTIFACTS_ENV_VAR
+    from mlflow.store.artifact.artifact_repository_registry import (
+        _artifact_repository_registry,
+        get_artifact_repository,
+    )
+    from mlflow.utils.uri import validate_path_is_safe
+
+    destination = os.environ.get(ARTIFACTS_DESTINATION_ENV_VAR)
+    if os.environ.get(SERVE_ARTIFACTS_ENV_VAR) != "true" or not destination:
+        return
+
+    def served(uri: str, tracking_uri: str | None = None, registry_uri: str | None = None) -> Any:
+        path = urlparse(uri).path.lstrip("/")
+        validate_path_is_safe(path)  # no '..' out of the destination, as MLflow checks
+        location = posixpath.join(destination, path)
+        return get_artifact_repository(location, tracking_uri, registry_uri)
+
+    _artifact_repository_registry.register("mlflow-artifacts", served)
 
 
 def _check_name(name: str) -> None:

@@ -224,8 +224,8 @@ def cli(ctx: click.Context, repo: Path | None, traceback: bool, verbose: bool, q
     """A GitOps model registry: versions and stages are reviewed YAML in Git, weights live in DVC.
 
     References name versions as MLflow and GTO users write them: NAME, NAME/3,
-    NAME/latest, NAME@production (a stage or alias), NAME/Production, each with or
-    without the models:/ prefix.
+    NAME/latest, NAME@production (a stage or alias), NAME/Production, NAME@v1.2.3 (a
+    semantic version), each with or without the models:/ prefix.
     """
     if verbose and quiet:
         raise click.UsageError("give -v or -q, not both")

@@ -86,16 +86,18 @@ def versions(options: Options, name: str, sort: str, as_json: bool) -> None:
     found = [view.version for view in listing.versions]
     metric_names = list(dict.fromkeys(k for v in found for k in v.metrics))[:3]
     scored = listing.score is not None
+    semvers = any(v.semver for v in found)  # the column only where the model uses them
     rows = [
-        [str(v.version), date_text(v.created), author_name(v.author),
-         status_text(view.status, v.deprecated)]
+        [str(v.version), *([v.semver or "-"] if semvers else []), date_text(v.created),
+         author_name(v.author), status_text(view.status, v.deprecated)]
         + ([_score_text(listing.score_of(view))] if scored else [])
         + [metric_text(v.metrics[m]) if m in v.metrics else "-" for m in metric_names]
         + [first_line(v.description, 40)]
         for view in listing.versions
         for v in (view.version,)
     ]  # fmt: skip
-    columns = ["VERSION", "CREATED (UTC)", "AUTHOR", "STAGE", *(["SCORE"] if scored else []),
+    columns = ["VERSION", *(["SEMVER"] if semvers else []), "CREATED (UTC)", "AUTHOR", "STAGE",
+               *(["SCORE"] if scored else []),
                *metric_names, "DESCRIPTION"]  # fmt: skip
     table(f"{listing.model}: {len(found)} versions", columns, rows)
     if listing.score is not None:
@@ -166,6 +168,8 @@ def _print_version(view: VersionView) -> None:
         f"resolved by {via})",
         f"created:     {date_text(version.created)} UTC by {version.author or 'unknown'}",
     ]
+    if version.semver:
+        lines.insert(1, f"semver:      {version.semver}")
     if version.description:
         lines.append(f"description: {first_line(version.description, 90)}")
     if version.deprecation:

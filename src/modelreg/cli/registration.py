@@ -144,6 +144,18 @@ def init(
     callback=plain_text,
     help="A tag; repeat it.",
 )
+@click.option(
+    "--bump",
+    type=click.Choice(["major", "minor", "patch"]),
+    help="Give the version the next semantic version after the model's latest "
+    "(from 0.0.0 when none has one: 1.0.0, 0.1.0 or 0.0.1).",
+)
+@click.option(
+    "--semver",
+    metavar="X.Y.Z",
+    help="Give the version this semantic version (e.g. 1.2.0 or 2.0.0-rc.1); "
+    "it must be greater than the model's latest.",
+)
 @click.option("--commit", is_flag=True, help="Commit the new version's files.")
 @click.option("--no-push", is_flag=True, help="Do not upload the artifacts to the DVC remote.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -158,6 +170,8 @@ def register(
     params: str | None,
     description: str,
     tags: tuple[str, ...],
+    bump: str | None,
+    semver: str | None,
     commit: bool,
     no_push: bool,
     as_json: bool,
@@ -167,11 +181,14 @@ def register(
     Either from files (--weights, with --onnx, --metrics, --params), or with
     --from-dvc from the outputs of the last 'dvc repro': dvc.lock gives the
     hashes, stage and parameters, and the version is refused if those outputs
-    are stale or the ONNX export failed its parity check.
+    are stale or the ONNX export failed its parity check. --bump or --semver
+    also gives it a semantic version, which NAME@v1.2.3 then names.
     """
     from modelreg.api import load_metrics, load_params, parse_tags, register_from_dvc
     from modelreg.api import register as register_version
 
+    if bump is not None and semver is not None:
+        raise click.UsageError("give --bump or --semver, not both")
     if from_dvc:
         given = [f for f, v in (("--weights", weights), ("--onnx", onnx), ("--metrics", metrics),
                                 ("--params", params)) if v]  # fmt: skip
@@ -185,6 +202,8 @@ def register(
             commit=commit,
             push=not no_push,
             progress=terminal_progress(),
+            bump=bump,
+            semver=semver,
         )
     else:
         if weights is None:
@@ -201,11 +220,14 @@ def register(
             commit=commit,
             push=not no_push,
             progress=terminal_progress(),
+            bump=bump,
+            semver=semver,
         )
     if as_json:
         emit_json(result.to_json())
         return
-    echo(f"registered {result.version.ref} ({result.path})")
+    semantic = f" v{result.version.semver}" if result.version.semver else ""
+    echo(f"registered {result.version.ref}{semantic} ({result.path})")
     for artifact in result.version.artifacts:
         echo(f"  {artifact.name}: {artifact.path} md5 {artifact.md5} ({artifact.size} bytes)")
     lineage = result.version.lineage
@@ -335,37 +357,3 @@ def import_mlflow_command(
             echo(f"  note: {note}")
     done.check()  # the contract: a failed import is exit 1, even when others came over
     echo(done.summary() if done.models else "nothing to import: the MLflow registry has no models")
-
-
-@cli.command("import-gto")
-@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--model", "models", multiple=True, metavar="NAME", help="Import only this model; repeat it."
-)
-@click.option("--no-push", is_flag=True, help="Do not upload the artifacts to the DVC remote.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_options
-def import_gto_command(
-    options: Options, source: Path, models: tuple[str, ...], no_push: bool, as_json: bool
-) -> None:
-    """Import the GTO registry in the git repository SOURCE (its tags).
-
-    Each model becomes one commit of its versions (in semantic-version order, from
-    the file artifacts.yaml names at each version's commit), then one commit per
-    stage change in GTO's order, by the tag's tagger and at its date, so 'modelreg
-    history' lists them as GTO's history does.
-    """
-    from modelreg.ops.import_gto import import_gto
-
-    result = import_gto(
-        source, repo=options.repo, models=models, push=not no_push, progress=terminal_progress()
-    )
-    if as_json:
-        emit_json(result.to_json())
-        return
-    for (name, done), sha in zip(result.models.items(), result.commits, strict=True):
-        stages = ", ".join(f"{s} v{v}" for s, v in sorted(done["stages"].items())) or "no stage"
-        echo(
-            f"{name}: {len(done['versions'])} versions, {done['assignments']} stage changes, "
-            f"{stages}; committed {sha[:12]}"
-        )

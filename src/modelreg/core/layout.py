@@ -17,6 +17,7 @@ import posixpath
 import re
 
 from modelreg.core.errors import InputError
+from modelreg.core.semver import looks_like_semver
 
 __all__ = [
     "ALIASES",
@@ -127,6 +128,8 @@ def name_problem(kind: str, name: str) -> str | None:
             return f"{name!r} is a reserved device name on Windows; choose another stage name"
         return None
     if kind == "alias":
+        if looks_like_semver(name):
+            return f"{name!r} reads as a semantic version (NAME@v1.2.3) and cannot name an alias"
         if not ALIAS_NAME.match(name):
             return (
                 f"{name!r} is not a valid alias: use letters, digits, '-' and '_', "

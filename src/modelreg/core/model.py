@@ -473,6 +473,9 @@ class ModelVersion:
     tags: Mapping[str, str] = field(default_factory=_empty)
     deprecation: Deprecation | None = None
     deleted: Deprecation | None = None  # a tombstone: kept, never listed by MLflow
+    semver: str | None = None
+    """The semantic version (``1.2.0``, ``2.0.0-rc.1``), when it has one: greater than
+    every lower-numbered version's (see :mod:`modelreg.core.semver`)."""
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> ModelVersion:
@@ -500,6 +503,7 @@ class ModelVersion:
                 if deleted
                 else None
             ),
+            semver=doc.get("semver"),
         )
 
     @property
@@ -520,6 +524,7 @@ class ModelVersion:
             {
                 "model": self.model,
                 "version": self.version,
+                "semver": self.semver,
                 "created": format_timestamp(self.created),
                 "author": self.author or None,
                 "description": self.description or None,

@@ -5,6 +5,7 @@
     NAME/latest         the newest version that is not deprecated
     NAME@production     the version a stage (any case) or an alias points at
     NAME/Production     MLflow's legacy stage form, the same as NAME@production
+    NAME@v1.2.3         the version whose ``semver`` is 1.2.3 (also NAME/v1.2.3)
 
 Each may carry MLflow's ``models:/`` prefix. Parsing checks only the shape;
 whether the stage or alias exists is the registry's question.
@@ -16,15 +17,16 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from modelreg.core.errors import ReferenceSyntaxError
+from modelreg.core.errors import ModelregError, ReferenceSyntaxError
 from modelreg.core.layout import name_problem
+from modelreg.core.semver import SemVer, semver_of_ref
 
 __all__ = ["ModelRef", "parse_ref"]
 
 _PREFIX = "models:/"
 _NUMBER = re.compile(r"[0-9]+\Z")
 
-Selector = Literal["model", "version", "latest", "pointer"]
+Selector = Literal["model", "version", "latest", "pointer", "semver"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,13 @@ class ModelRef:
     version: int | None = None
     pointer: str | None = None  # a stage or alias name, as written
     legacy_stage: bool = False  # written NAME/Stage rather than NAME@stage
+    semver: SemVer | None = None  # the semantic version NAME@v1.2.3 names
 
     def __str__(self) -> str:
         if self.selector == "version":
             return f"{self.model}/{self.version}"
+        if self.selector == "semver":
+            return f"{self.model}@v{self.semver}"
         if self.selector == "latest":
             return f"{self.model}/latest"
         if self.selector == "pointer":
@@ -75,6 +80,9 @@ def parse_ref(raw: str) -> ModelRef:
         _check_model(raw, model)
         if not pointer or "/" in pointer or "@" in pointer:
             raise _fail(raw, "a stage or alias name must follow '@'")
+        semver = _semver(raw, model, pointer)
+        if semver is not None:
+            return ModelRef(raw, model, "semver", semver=semver)
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", pointer):
             raise _fail(raw, f"{pointer!r} is not a stage or alias name")
         return ModelRef(raw, model, "pointer", pointer=pointer)
@@ -91,6 +99,9 @@ def parse_ref(raw: str) -> ModelRef:
             return ModelRef(raw, model, "version", version=number)
         if rest.lower() == "latest":
             return ModelRef(raw, model, "latest")
+        semver = _semver(raw, model, rest)
+        if semver is not None:
+            return ModelRef(raw, model, "semver", semver=semver)
         if re.fullmatch(r"[vV][0-9]+", rest):
             raise _fail(raw, f"versions are plain numbers; did you mean '{model}/{rest[1:]}'?")
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,31}", rest):
@@ -99,6 +110,21 @@ def parse_ref(raw: str) -> ModelRef:
 
     _check_model(raw, text)
     return ModelRef(raw, text, "model")
+
+
+def _semver(raw: str, model: str, selector: str) -> SemVer | None:
+    """The semver ``v1.2.3`` names; None when ``selector`` is not shaped like one."""
+    try:
+        found = semver_of_ref(selector)
+    except ModelregError as exc:
+        why = str(exc).removeprefix("reference: ")
+        raise ReferenceSyntaxError(f"{raw!r} is not a model reference: {why}") from None
+    if found is None and re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", selector):
+        raise ReferenceSyntaxError(
+            f"{raw!r} is not a model reference: a semantic version is written with a 'v'; "
+            f"did you mean '{model}@v{selector}'?"
+        )
+    return found
 
 
 def _check_model(raw: str, model: str) -> None:

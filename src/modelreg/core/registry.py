@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from modelreg.core.errors import ManifestError, NotFoundError
+from modelreg.core.errors import InputError, ManifestError, NotFoundError
 from modelreg.core.findings import read_manifest
 from modelreg.core.layout import (
     ALIASES,
@@ -30,6 +30,7 @@ from modelreg.core.layout import (
 )
 from modelreg.core.model import Model, ModelVersion, RegistryConfig, StagePointer
 from modelreg.core.refs import ModelRef, parse_ref
+from modelreg.core.semver import SemVer
 from modelreg.core.source import TreeSource, WorktreeSource, find_repo_root
 
 if TYPE_CHECKING:
@@ -44,10 +45,12 @@ class Resolution:
 
     ref: ModelRef
     version: ModelVersion
-    via: Literal["version", "latest", "stage", "alias", "archived"]
+    via: Literal["version", "latest", "stage", "alias", "archived", "semver"]
     pointer: StagePointer | None = None
 
     def describe(self) -> str:
+        if self.via == "semver":
+            return f"semantic version v{self.version.semver}"
         if self.via == "stage" and self.pointer:
             return f"stage {self.pointer.name}"
         if self.via == "alias" and self.pointer:
@@ -62,6 +65,7 @@ class Resolution:
             "ref": self.ref.raw,
             "model": version.model,
             "version": version.version,
+            "semver": version.semver,
             "resolved_via": self.describe(),
             "manifest": version_path(version.model, version.version),
             "deprecated": version.deprecated,
@@ -227,6 +231,46 @@ class Registry:
             raise NotFoundError(f"every version of {name!r} is deprecated; register a new one")
         raise NotFoundError(f"model {name!r} has no versions yet; register one")
 
+    def latest_semver(self, name: str) -> ModelVersion | None:
+        """The highest-numbered version that has a semver (deprecated and deleted ones
+        count: a semver, like a number, is never reused), or None."""
+        for number in reversed(self.version_numbers(name)):
+            found = self.version(name, number)
+            if found.semver is not None:
+                return found
+        return None
+
+    def semver_version(self, name: str, wanted: SemVer) -> ModelVersion:
+        """The version whose semver is ``wanted``; :class:`NotFoundError` if none.
+
+        Semvers increase with the version number (``validate`` checks it), so the
+        search walks down from the newest and stops at the first lower semver: a
+        reference to a recent version reads a few manifests, however many there are.
+        """
+        latest: ModelVersion | None = None
+        for number in reversed(self.version_numbers(name)):
+            found = self.version(name, number)
+            if found.semver is None:
+                continue
+            latest = latest or found
+            try:
+                current = SemVer.parse(found.semver)
+            except InputError:  # the schema refuses it; validate reports it
+                continue
+            if current == wanted:
+                return found
+            if current < wanted:
+                break
+        if latest is None:
+            raise NotFoundError(
+                f"no version of {name!r} has a semantic version; give one with "
+                f"'modelreg register {name} --bump minor' (or --semver X.Y.Z)"
+            )
+        raise NotFoundError(
+            f"no version of {name!r} has semver {wanted}; "
+            f"the latest is {latest.semver} ({latest.ref})"
+        )
+
     # --- stages and aliases ------------------------------------------------------------
 
     def pointer(self, name: str, stage: str) -> StagePointer | None:
@@ -318,6 +362,9 @@ class Registry:
             return Resolution(parsed, self.version(name, parsed.version), "version")
         if parsed.selector in ("latest", "model"):
             return Resolution(parsed, self.latest(name), "latest")
+        if parsed.selector == "semver":
+            assert parsed.semver is not None
+            return Resolution(parsed, self.semver_version(name, parsed.semver), "semver")
         assert parsed.pointer is not None
         return self._resolve_pointer(parsed, parsed.pointer)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from modelreg.artifacts.dvc import dvc_add, dvc_push, read_dvc_config, read_sidecar
 from modelreg.core.errors import InputError, ModelregError, StorageError
@@ -29,6 +29,7 @@ from modelreg.core.layout import (
 from modelreg.core.model import Artifact, Lineage, Model, ModelVersion, Signature
 from modelreg.core.registry import Registry
 from modelreg.core.schema import format_path, load_schema
+from modelreg.core.semver import BUMPS, Bump, SemVer
 from modelreg.core.source import WorktreeSource, find_repo_root
 from modelreg.ops.change import Change, commit_message
 from modelreg.ops.inputs import check_metrics
@@ -127,6 +128,8 @@ def register(
     now: Callable[[], datetime] | None = None,
     progress: bool = False,
     extra: Mapping[str, Path] | None = None,
+    bump: str | None = None,
+    semver: str | None = None,
 ) -> Registration:
     """Register the next version of ``name`` from ``weights`` (and ``onnx``).
 
@@ -136,8 +139,12 @@ def register(
     configured. ``commit`` commits exactly the files written. ``lineage`` adds
     the pipeline's part (stage, lock hash, data, run); the git commit is HEAD's.
     ``progress`` lets DVC draw its hashing and transfer bars on stderr (a terminal's).
+    ``bump`` (``major``, ``minor`` or ``patch``) gives the version the next semantic
+    version after the model's latest; ``semver`` gives one explicitly (``1.2.0``,
+    ``v1.2.0``), refused unless greater than the latest (see :mod:`modelreg.core.semver`).
     """
     check_model_name(name)
+    wanted = _semver_request(bump, semver)
     with Change.open(repo, now=now) as change:
         registry = change.registry
         is_new_model = not (change.root / model_dir(name)).is_dir()
@@ -145,6 +152,7 @@ def register(
             _refuse_case_twin(registry, name)
         numbers = [] if is_new_model else registry.version_numbers(name)
         number = (numbers[-1] if numbers else 0) + 1
+        chosen = _next_semver(registry, name, bool(numbers), bump, wanted)
         done = register_into(
             change,
             name,
@@ -159,8 +167,9 @@ def register(
             push=push,
             progress=progress,
             extra=extra,
+            semver=chosen,
         )
-        trailers = {"Event": "register", "Model": name, "Version": number}
+        trailers = {"Event": "register", "Model": name, "Version": number, "Semver": chosen}
         message = commit_message(f"register {name} version {number}", trailers, description)
         return replace(done, commit=change.apply(message, commit=commit))
 
@@ -181,6 +190,7 @@ def register_into(
     created: datetime | None = None,
     progress: bool = False,
     extra: Mapping[str, Path] | None = None,
+    semver: str | None = None,
 ) -> Registration:
     """Stage version ``number`` of ``name`` in ``change``: the artifacts are copied
     into their folder, added to DVC (and pushed), and the manifest (and a new model's
@@ -224,6 +234,7 @@ def register_into(
         signature=signature,
         metrics=checked_metrics,
         tags=dict(tags or {}),
+        semver=semver,
     )
     try:
         change.new_folder(folder)
@@ -292,15 +303,19 @@ def register_from_dvc(
     push: bool = True,
     now: Callable[[], datetime] | None = None,
     progress: bool = False,
+    bump: str | None = None,
+    semver: str | None = None,
 ) -> Registration:
     """Register the next version of ``name`` from its DVC pipeline's outputs.
 
     ``registry/<name>/model.yaml`` says where they are (its ``pipeline`` section);
-    see :mod:`modelreg.ops.from_dvc` for what is read and checked.
+    see :mod:`modelreg.ops.from_dvc` for what is read and checked. ``bump`` and
+    ``semver`` are :func:`register`'s.
     """
     from modelreg.ops.from_dvc import read_pipeline
 
     check_model_name(name)
+    _semver_request(bump, semver)  # a bad one is refused before the pipeline is read
     root = find_repo_root(Path(repo) if repo is not None else Path.cwd())
     if not (root / model_manifest_path(name)).is_file():
         raise InputError(
@@ -324,7 +339,39 @@ def register_from_dvc(
         now=now,
         progress=progress,
         extra=outputs.extra,
+        bump=bump,
+        semver=semver,
     )
+
+
+def _semver_request(bump: str | None, semver: str | None) -> SemVer | None:
+    """The explicit semver asked for, checked; None for a bump or no semver."""
+    if bump is not None and semver is not None:
+        raise InputError("give --bump or --semver, not both")
+    if bump is not None and bump not in BUMPS:
+        raise InputError(f"--bump {bump!r}: use major, minor or patch")
+    return SemVer.parse(semver, what="--semver", allow_v=True) if semver is not None else None
+
+
+def _next_semver(
+    registry: Registry, name: str, has_versions: bool, bump: str | None, wanted: SemVer | None
+) -> str | None:
+    """The new version's semver: ``wanted`` if greater than the model's latest, the
+    latest bumped by ``bump``, or None when neither is asked for. Read under the
+    change's lock, so two registrations cannot both take the same one."""
+    if bump is None and wanted is None:
+        return None
+    latest = registry.latest_semver(name) if has_versions else None
+    current = SemVer.parse(latest.semver) if latest is not None and latest.semver else None
+    if wanted is not None:
+        if current is not None and latest is not None and not wanted > current:
+            raise InputError(
+                f"--semver {wanted} is not greater than {current}, the semver of {latest.ref}; "
+                f"give a higher one, or --bump major, minor or patch"
+            )
+        return str(wanted)
+    part = cast(Bump, bump)
+    return str(current.bump(part) if current is not None else SemVer.first(part))
 
 
 def _refuse_case_twin(registry: Registry, name: str) -> None:

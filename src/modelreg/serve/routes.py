@@ -183,14 +183,17 @@ class Route:
 
     @property
     def follows(self) -> bool:
-        """Whether the route moves with the registry (a stage, alias or latest)."""
-        return self.ref.selector != "version"
+        """Whether the route moves with the registry (a stage, alias or latest); a
+        version, by number or by semver, never moves."""
+        return self.ref.selector not in ("version", "semver")
 
     @property
     def label(self) -> str:
         """The stage or alias followed, or what the reference selects."""
         if self.ref.selector == "pointer":
             return str(self.ref.pointer)
+        if self.ref.selector == "semver":
+            return f"v{self.ref.semver}"
         return "latest" if self.follows else f"version {self.ref.version}"
 
     def current(self) -> Serving:

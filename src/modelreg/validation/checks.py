@@ -60,6 +60,7 @@ from modelreg.core.layout import (
     version_path,
 )
 from modelreg.core.schema import SCHEMA_NAMES, format_path, schema_text
+from modelreg.core.semver import order_problems
 from modelreg.core.source import TreeSource, WorktreeSource, find_repo_root
 from modelreg.core.yaml_io import line_of
 from modelreg.ops.change import settle
@@ -206,6 +207,7 @@ class _ModelChecker:
         self.archived: list[int] = []  # model.yaml's, for check_archived
         self.card: dict[str, Any] | None = None  # model.yaml's card fields, for check_card
         self.raw: dict[str, bytes] = {}  # what each loaded file held, to locate findings
+        self.semvers: dict[int, tuple[str, str]] = {}  # number -> (semver, manifest path)
 
     def finding(
         self, severity: Severity, code: str, path: str, message: str, fld: FieldPath
@@ -319,6 +321,11 @@ class _ModelChecker:
                 else ""
             )
             self.check_version(path, number, document)
+            if isinstance(document.get("semver"), str):
+                self.semvers[number] = (document["semver"], path)
+        ordered = sorted(self.semvers.items())
+        for number, problem in order_problems((n, text) for n, (text, _) in ordered):
+            self.error("semver-order", self.semvers[number][1], problem, ("semver",))
         numbers = sorted(self.versions)
         if numbers:
             gaps = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
