@@ -40,10 +40,12 @@ from modelreg.serve.metrics import CONTENT_TYPE, Metrics
 from modelreg.serve.routes import Follower, LoadedModel, Route
 from modelreg.serve.tensors import (
     RequestError,
+    classify,
     decode_predict,
     decode_v2,
     encode_v2,
     json_safe,
+    parse_json,
 )
 
 __all__ = ["create_app"]
@@ -266,10 +268,6 @@ def _encoded(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _no_constants(name: str) -> Any:
-    raise RequestError(f"the request body holds {name}, which is not JSON; send a number")
-
-
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body's bytes; a 413 past ``limit``."""
     declared = request.headers.get("content-length")
@@ -285,16 +283,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
     except ClientDisconnect:
         raise RequestError("the client closed the connection during the request", 499) from None
     return b"".join(chunks)
-
-
-def _parse(body: bytes) -> Any:
-    """The body as JSON, strictly (no NaN or Infinity); a 400 for anything else."""
-    try:
-        return json.loads(body, parse_constant=_no_constants)
-    except RecursionError:
-        raise RequestError("the request body is nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise RequestError(f"the request body is not valid JSON: {exc}") from None
 
 
 def _run(model: LoadedModel, outputs: Sequence[str], feeds: dict[str, np.ndarray]) -> list[Any]:
@@ -313,33 +301,18 @@ def _run(model: LoadedModel, outputs: Sequence[str], feeds: dict[str, np.ndarray
         raise RequestError(f"the model cannot run on these inputs: {text}") from None
 
 
-def _softmax_rows(values: np.ndarray) -> np.ndarray:
-    rows = values.astype(np.float64).reshape(values.shape[0], -1)
-    if (rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3):
-        return rows  # already probabilities
-    shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
-    probabilities: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
-    return probabilities
-
-
 def _predictions(model: LoadedModel, first: np.ndarray) -> list[dict[str, Any]]:
     """Per example: the top class, its index and probability, for a classifier's output
-    (null for an example whose outputs are not all finite)."""
+    (null for an example whose outputs are not all finite). ``modelreg predict`` ranks
+    with the same :func:`classify`."""
     classes = model.version.signature.classes if model.version.signature else ()
-    if first.ndim != 2 or first.dtype.kind != "f" or first.shape[1] < 2:
+    classified = classify(first, classes)
+    if classified is None:
         return []
-    predictions: list[dict[str, Any]] = []
-    finite = np.isfinite(first).all(axis=1)
-    with np.errstate(all="ignore"):
-        probabilities = _softmax_rows(np.where(finite[:, None], first, 0))
-    for row, ok in zip(probabilities, finite, strict=True):
-        if not ok:
-            predictions.append({"index": None, "label": None, "confidence": None})
-            continue
-        index = int(row.argmax())
-        label = classes[index] if index < len(classes) else str(index)
-        predictions.append({"index": index, "label": label, "confidence": float(row[index])})
-    return predictions
+    return [
+        row[0].to_json() if row else {"index": None, "label": None, "confidence": None}
+        for row in classified.rows
+    ]
 
 
 def _model_metadata(route: Route, model: LoadedModel) -> dict[str, Any]:
@@ -466,7 +439,7 @@ def create_app(
             outcome.version = str(model.number)
 
             def compute() -> bytes:
-                feeds, wanted, request_id = decode_v2(_parse(body), model.inputs, model.outputs)
+                feeds, wanted, request_id = decode_v2(parse_json(body), model.inputs, model.outputs)
                 results = _run(model, wanted, feeds)
                 payload: dict[str, Any] = {
                     "model_name": route.name,
@@ -643,7 +616,7 @@ def create_app(
             outcome.version = str(model.number)
 
             def compute() -> bytes:
-                feeds = decode_predict(_parse(body), model.inputs)
+                feeds = decode_predict(parse_json(body), model.inputs)
                 names = list(model.outputs)
                 results = [np.asarray(v) for v in _run(model, names, feeds)]
                 return _encoded(

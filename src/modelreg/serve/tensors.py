@@ -6,10 +6,16 @@ and the seeds' ``/predict`` (nested lists, dtype taken from the model). Every
 way a request can be wrong ends here as :class:`RequestError`, a one-line
 message the server answers with a 4xx: nothing a client sends may reach ONNX
 Runtime unchecked, so a bad request can never become a 5xx.
+
+``modelreg predict`` reads its files through the same functions (JSON bodies,
+and arrays from ``.npy`` files and images through :func:`decode_arrays`), and
+ranks a classifier's output with the same :func:`classify`, so the command and
+the server check inputs alike and name the same classes with the same confidence.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,13 +25,18 @@ import numpy as np
 
 __all__ = [
     "DATATYPES",
+    "Classified",
     "InputSpec",
+    "Ranked",
     "RequestError",
     "check_axes",
+    "classify",
+    "decode_arrays",
     "decode_predict",
     "decode_v2",
     "encode_v2",
     "json_safe",
+    "parse_json",
 ]
 
 # The protocol's datatype names by numpy dtype name, and ONNX Runtime's type strings.
@@ -358,10 +369,144 @@ def decode_predict(body: Any, inputs: Mapping[str, InputSpec]) -> dict[str, np.n
     for name, spec in inputs.items():
         if name not in given:
             raise RequestError(f"input {name!r} is missing; the model takes {', '.join(inputs)}")
-        values = _values(spec, given[name], f"input {name!r}")
-        if values.ndim == len(spec.shape) - 1 and spec.shape and spec.shape[0] is None:
-            values = values[np.newaxis]
-        _check_shape(spec, values.shape)
-        feeds[name] = values
+        feeds[name] = _batched(spec, _values(spec, given[name], f"input {name!r}"))
     check_axes(inputs, feeds)
     return feeds
+
+
+def _batched(spec: InputSpec, values: np.ndarray) -> np.ndarray:
+    """``values`` with the batch axis added where one example left it out, checked
+    against ``spec``'s shape."""
+    if values.ndim == len(spec.shape) - 1 and spec.shape and spec.shape[0] is None:
+        values = values[np.newaxis]
+    _check_shape(spec, values.shape)
+    return values
+
+
+def _no_constants(name: str) -> Any:
+    raise RequestError(f"the request body holds {name}, which is not JSON; send a number")
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, strictly (no NaN or Infinity); a 400 for anything else."""
+    try:
+        return json.loads(body, parse_constant=_no_constants)
+    except RecursionError:
+        raise RequestError("the request body is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise RequestError(f"the request body is not valid JSON: {exc}") from None
+
+
+# The array kinds each input kind takes: numbers into floats, integers into integers
+# (range-checked), booleans into booleans, text into strings. Nothing is rounded.
+_ARRAY_KINDS = {"f": "fiu", "i": "iu", "u": "iu", "b": "b", "O": "OU"}
+
+
+def _array_values(spec: InputSpec, array: np.ndarray, what: str) -> np.ndarray:
+    """``array`` (from a file, not JSON) as ``spec``'s dtype, or why not."""
+    target = np.dtype(spec.dtype)
+    if array.dtype.kind not in _ARRAY_KINDS[target.kind]:
+        raise RequestError(
+            f"{what} holds {array.dtype} values, but input {spec.name!r} takes {spec.datatype}"
+        )
+    if target.kind == "O":
+        return array.astype(object)
+    if target.kind in "iu" and array.size:
+        info = np.iinfo(target)
+        if array.min() < info.min or array.max() > info.max:
+            raise RequestError(
+                f"{what} has a value outside {spec.datatype}'s range [{info.min}, {info.max}]"
+            )
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = array.astype(target)
+    if target.kind == "f" and not np.isfinite(values).all():
+        raise RequestError(
+            f"{what} holds NaN, an infinity or a value outside {spec.datatype}'s range"
+        )
+    return values
+
+
+def decode_arrays(
+    arrays: np.ndarray | Mapping[str, np.ndarray], inputs: Mapping[str, InputSpec], what: str
+) -> dict[str, np.ndarray]:
+    """Arrays as feeds, checked as :func:`decode_predict` checks JSON: one array for a
+    one-input model, or one per input by name; a single example may leave out the batch
+    axis. ``what`` names where they came from (a file), for the messages."""
+    if not isinstance(arrays, Mapping):
+        if len(inputs) != 1:
+            raise RequestError(
+                f"the model takes {len(inputs)} inputs ({', '.join(inputs)}), and {what} "
+                "holds one array; give one array per input, by name"
+            )
+        arrays = {next(iter(inputs)): arrays}
+    for name in arrays:
+        _spec_named(inputs, name, "input")
+    feeds = {}
+    for name, spec in inputs.items():
+        if name not in arrays:
+            raise RequestError(f"input {name!r} is missing; the model takes {', '.join(inputs)}")
+        feeds[name] = _batched(spec, _array_values(spec, np.asarray(arrays[name]), what))
+    check_axes(inputs, feeds)
+    return feeds
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One class of one example: its index in the output, its label, its probability."""
+
+    index: int
+    label: str
+    confidence: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "label": self.label, "confidence": self.confidence}
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A classifier's output ranked: per example its top classes, best first (none for
+    an example whose outputs are not all finite)."""
+
+    rows: tuple[tuple[Ranked, ...], ...]
+    softmax: bool
+    """Whether the confidences are a softmax of the output (it held logits); False when
+    the output already was a probability per class."""
+
+
+def _are_probabilities(rows: np.ndarray) -> bool:
+    return bool((rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3))
+
+
+def classify(output: np.ndarray, classes: Sequence[str], top: int = 1) -> Classified | None:
+    """The ``top`` classes of each example of a classifier's ``output`` (examples by
+    classes, floating point), labelled from ``classes`` (a class without one by its
+    index); None for an output that is not a classifier's.
+
+    Nothing in a version records whether an output holds logits or probabilities, so
+    the values decide: when every finite row is already a distribution (no negative
+    value, summing to 1 within 0.001) it is taken as it is; otherwise each row is
+    taken for logits and goes through a softmax. Ties rank the lower index first.
+    """
+    if output.ndim != 2 or output.dtype.kind != "f" or output.shape[1] < 2:
+        return None
+    finite = np.isfinite(output).all(axis=1)
+    rows = np.where(finite[:, None], output.astype(np.float64), 0.0)
+    with np.errstate(all="ignore"):  # huge logits: the softmax is still defined
+        softmax = not _are_probabilities(rows[finite])
+        if softmax:
+            shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
+            rows = shifted / shifted.sum(axis=1, keepdims=True)
+    count = max(1, min(top, output.shape[1]))
+    ranked: list[tuple[Ranked, ...]] = []
+    for row, ok in zip(rows, finite, strict=True):
+        if not ok:
+            ranked.append(())
+            continue
+        best = np.argsort(-row, kind="stable")[:count]
+        ranked.append(
+            tuple(
+                Ranked(int(i), classes[i] if i < len(classes) else str(int(i)), float(row[i]))
+                for i in best
+            )
+        )
+    return Classified(tuple(ranked), softmax)
