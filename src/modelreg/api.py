@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from modelreg.core.refs import ModelRef, parse_ref
     from modelreg.core.registry import Registry, Resolution, VersionStatus
     from modelreg.ops.deprecate import Deprecated, deprecate
+    from modelreg.ops.import_gto import GtoImport, GtoModelImport, import_gto
     from modelreg.ops.import_mlflow import ImportedModel, MlflowImport, import_mlflow
     from modelreg.ops.init import InitResult, init
     from modelreg.ops.inputs import load_metrics, load_params, parse_tags
@@ -104,6 +105,7 @@ if TYPE_CHECKING:
         show,
     )
     from modelreg.serve.limits import ServeLimits
+    from modelreg.serve.predict import FilePrediction, Prediction, predict
     from modelreg.serve.server import serve_models
     from modelreg.validation.checks import ValidationReport, validate
     from modelreg.validation.doctor import Diagnosis, diagnose
@@ -121,11 +123,14 @@ __all__ = [
     "Deprecation",
     "Diagnosis",
     "ExportResult",
+    "FilePrediction",
     "Finding",
     "Gate",
     "GateCheck",
     "GitError",
     "GitHubError",
+    "GtoImport",
+    "GtoModelImport",
     "ImportedModel",
     "InitResult",
     "InputError",
@@ -146,6 +151,7 @@ __all__ = [
     "ParityError",
     "ParityReport",
     "Policy",
+    "Prediction",
     "Promotion",
     "PullResult",
     "PulledArtifact",
@@ -179,6 +185,7 @@ __all__ = [
     "diagnose",
     "diff_revisions",
     "export_onnx",
+    "import_gto",
     "import_mlflow",
     "init",
     "list_models",
@@ -192,6 +199,7 @@ __all__ = [
     "model_history",
     "parse_ref",
     "parse_tags",
+    "predict",
     "promote",
     "pull",
     "register",
@@ -213,6 +221,12 @@ __all__ = [
 # (torch, onnx, DVC and MLflow stay behind the verbs that need them). Type checkers
 # read the imports above instead, so every name has its real type.
 _LAZY: dict[str, tuple[str, str]] = {
+    "GtoImport": ("modelreg.ops.import_gto", "GtoImport"),
+    "GtoModelImport": ("modelreg.ops.import_gto", "GtoModelImport"),
+    "import_gto": ("modelreg.ops.import_gto", "import_gto"),
+    "FilePrediction": ("modelreg.serve.predict", "FilePrediction"),
+    "Prediction": ("modelreg.serve.predict", "Prediction"),
+    "predict": ("modelreg.serve.predict", "predict"),
     "AlreadyExistsError": ("modelreg.core.errors", "AlreadyExistsError"),
     "Artifact": ("modelreg.core.model", "Artifact"),
     "BenchmarkSettings": ("modelreg.artifacts.benchmark", "Settings"),

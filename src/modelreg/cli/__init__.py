@@ -12,6 +12,8 @@ from modelreg.cli import (  # noqa: F401
     cards,
     checking,
     editing,
+    importing,
+    predicting,
     promotion,
     reading,
     registration,
