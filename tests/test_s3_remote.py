@@ -115,18 +115,31 @@ def test_register_pushes_and_a_fresh_clone_validates_and_pulls_byte_for_byte(
     assert SECRET not in git(root, "log", "-p", "--all")
 
 
-def test_a_missing_object_fails_online_validate(
+def test_a_missing_object_fails_online_validate_until_pushed_again(
     registry: tuple[Path, Path, builders.ModelFiles], s3: object, tmp_path: Path
 ) -> None:
-    _, origin, files = registry
+    root, origin, files = registry
     md5 = builders.md5_of(files.weights)
-    s3.delete_object(Bucket="models", Key=f"store/files/md5/{md5[:2]}/{md5[2:]}")  # type: ignore[attr-defined]
+    key = f"store/files/md5/{md5[:2]}/{md5[2:]}"
+    s3.delete_object(Bucket="models", Key=key)  # type: ignore[attr-defined]
     fresh = clone(origin, tmp_path / "fresh")
     done = run(fresh, "modelreg", "validate")
     assert done.returncode == 1
-    assert f"{md5} is in neither the DVC cache" in done.stdout
-    assert "the remote 'storage' (s3://models/store)" in done.stdout
+    # One finding, on one line, at the version file and field that record the artifact.
+    [finding] = [line for line in done.stdout.splitlines() if md5 in line]
+    assert finding.startswith("registry/digits/versions/1.yaml:"), finding
+    assert "artifacts[0].md5" in finding
+    assert f"{md5} is in neither the DVC cache" in finding
+    assert "the remote 'storage' (s3://models/store)" in finding
     assert run(fresh, "modelreg", "validate", "--offline").returncode == 0
+    # The clone that registered it still caches it: pushing again repairs the remote.
+    ok(root, "dvc", "push")
+    assert key in _keys(s3)
+    assert "ok: the registry is valid" in ok(fresh, "modelreg", "validate")
+    ok(fresh, "modelreg", "pull", "digits/1")
+    assert (fresh / "registry/digits/artifacts/1" / files.weights.name).read_bytes() == (
+        files.weights.read_bytes()
+    )
 
 
 def test_a_corrupted_object_is_refused_and_nothing_written(
@@ -143,7 +156,11 @@ def test_a_corrupted_object_is_refused_and_nothing_written(
         "error: the remote 'storage' (s3://models/store) holds a corrupted"
     )
     assert len(done.stderr.strip().splitlines()) == 1
-    assert not (fresh / "registry/digits/artifacts/1" / files.weights.name).exists()
+    # Neither the corrupted file nor its intact sibling: only what git tracks is there.
+    folder = fresh / "registry/digits/artifacts/1"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".gitignore", f"{files.onnx.name}.dvc", f"{files.weights.name}.dvc"
+    ]  # fmt: skip
 
 
 def test_serve_loads_a_promoted_version_from_s3_on_a_cache_miss(
