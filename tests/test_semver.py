@@ -121,6 +121,7 @@ semvers = st.builds(SemVer, numbers, numbers, numbers, st.lists(identifiers, max
 @given(semvers, semvers)
 def test_order_agrees_with_python_semver(a: SemVer, b: SemVer) -> None:
     import semver as reference  # python-semver (with gto in the test group), never skipped
+
     assert SemVer.parse(str(a)) == a
     expected = reference.Version.parse(str(a)).compare(str(b))
     assert ((a > b) - (a < b)) == expected
