@@ -7,7 +7,12 @@ files or add versions freely.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Sequence
@@ -38,11 +43,50 @@ def add_versions(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+_RUNNING = re.compile(rb"Uvicorn running on http://127\.0\.0\.1:([0-9]+)")
+
+
+def announced_port(process: subprocess.Popen[Any], log: Path, *, timeout: float = 120) -> int:
+    """The port a server started with port 0 bound, as its uvicorn says in ``log``.
+
+    The kernel picks the port when the server binds it, so no other process can take it
+    between finding it free and using it (``modelreg serve --port 0``, ``mlflow server
+    --port 0``: each logs ``Uvicorn running on http://127.0.0.1:PORT``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        match = _RUNNING.search(log.read_bytes())
+        if match:
+            return int(match[1])
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        assert time.monotonic() < deadline, f"the server did not start in {timeout:g} s"
+        time.sleep(0.05)
+
+
+def stop_group(process: subprocess.Popen[Any], *, timeout: float = 30) -> None:
+    """Stop a server started with ``start_new_session=True`` and every process it forked
+    (``mlflow server``'s workers), killing what ignores SIGTERM for ``timeout`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_healthy(
+    process: subprocess.Popen[Any], log: Path, url: str, *, path: str, timeout: float = 120
+) -> None:
+    """Poll ``url + path`` until it answers 200 (the server may bind before it is ready)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url + path, timeout=5).status_code == 200:
+                return
+        assert time.monotonic() < deadline, f"{url} was not ready in {timeout:g} s"
+        time.sleep(0.1)
 
 
 class LiveServer:
@@ -53,12 +97,15 @@ class LiveServer:
         app = create_app(
             server.routes, server.follower, server.metrics, poll=poll, max_body=max_body
         )
-        self.port = free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
+        # Bound here, before uvicorn starts: the port is ours from the first moment.
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")
         self.uvicorn = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.uvicorn.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.uvicorn.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> LiveServer:
@@ -75,6 +122,7 @@ class LiveServer:
         self.client.close()
         self.uvicorn.should_exit = True
         self.thread.join(timeout=30)
+        self.socket.close()
 
 
 def serve(root: Path, refs: Sequence[str] = (f"{MODEL}@production",), **kwargs: Any) -> LiveServer:

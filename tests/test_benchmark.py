@@ -90,9 +90,10 @@ def test_a_version_against_itself_is_no_change(model: BenchmarkSubject) -> None:
         (runner, batch) for runner in ("onnxruntime cpu", "torch eager cpu") for batch in (1, 4)
     }
     for row in rows:
-        # Identical models, interleaved: the ratio sits near 1 whatever the machine does.
-        assert 0.6 < row["ratio_p50"] < 1.6
-        assert row["block_ratio_low"] <= row["ratio_p50"] <= row["block_ratio_high"]
+        # How near 1 the ratio of identical models sits is a figure, not a test: it is
+        # measured by benchmarks/benchmark_stability.py. Here, only its shape: the
+        # median ratio lies within the blocks' range.
+        assert 0 < row["block_ratio_low"] <= row["ratio_p50"] <= row["block_ratio_high"]
     verdict = report["verdict"]
     assert verdict["batch"] == 1 and verdict["runner"] == "onnxruntime cpu"
     assert verdict["summary"].startswith("candidate vs baseline at batch 1 on onnxruntime cpu: ")

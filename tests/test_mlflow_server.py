@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,7 @@ import pytest
 
 from modelreg.api import Registry, validate
 from tests.conftest import Workspace, commit_subjects
-from tests.serving import free_port
+from tests.serving import announced_port, stop_group, wait_healthy
 from tests.test_dashboard import chromium
 
 with warnings.catch_warnings():
@@ -36,8 +36,10 @@ class Tripler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
 
 @pytest.fixture
 def server(workspace: Workspace, tmp_path: Path) -> Iterator[httpx.Client]:
-    port = free_port()
-    log = (tmp_path / "mlflow-server.log").open("wb")
+    """``mlflow server`` as users start it: its default four worker processes, each with
+    its own store over the one clone, so a write in one must be read by the others."""
+    log_path = tmp_path / "mlflow-server.log"
+    log = log_path.open("wb")
     mlflow_exe = Path(sys.executable).parent / "mlflow"
     process = subprocess.Popen(
         [
@@ -50,9 +52,7 @@ def server(workspace: Workspace, tmp_path: Path) -> Iterator[httpx.Client]:
             "--host",
             "127.0.0.1",
             "--port",
-            str(port),
-            "--workers",
-            "1",
+            "0",
             # Runs keep their artifacts in a local folder the registry can copy from.
             "--default-artifact-root",
             str(tmp_path / "artifacts"),
@@ -61,24 +61,17 @@ def server(workspace: Workspace, tmp_path: Path) -> Iterator[httpx.Client]:
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=tmp_path,
+        start_new_session=True,
     )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    client = httpx.Client(timeout=30)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (tmp_path / "mlflow-server.log").read_text()[-3000:]
-            try:
-                if client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "mlflow server did not start in 120 s"
-            time.sleep(0.2)
+        url = f"http://127.0.0.1:{announced_port(process, log_path)}"
+        wait_healthy(process, log_path, url, path="/health")
+        client.base_url = httpx.URL(url)
         yield client
     finally:
         client.close()
-        process.terminate()
-        process.wait(timeout=30)
+        stop_group(process)
         log.close()
 
 
@@ -204,3 +197,62 @@ def test_the_mlflow_ui_lists_the_registrys_models_and_versions(
     versions = dom(f"{server.base_url}/#/models/digits-cnn", tmp_path / "profile-2")
     listed = set(re.findall(r'href="#/models/digits-cnn/versions/(\d+)"', versions))
     assert listed == {"1", "2"}, listed
+
+
+# --- writers in several processes at once ---------------------------------------------------
+
+REST_WRITERS = 8
+CLI_WRITERS = 4
+
+
+def test_cli_writers_and_the_servers_workers_lose_no_update(
+    server: httpx.Client, workspace: Workspace, modelreg_exe: str
+) -> None:
+    """The server's four workers and the installed command write one clone at the same
+    moment: every write lands as its own commit, none is lost, and every worker then
+    reads them all. Only the repository's lock (``flock``, across processes) orders
+    them; without it, writers fail on a moved HEAD or overwrite each other's model.yaml."""
+    url = str(server.base_url)
+    created = server.post(f"{API}/registered-models/create", json={"name": "shared"})
+    assert created.status_code == 200, created.text
+    before = len(commit_subjects(workspace.root))
+
+    def rest(i: int) -> httpx.Response:
+        # A connection of its own: the kernel hands each to whichever worker accepts.
+        return httpx.post(
+            f"{url}{API}/registered-models/set-tag",
+            json={"name": "shared", "key": f"rest-{i}", "value": str(i)},
+            timeout=180,
+        )
+
+    cli = [
+        subprocess.Popen(
+            [modelreg_exe, "--repo", str(workspace.root), "tag", "shared", f"cli-{i}={i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(CLI_WRITERS)
+    ]
+    with ThreadPoolExecutor(REST_WRITERS) as pool:
+        answers = list(pool.map(rest, range(REST_WRITERS)))
+    finished = [process.communicate(timeout=180) for process in cli]
+
+    assert [a.status_code for a in answers] == [200] * REST_WRITERS, [a.text for a in answers]
+    for process, (_, stderr) in zip(cli, finished, strict=True):
+        assert process.returncode == 0, stderr
+    expected = {f"rest-{i}": str(i) for i in range(REST_WRITERS)}
+    expected |= {f"cli-{i}": str(i) for i in range(CLI_WRITERS)}
+    # Nothing lost: in the file, and one commit per write.
+    with Registry.open(workspace.root) as registry:
+        assert registry.model("shared").tags == expected
+    subjects = commit_subjects(workspace.root)
+    assert len(subjects) == before + REST_WRITERS + CLI_WRITERS, subjects
+    assert workspace.status() == ""
+    assert validate(workspace.root).ok
+    # Nothing stale: each read, on a new connection (any worker), sees every write.
+    for _ in range(4 * 4):
+        got = httpx.get(f"{url}{API}/registered-models/get", params={"name": "shared"}, timeout=30)
+        assert got.status_code == 200, got.text
+        tags = {t["key"]: t["value"] for t in got.json()["registered_model"]["tags"]}
+        assert tags == expected

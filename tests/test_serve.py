@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,8 @@ from tests.serving import (
     MODEL,
     LiveServer,
     add_versions,
+    announced_port,
     digit_input,
-    free_port,
     serve,
     wait_for,
 )
@@ -386,7 +385,16 @@ def test_a_tampered_version_is_refused_and_the_old_one_keeps_serving(
         wait_for_refusal(live, "2")
         assert served_version(live) == "1"
         assert live.client.get("/model/info").json()["version"] == "1"
-        time.sleep(0.5)  # more polls: the refused version is not retried at every poll
+        # Five more polls: the refused version is not retried at every poll.
+        follower, polls = live.server.follower, [0]
+        poll = follower.refresh
+
+        def counted() -> None:
+            polls[0] += 1
+            poll()
+
+        follower.refresh = counted  # type: ignore[method-assign]
+        wait_for(lambda: polls[0] >= 5, what="five more polls")
         assert metric(live, "modelreg_reloads_total", version="2", result="refused") == 1
         # The next promotion, of a sound version, is served.
         promote(MODEL, 3, "production", repo=registry.root)
@@ -516,7 +524,12 @@ def test_served_names() -> None:
         ("digits", "digits@production", True),
         ("shadow", "digits@staging", True),
     ]
-    assert not parse_served(["digits/3"])[0].follows
+    fixed = parse_served(["digits/3", "old=digits@v1.2.0", "last=digits@latest"])
+    assert [(r.follows, r.label) for r in fixed] == [
+        (False, "version 3"),
+        (False, "v1.2.0"),  # a semver names one version for good
+        (True, "latest"),
+    ]
     with pytest.raises(InputError, match="'digits' is served twice; name the second one"):
         parse_served(["digits@production", "digits@staging"])
     with pytest.raises(InputError, match="cannot be part of a URL path"):
@@ -538,16 +551,19 @@ def test_serving_several_models_and_pinned_versions(registry: Workspace) -> None
 # --- the command ----------------------------------------------------------------------
 
 
-def test_cli_serve_follows_promote_and_rollback(registry: Workspace, modelreg_exe: str) -> None:
+def test_cli_serve_follows_promote_and_rollback(
+    registry: Workspace, modelreg_exe: str, tmp_path: Path
+) -> None:
     import httpx
 
-    port = free_port()
-    command = [modelreg_exe, "--repo", str(registry.root), "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--poll", "0.2"], stderr=subprocess.PIPE, text=True, stdout=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
+    command = [modelreg_exe, "--repo", str(registry.root), "serve", "--port", "0"]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as stderr_file:
+        process = subprocess.Popen(
+            [*command, "--poll", "0.2"], stderr=stderr_file, stdout=subprocess.DEVNULL
+        )
     try:
+        url = f"http://127.0.0.1:{announced_port(process, log)}"
         with httpx.Client(base_url=url, timeout=10) as client:
 
             def version() -> str:
@@ -575,7 +591,8 @@ def test_cli_serve_follows_promote_and_rollback(registry: Workspace, modelreg_ex
             )
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=30)
+        process.wait(timeout=30)
+    stderr = log.read_text()
     assert "serving digits: digits/1 (version 1)" in stderr
     assert "digits now serves version 2 (was version 1)" in stderr
     assert f"Uvicorn running on {url}" in stderr
@@ -586,7 +603,7 @@ def test_cli_refuses_to_start_on_a_tampered_production(
 ) -> None:
     tamper(registry, 1)
     done = subprocess.run(
-        [modelreg_exe, "--repo", str(registry.root), "serve", "--port", str(free_port())],
+        [modelreg_exe, "--repo", str(registry.root), "serve", "--port", "0"],
         capture_output=True,
         text=True,
         check=False,
