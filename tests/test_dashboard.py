@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -109,11 +110,12 @@ def chromium() -> str:
     return found
 
 
-def render(page: Path, out: Path) -> tuple[Path, list[str]]:
+def render(page: Path, out: Path, *flags: str) -> tuple[Path, list[str]]:
     """A screenshot of ``page`` and the console messages Chromium logged while loading it."""
     done = subprocess.run(
         [
             chromium(),
+            *flags,
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
@@ -140,6 +142,107 @@ def distinct_colours(png: Path) -> int:
     with Image.open(png) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     return len(colours or [])
+
+
+_PROBE = """<!doctype html><meta charset="utf-8">
+<iframe id="page" src="%(page)s" style="width:1280px;height:6000px;border:0"></iframe>
+<script>
+const selectors = %(selectors)s;
+document.getElementById("page").addEventListener("load", (event) => {
+  const view = event.target.contentWindow, doc = event.target.contentDocument;
+  const shown = (el) => {
+    const box = el.getBoundingClientRect(), style = view.getComputedStyle(el);
+    return box.width > 0 && box.height > 0 && style.visibility !== "hidden"
+      && style.display !== "none" && parseFloat(style.opacity || "1") > 0
+      && (el.tagName !== "IMG" || el.naturalWidth > 0);  // an image that decoded
+  };
+  const counts = {};
+  for (const [name, selector] of Object.entries(selectors)) {
+    counts[name] = [...doc.querySelectorAll(selector)].filter(shown).length;
+  }
+  console.log("VISIBLE " + JSON.stringify(counts));
+});
+</script>
+"""
+
+
+def visible(page: Path, selectors: dict[str, str], out: Path) -> dict[str, int]:
+    """How many elements of each CSS selector Chromium lays out visibly in ``page``
+    (non-zero size, not hidden; an image decoded). The page is loaded in a frame of a
+    probe page beside it, so it runs no script of ours and keeps its own policy."""
+    probe = page.parent / f"probe-{out.name}.html"
+    probe.write_text(_PROBE % {"page": page.name, "selectors": json.dumps(selectors)})
+    try:
+        _, console = render(probe, out, "--allow-file-access-from-files")
+    finally:
+        probe.unlink()
+    found = [re.search(r"VISIBLE (\{.*\})", line) for line in console]
+    reports = [json.loads(match[1]) for match in found if match]
+    assert len(reports) == 1, console
+    counts: dict[str, int] = reports[0]
+    return counts
+
+
+# What the page promises for each model (docs/dashboard.md): stage cards, the versions
+# table and, where versions have metrics, their trend charts; and the timeline.
+PARTS = {
+    "stage cards": ".cards .card",
+    "versions table rows": "table tbody tr",
+    "trend charts": "figure.chart svg",
+    "chart points": "figure.chart svg circle",
+    "stage changes": "ol.timeline li",
+}
+
+
+def dashboard_parts(page: Path, out: Path) -> dict[str, dict[str, int]]:
+    selectors = {
+        f"{model} {part}": f"#m-{model} {selector}"
+        for model in ("digits", "iris")
+        for part, selector in PARTS.items()
+    }
+    counts = visible(page, selectors, out)
+    return {
+        model: {part: counts[f"{model} {part}"] for part in PARTS} for model in ("digits", "iris")
+    }
+
+
+def test_the_rendered_page_shows_cards_versions_charts_and_changes(
+    registry: Workspace, tmp_path: Path
+) -> None:
+    done = build_dashboard(registry.root, tmp_path / "site")
+    assert dashboard_parts(done.path, tmp_path / "whole") == {
+        "digits": {
+            "stage cards": 3,  # staging, production, @champion
+            "versions table rows": 4,
+            "trend charts": 2,  # accuracy, latency_p50_ms
+            "chart points": 8,
+            "stage changes": 6,
+        },
+        # No metrics, no stage: the empty cards and the one version, no chart.
+        "iris": {
+            "stage cards": 2,
+            "versions table rows": 1,
+            "trend charts": 0,
+            "chart points": 0,
+            "stage changes": 0,
+        },
+    }
+
+    # The check can fail: a page whose part is missing, or there but not shown.
+    page = done.path.read_text()
+    broken = {
+        "versions table rows": re.sub(r"<table>.*?</table>", "", page, flags=re.S),
+        "stage cards": page.replace("</head>", "<style>.cards{display:none}</style></head>"),
+        "trend charts": page.replace(
+            "</head>", "<style>.charts svg{width:0 !important}</style></head>"
+        ),
+    }
+    for part, text in broken.items():
+        damaged = tmp_path / f"damaged-{part.replace(' ', '-')}" / "index.html"
+        damaged.parent.mkdir()
+        damaged.write_text(text)
+        parts = dashboard_parts(damaged, damaged.parent / "render")
+        assert parts["digits"][part] == 0, (part, parts)
 
 
 def test_it_renders_in_headless_chromium_without_console_errors(
