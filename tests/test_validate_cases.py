@@ -8,14 +8,14 @@ production -> 2, staging -> 3, alias ``champion`` -> 2), then
 
 and expects ``validate --offline`` to report exactly the lines of
 ``<case>/expected.txt`` (``# comments`` allowed), in order, without writing
-anything. Set MODELREG_UPDATE_CASES=1 to rewrite the expected files (then read
+anything. This test never writes a case: after changing a rule's wording,
+``python -m scripts.update_validate_cases`` rewrites the expected files (then read
 every diff before committing it).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -90,8 +90,6 @@ def test_validation_case(case: str, empty_repo: Path, modelreg_exe: str) -> None
 
     report = validate(empty_repo, offline=True)
     found = [finding.render() for finding in report.findings]
-    if os.environ.get("MODELREG_UPDATE_CASES"):
-        (case_dir / "expected.txt").write_text("".join(f"{line}\n" for line in found))
     assert found == expected_lines(case_dir)
     assert snapshot(empty_repo) == before, "validate must never write"
 
