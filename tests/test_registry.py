@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,9 @@ from hypothesis import strategies as st
 
 from modelreg.api import Registry
 from modelreg.core.errors import ManifestError, NotFoundError, ReferenceSyntaxError
-from modelreg.core.refs import parse_ref
+from modelreg.core.layout import name_problem
+from modelreg.core.refs import ModelRef, parse_ref
+from modelreg.core.semver import SemVer
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 
@@ -70,6 +74,86 @@ def test_malformed_references_say_what_to_write(text: str, why: str) -> None:
     assert message.endswith("; write NAME, NAME/3, NAME/latest or NAME@stage")
 
 
+@pytest.mark.parametrize(
+    ("text", "canonical", "semver"),
+    [
+        ("  models:/digits/2 ", "digits/2", None),
+        ("digits/LATEST", "digits/latest", None),
+        ("models:/CatDogClassifier/Staging", "CatDogClassifier@Staging", None),
+        ("digits@v1.2.0-rc.1", "digits@v1.2.0-rc.1", SemVer(1, 2, 0, ("rc", "1"))),
+        ("models:/digits/V2.0.0", "digits@v2.0.0", SemVer(2, 0, 0)),
+        ("digits@latest", "digits@latest", None),  # after '@', a stage or alias name
+    ],
+)
+def test_references_print_in_their_canonical_form(
+    text: str, canonical: str, semver: SemVer | None
+) -> None:
+    ref = parse_ref(text)
+    assert ref.raw == text and str(ref) == canonical and ref.semver == semver
+    assert _fields(parse_ref(canonical)) == _fields(ref)
+
+
+def _fields(ref: ModelRef) -> tuple[object, ...]:
+    """What a reference names, whichever way it was written."""
+    return (ref.model, ref.selector, ref.version, ref.pointer, ref.semver)
+
+
+_MODEL_NAMES = st.from_regex(
+    r"[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?", fullmatch=True
+).filter(lambda name: name_problem("model", name) is None)
+_SEMVERS = st.builds(
+    SemVer,
+    st.integers(0, 999),
+    st.integers(0, 999),
+    st.integers(0, 999),
+    st.lists(st.sampled_from(["rc", "1", "alpha", "0", "beta-2", "x1"]), max_size=2).map(tuple),
+)
+_STAGES = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,31}", fullmatch=True).filter(
+    lambda rest: rest.lower() != "latest" and not re.fullmatch(r"[vV][0-9]+", rest)
+)
+
+
+@st.composite
+def written_refs(draw: st.DrawFn) -> tuple[str, ModelRef]:
+    """A reference as someone writes it, and the reference it must parse to."""
+    model = draw(_MODEL_NAMES)
+    form = draw(st.sampled_from(["model", "version", "latest", "pointer", "legacy", "semver"]))
+    if form == "model":
+        text, expected = model, ModelRef("", model, "model")
+    elif form == "version":
+        number = draw(st.integers(1, 10**9))
+        text, expected = f"{model}/{number}", ModelRef("", model, "version", version=number)
+    elif form == "latest":
+        latest = "".join(draw(st.sampled_from([c, c.upper()])) for c in "latest")
+        text, expected = f"{model}/{latest}", ModelRef("", model, "latest")
+    elif form == "pointer":
+        name = draw(st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True))
+        text, expected = f"{model}@{name}", ModelRef("", model, "pointer", pointer=name)
+    elif form == "legacy":
+        stage = draw(_STAGES)
+        text = f"{model}/{stage}"
+        expected = ModelRef("", model, "pointer", pointer=stage, legacy_stage=True)
+    else:
+        semver = draw(_SEMVERS)
+        text = f"{model}{draw(st.sampled_from(['@', '/']))}{draw(st.sampled_from('vV'))}{semver}"
+        expected = ModelRef("", model, "semver", semver=semver)
+    prefix = draw(st.sampled_from(["", "models:/"]))
+    space = draw(st.sampled_from(["", " ", "\t"]))
+    return f"{space}{prefix}{text}{space}", expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(written_refs())
+def test_written_references_parse_to_what_they_name(case: tuple[str, ModelRef]) -> None:
+    text, expected = case
+    ref = parse_ref(text)
+    assert ref == dataclasses.replace(expected, raw=text)
+    canonical = str(ref)
+    again = parse_ref(canonical)  # the canonical form names the same thing, in modern syntax
+    assert _fields(again) == _fields(ref) and not again.legacy_stage
+    assert str(again) == canonical and canonical == canonical.strip()
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=40))
 def test_parse_ref_never_crashes(text: str) -> None:
@@ -79,7 +163,9 @@ def test_parse_ref_never_crashes(text: str) -> None:
         assert "\n" not in str(exc).replace(repr(text), "")
         return
     assert ref.model and "/" not in ref.model and "@" not in ref.model
-    assert parse_ref(str(ref)) == parse_ref(str(ref))  # the canonical form parses too
+    assert ref.raw == text
+    again = parse_ref(str(ref))  # the canonical form parses, to the same reference
+    assert _fields(again) == _fields(ref) and str(again) == str(ref)
 
 
 @pytest.fixture
