@@ -4,10 +4,25 @@ Only what the project's workflows use: ``run:`` steps under ``bash -eo pipefail`
 ``${{ }}`` expressions over the github / inputs / secrets / steps / env contexts
 (dotted names, string literals, ``==``, ``!=``, ``||``), step ``if:`` conditions,
 ``GITHUB_OUTPUT``, ``GITHUB_ENV`` and ``GITHUB_STEP_SUMMARY`` files, and job
-outputs. ``uses:`` steps are the ones a sandbox already stands for: the checkout
-(the sandbox is one), the setup actions (modelreg is on PATH; ``setup-python`` and
-the pip cache are the machine's) and artifact uploads (the paths are recorded and
-must exist), including the Pages upload.
+outputs. ``uses:`` steps are either run or stood for. A local composite action
+(``uses: ./.github/actions/NAME``, read from this checkout) runs its ``runs.steps``
+in order, with its ``inputs`` (``with:`` over the declared defaults, the machine's
+``machine_inputs`` over both) and ``GITHUB_ACTION_PATH``; its ``run:`` steps go
+through an offline ``python``: ``pip install`` is checked with ``--dry-run
+--no-index`` to ask for nothing that is not installed already (``.``, modelreg's
+own checkout, is the modelreg installed from this one; its constraint files are
+this checkout's), and ``pip uninstall`` only checks the package is there. The
+other actions are ones a sandbox already stands for: the checkout (the sandbox is
+one), ``setup-python`` and the pip cache (the machine's), and artifact uploads
+(the paths are recorded and must exist), including the Pages upload.
+
+Each job gets its own ``github.token``: ``github_token(permissions)`` makes it
+from the permissions the job is granted (its ``permissions:``, else the
+workflow's, else GitHub's restricted default; a reusable workflow's job gets no
+more than its caller's job grants, and asking for more fails, as on GitHub; a
+fork's pull request gets read-only ones). Tests pass
+``FakeGitHub.installation_token``, so a step that uses ``github.token`` where
+another token is needed meets GitHub's 403.
 
 A job that calls a reusable workflow (``jobs.<id>.uses``) runs the called
 workflow's job of the asked name with the caller's ``with:`` as its inputs (the
@@ -23,6 +38,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +51,87 @@ _STOOD_FOR = (
     "actions/checkout@",
     "actions/setup-python@",
     "actions/cache@",
-    "./.github/actions/",
 )
+_LOCAL_ACTION = "./.github/actions/"
+# What a job's GITHUB_TOKEN may do when nothing says (GitHub's restricted default).
+DEFAULT_PERMISSIONS = {"contents": "read", "packages": "read"}
+_ALL_SCOPES = (
+    "actions",
+    "attestations",
+    "checks",
+    "contents",
+    "deployments",
+    "discussions",
+    "id-token",
+    "issues",
+    "packages",
+    "pages",
+    "pull-requests",
+    "repository-projects",
+    "security-events",
+    "statuses",
+)
+_LEVELS = {"none": 0, "read": 1, "write": 2}
+# The offline ``python`` of composite actions' run: steps (see the module docstring):
+# anything but ``-m pip install|uninstall`` goes to the next python on PATH.
+_OFFLINE_PYTHON = """\
+import os, re, shlex, shutil, subprocess, sys
+
+ROOT = {root!r}
+here = os.path.dirname(os.path.abspath(__file__))
+path = os.pathsep.join(
+    p for p in os.environ["PATH"].split(os.pathsep) if p and os.path.abspath(p) != here
+)
+real = shutil.which("python", path=path) or shutil.which("python3", path=path)
+args = sys.argv[1:]
+if args[:2] != ["-m", "pip"] or args[2:3] not in (["install"], ["uninstall"]):
+    os.execv(real, [real, *args])
+command, rest = args[2], args[3:]
+if command == "uninstall":
+    names = [a for a in rest if not a.startswith("-")]
+    for name in names:
+        if subprocess.run([real, "-m", "pip", "show", "-q", name]).returncode:
+            sys.exit(f"offline pip: {{name}} is not installed: nothing to uninstall")
+    print("offline pip: would uninstall " + " ".join(names))
+    sys.exit(0)
+checked, index = [], 0
+while index < len(rest):
+    arg = rest[index]
+    if arg in ("-c", "--constraint", "-r", "--requirement"):
+        given = rest[index + 1]
+        if not os.path.isabs(given) and not os.path.exists(given):
+            given = os.path.join(ROOT, given)  # modelreg's checkout's own file
+        checked += [arg, given]
+        index += 2
+        continue
+    if arg in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links"):
+        index += 2  # offline: no index
+        continue
+    local = re.fullmatch(r"\\.(\\[[^]]*\\])?", arg)
+    if local:  # this checkout: modelreg, installed from ROOT
+        where = subprocess.run(
+            [real, "-c", "import modelreg; print(modelreg.__file__)"],
+            capture_output=True, text=True,
+        ).stdout.strip()
+        if not where.startswith(os.path.join(ROOT, "src")):
+            sys.exit(f"offline pip: modelreg is not installed from {{ROOT}} (it is {{where!r}})")
+        arg = "modelreg" + (local.group(1) or "")
+    checked.append(arg)
+    index += 1
+print("offline pip: install " + shlex.join(checked))
+done = subprocess.run(
+    [real, "-m", "pip", "install", "--dry-run", "--no-index", *checked],
+    capture_output=True, text=True,
+)
+output = done.stdout + done.stderr
+missing = [
+    line for line in output.splitlines()
+    if line.startswith("Would install") or "does not provide the extra" in line
+]
+if done.returncode or missing:
+    sys.stderr.write(output)
+    sys.exit("offline pip: asks for what is not installed here: " + "; ".join(missing))
+"""
 _TEMPLATE = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 _HEREDOC = re.compile(r"([\w-]+)<<(\S+)\Z")
 
@@ -57,9 +152,24 @@ class JobRun:
     outputs: dict[str, str]
     uploaded: list[Path]
     failed: bool = False
+    permissions: dict[str, str] = field(default_factory=dict)
+    token: str = ""
 
     def step(self, name: str) -> StepRun:
         return next(s for s in self.steps if s.name == name)
+
+
+def _granted(declared: Any) -> dict[str, str]:
+    """The permissions a ``permissions:`` value grants (``None``: GitHub's default),
+    without those it sets to ``none``."""
+    if declared is None:
+        return dict(DEFAULT_PERMISSIONS)
+    if declared in ("read-all", "write-all"):
+        return {scope: declared.removesuffix("-all") for scope in _ALL_SCOPES}
+    assert isinstance(declared, Mapping), f"permissions: {declared!r} is not a mapping"
+    for scope, level in declared.items():
+        assert scope in _ALL_SCOPES and level in _LEVELS, f"permissions: {scope}: {level}"
+    return {scope: level for scope, level in declared.items() if level != "none"}
 
 
 def load_workflow(name: str | Path) -> dict[str, Any]:
@@ -218,6 +328,9 @@ class Runner:
         base_ref: str = "",
         machine_env: dict[str, str] | None = None,
         needs: dict[str, dict[str, str]] | None = None,
+        github_token: Callable[[dict[str, str]], str] | None = None,
+        machine_inputs: dict[str, str] | None = None,
+        actions_root: Path = ROOT,
     ) -> None:
         self.repo = repo
         self.scratch = scratch
@@ -236,6 +349,13 @@ class Runner:
         # a GPU runner's DEVICE): applied over the job's env.
         self.machine_env = machine_env or {}
         self.needs = needs or {}
+        # Makes each job's github.token from the permissions it is granted.
+        self.github_token = github_token
+        # What differs on the test machine for a composite action's inputs (the CPU
+        # build for a GPU runner's): applied over what the workflow passes.
+        self.machine_inputs = machine_inputs or {}
+        # Where ./.github/actions/... are read from: this checkout, or a changed copy.
+        self.actions_root = actions_root
 
     def run(self, workflow: str | Path, job: str, *, check: bool = True) -> JobRun:
         """Run the job's steps; a failed step fails the job, and the steps after it run
@@ -272,6 +392,9 @@ class Runner:
             context["inputs"], context["secrets"] = self._call(caller, context)
         if not condition(spec.get("if"), context):
             return JobRun([], "", {}, [])
+        permissions = self._permissions(document, job, caller, spec)
+        token = self.github_token(permissions) if self.github_token else "workflow-token"
+        self.github["token"] = token
         base_env = {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             "HOME": str(home),
@@ -295,6 +418,20 @@ class Runner:
                 runs.append(StepRun(name, skipped=True))
                 continue
             uses = step.get("uses", "")
+            if uses.startswith(_LOCAL_ACTION):
+                step_env = {k: substitute(str(v), context) for k, v in step.get("env", {}).items()}
+                env = {**base_env, **read_outputs(env_file), **job_env, **step_env}
+                run = self._composite(step, name, context, env, folder / f"action-{number}")
+                runs.append(run)
+                if "id" in step:
+                    context["steps"][step["id"]] = {"outputs": run.outputs}
+                if run.returncode != 0:
+                    if check:
+                        raise AssertionError(
+                            f"{workflow} {job}: step {name!r} failed:\n{run.output}"
+                        )
+                    context["job_status"] = "failure"
+                continue
             if uses:
                 if "upload-artifact" in uses or "upload-pages-artifact" in uses:
                     path = self.repo / substitute(step["with"]["path"], context)
@@ -333,7 +470,101 @@ class Runner:
                 context["job_status"] = "failure"
         job_outputs = {k: substitute(str(v), context) for k, v in spec.get("outputs", {}).items()}
         failed = context.get("job_status") == "failure"
-        return JobRun(runs, summary.read_text(), job_outputs, uploaded, failed)
+        return JobRun(runs, summary.read_text(), job_outputs, uploaded, failed, permissions, token)
+
+    def _permissions(
+        self,
+        document: dict[str, Any],
+        job: str,
+        caller: dict[str, Any] | None,
+        spec: dict[str, Any],
+    ) -> dict[str, str]:
+        """What the job's GITHUB_TOKEN may do, as GitHub grants it."""
+        if caller is None:
+            granted = _granted(spec.get("permissions", document.get("permissions")))
+        else:
+            allowed = _granted(caller.get("permissions", document.get("permissions")))
+            called = load_workflow(called_workflow(caller["uses"]))
+            asked = spec.get("permissions", called.get("permissions"))
+            granted = allowed if asked is None else _granted(asked)
+            for scope, level in granted.items():
+                assert _LEVELS[level] <= _LEVELS[allowed.get(scope, "none")], (
+                    f"the nested job {job!r} is requesting '{scope}: {level}', but is only "
+                    f"allowed '{scope}: {allowed.get(scope, 'none')}'"
+                )
+        head = self.github["event"].get("pull_request", {}).get("head", {})
+        if head and head.get("repo", {}).get("full_name") != self.github["repository"]:
+            # A fork's pull request: GitHub makes the token read-only.
+            granted = {scope: "read" for scope in granted if scope != "id-token"}
+        return granted
+
+    def _composite(
+        self,
+        step: dict[str, Any],
+        name: str,
+        context: dict[str, Any],
+        env: dict[str, str],
+        folder: Path,
+    ) -> StepRun:
+        """Run a local composite action's steps, as a runner does (see the module
+        docstring), in the job's environment ``env``."""
+        directory = self.actions_root / step["uses"].removeprefix("./")
+        action = yaml.safe_load((directory / "action.yml").read_text())
+        assert action["runs"]["using"] == "composite", f"{name}: not a composite action"
+        declared = action.get("inputs") or {}
+        given = step.get("with") or {}
+        unknown = (set(given) | set(self.machine_inputs)) - set(declared)
+        assert not unknown, f"{name}: the action takes no inputs {sorted(unknown)}"
+        inputs: dict[str, str] = {}
+        for key, spec in declared.items():
+            if key in given:
+                inputs[key] = substitute(str(given[key]), context)
+            else:
+                assert "default" in spec or not spec.get("required"), f"{name}: no {key} given"
+                inputs[key] = str(spec.get("default", ""))
+        inputs.update(self.machine_inputs)
+        inner: dict[str, Any] = {**context, "inputs": inputs, "steps": {}}
+        folder.mkdir(parents=True, exist_ok=True)
+        shim = folder / "bin" / "python"
+        shim.parent.mkdir(exist_ok=True)
+        shim.write_text(f"#!{sys.executable}\n" + _OFFLINE_PYTHON.format(root=str(ROOT)))
+        shim.chmod(0o755)
+        outputs: list[str] = []
+        returncode = 0
+        for number, part in enumerate(action["runs"]["steps"]):
+            label = part.get("name") or part.get("uses") or f"step {number}"
+            if not condition(part.get("if"), inner):
+                continue
+            if "uses" in part:
+                assert part["uses"].startswith(_STOOD_FOR), f"{label}: cannot run {part['uses']}"
+                continue
+            assert part.get("shell") == "bash", f"{label}: a composite run: step needs shell: bash"
+            output_file = folder / f"output-{number}"
+            output_file.write_text("")
+            part_env = {k: substitute(str(v), inner) for k, v in part.get("env", {}).items()}
+            done = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", part["run"]],
+                cwd=self.repo,
+                env={
+                    **env,
+                    **part_env,
+                    "PATH": f"{shim.parent}{os.pathsep}{env['PATH']}",
+                    "GITHUB_ACTION_PATH": str(directory),
+                    "GITHUB_OUTPUT": str(output_file),
+                },
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            outputs.append(f"{label}:\n{done.stdout}{done.stderr}")
+            if "id" in part:
+                inner["steps"][part["id"]] = {"outputs": read_outputs(output_file)}
+            if done.returncode != 0:
+                returncode = done.returncode
+                break
+        declared_outputs = action.get("outputs") or {}
+        values = {k: substitute(str(v["value"]), inner) for k, v in declared_outputs.items()}
+        return StepRun(name, False, returncode, "".join(outputs), values)
 
     @staticmethod
     def _caller(document: dict[str, Any], job: str) -> dict[str, Any] | None:

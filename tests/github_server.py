@@ -15,16 +15,32 @@ With ``origin`` (a bare git repository) branches are that repository's
 ``gh.branches``. ``prefix="/api/v3"`` serves under a path, as GitHub Enterprise
 does.
 
-Each token has an identity: ``gh.identities[token]`` is the login ``GET /user``
-answers and that writes the comments and pull requests the token creates
-(``token`` is ``login``'s, "modelreg-bot" by default). ``None`` makes it a GitHub
-App installation token, like the ``GITHUB_TOKEN`` of a workflow: ``GET /user``
-answers 403 and what it writes is by ``f"{app_slug}[bot]"`` ("github-actions[bot]").
-``add_comment`` plants a comment by anyone, as if written earlier.
+Each token has an identity and permissions: ``gh.tokens[token]`` is a
+:class:`Token`, whose ``login`` is what ``GET /user`` answers and who writes the
+comments and pull requests the token creates (``token`` is ``login``'s,
+"modelreg-bot" by default, with :data:`WRITE_ALL`). A login of ``None`` makes it a
+GitHub App installation token, like the ``GITHUB_TOKEN`` of a workflow: ``GET
+/user`` answers 403 and what it writes is by ``f"{app_slug}[bot]"``
+("github-actions[bot]"). ``add_token`` adds one; ``installation_token`` makes a
+workflow's, with the permissions its ``permissions:`` block grants. A request
+with a token GitHub does not know gets 401; one whose token lacks the permission
+the endpoint needs gets GitHub's 403 ("Resource not accessible by integration",
+with ``x-accepted-github-permissions``). Permissions are GitHub's names
+(``contents``, ``pull_requests``, ``issues``; ``pull-requests`` as workflows spell
+it is accepted), ``read`` or ``write``; the comment endpoints take ``issues`` or
+``pull_requests``, as GitHub's do. ``add_comment`` plants a comment by anyone, as
+if written earlier.
 
-Failure injection, checked after authentication, on every request:
-``rate_limited`` (primary rate limit), ``secondary_limit`` (with
-``retry-after``), ``forbidden`` (403 for a token without permission).
+GitHub's refusals of content: a pull request whose head has no commit its base
+lacks (422 "No commits between"), one already open for the same head and base, and
+a comment or pull request body over :data:`BODY_LIMIT` characters (422 "body is
+too long").
+
+Failure injection, checked after authentication: ``rate_limited`` (primary rate
+limit, every request), ``secondary_limit`` (every request; ``limit_status`` 403 or
+429, ``retry_after`` seconds or None), and ``throttle(times, ...)``: the next
+``times`` requests get a 429 with ``retry-after`` (or a primary limit that resets
+in ``reset_in`` seconds), the ones after are served.
 """
 
 from __future__ import annotations
@@ -35,6 +51,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -43,6 +60,27 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 DOCS = "https://docs.github.com/rest"
 HTML_ROOT = "https://github.com"
 FAKE_SHA = "f" * 40
+# What a token may do when not told otherwise: all that modelreg does.
+WRITE_ALL: Mapping[str, str] = {"contents": "write", "pull_requests": "write", "issues": "write"}
+# GitHub's limit on the body of a comment, an issue or a pull request, in characters.
+BODY_LIMIT = 65_536
+
+
+@dataclass
+class Token:
+    """Who a token acts as (``None``: a GitHub App installation) and what it may do."""
+
+    login: str | None
+    permissions: dict[str, str] = field(default_factory=lambda: dict(WRITE_ALL))
+
+
+def normalized(granted: Mapping[str, str]) -> dict[str, str]:
+    """``granted`` with GitHub's API names (``pull-requests`` is ``pull_requests``),
+    without those set to ``none``."""
+    named = {k.replace("-", "_"): v for k, v in granted.items()}
+    for name, level in named.items():
+        assert level in ("read", "write", "none"), f"{name}: {level!r} is no permission level"
+    return {k: v for k, v in named.items() if v != "none"}
 
 
 class Recorded(NamedTuple):
@@ -65,6 +103,10 @@ def _error(status: int, message: str, docs: str = DOCS, /, **extra: Any) -> Repl
 
 
 NOT_FOUND = _error(404, "Not Found", f"{DOCS}/overview/resources-in-the-rest-api")
+RATE_DOCS = f"{DOCS}/overview/rate-limits-for-the-rest-api"
+_SECONDARY_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
 # What GitHub answers a comment created or edited without a text body.
 _MISSING_COMMENT_BODY = _error(
     422,
@@ -72,18 +114,22 @@ _MISSING_COMMENT_BODY = _error(
     errors=[{"resource": "IssueComment", "field": "body", "code": "missing_field"}],
 )
 
-# The router: method, path under /repos/OWNER/NAME, and the FakeGitHub method that answers.
+# The router: method, path under /repos/OWNER/NAME, the FakeGitHub method that answers,
+# and the permission it needs: (any of these names, level).
+_COMMENTS = ("issues", "pull_requests")
 ROUTES = [
-    ("GET", r"/pulls", "_list_pulls"),
-    ("POST", r"/pulls", "_create_pull"),
-    ("GET", r"/issues/(\d+)/comments", "_list_comments"),
-    ("POST", r"/issues/(\d+)/comments", "_add_comment"),
-    ("PATCH", r"/issues/comments/(\d+)", "_edit_comment"),
-    ("GET", r"/git/ref/heads/(.+)", "_get_ref"),
-    ("POST", r"/git/refs", "_create_ref"),
-    ("DELETE", r"/git/refs/heads/(.+)", "_delete_ref"),
+    ("GET", r"/pulls", "_list_pulls", (("pull_requests",), "read")),
+    ("POST", r"/pulls", "_create_pull", (("pull_requests",), "write")),
+    ("GET", r"/issues/(\d+)/comments", "_list_comments", (_COMMENTS, "read")),
+    ("POST", r"/issues/(\d+)/comments", "_add_comment", (_COMMENTS, "write")),
+    ("PATCH", r"/issues/comments/(\d+)", "_edit_comment", (_COMMENTS, "write")),
+    ("GET", r"/git/ref/heads/(.+)", "_get_ref", (("contents",), "read")),
+    ("POST", r"/git/refs", "_create_ref", (("contents",), "write")),
+    ("DELETE", r"/git/refs/heads/(.+)", "_delete_ref", (("contents",), "write")),
 ]
-_COMPILED = [(m, re.compile(r"/repos/([^/]+)/([^/]+)" + p), name) for m, p, name in ROUTES]
+_COMPILED = [
+    (m, re.compile(r"/repos/([^/]+)/([^/]+)" + p), name, need) for m, p, name, need in ROUTES
+]
 # What GitHub answers GET /user for an installation token (an app has no user).
 _NO_USER = _error(
     403,
@@ -104,11 +150,14 @@ class FakeGitHub:
         branches: Mapping[str, str] | None = None,
         login: str | None = "modelreg-bot",
         app_slug: str = "github-actions",
+        permissions: Mapping[str, str] = WRITE_ALL,
     ) -> None:
         self.repo = repo
         self.owner = repo.split("/")[0]
         self.token = token
-        self.identities: dict[str, str | None] = {token: login}
+        self._lock = threading.Lock()
+        self.tokens: dict[str, Token] = {}
+        self.add_token(token, login=login, permissions=permissions)
         self.app_slug = app_slug
         self.origin = Path(origin) if origin is not None else None
         self.prefix = prefix.rstrip("/")
@@ -121,11 +170,12 @@ class FakeGitHub:
         self.rate_limited = False
         self.rate_limit_reset = int(time.time()) + 1800
         self.secondary_limit = False
-        self.forbidden = False
+        self.limit_status = 403
+        self.retry_after: str | None = "60"
+        self._throttled: list[Reply] = []
         # A classic token's scopes, sent as X-OAuth-Scopes on GET /user; None sends none
         # (fine-grained and app tokens).
         self.scopes: str | None = None
-        self._lock = threading.Lock()
         self._next_comment_id = 1_000_001
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -169,7 +219,40 @@ class FakeGitHub:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # --- seeding -----------------------------------------------------------------------
+    # --- tokens and seeding -------------------------------------------------------------
+
+    def add_token(
+        self, token: str, *, login: str | None, permissions: Mapping[str, str] = WRITE_ALL
+    ) -> str:
+        """Make ``token`` act as ``login`` (``None``: the app's installation) with
+        ``permissions``; returns it."""
+        with self._lock:
+            self.tokens[token] = Token(login, normalized(permissions))
+        return token
+
+    def installation_token(self, granted: Mapping[str, str]) -> str:
+        """A new ``GITHUB_TOKEN``, as a workflow job gets one: GitHub Actions' app
+        installation, with the ``permissions:`` the job was ``granted``."""
+        token = f"ghs_job{len(self.tokens):04d}"
+        return self.add_token(token, login=None, permissions=granted)
+
+    def throttle(
+        self,
+        times: int,
+        *,
+        status: int = 429,
+        retry_after: str | None = "0",
+        reset_in: int | None = None,
+    ) -> None:
+        """The next ``times`` requests (past authentication) are refused as rate-limited:
+        a secondary limit with ``retry-after`` or, with ``reset_in``, a primary limit
+        that resets that many seconds from now."""
+        for _ in range(times):
+            if reset_in is not None:
+                reset = int(time.time()) + reset_in
+                self._throttled.append(self._primary_limit(status, reset))
+            else:
+                self._throttled.append(self._secondary_limit(status, retry_after))
 
     def add_pull(
         self,
@@ -180,10 +263,14 @@ class FakeGitHub:
         body: str = "",
         state: str = "open",
         draft: bool = False,
+        login: str = "modelreg-bot",
     ) -> dict[str, Any]:
-        """A pull request as if opened earlier (its branches are not checked)."""
+        """A pull request as if ``login`` had opened it earlier (its branches are not
+        checked)."""
         with self._lock:
-            return self._new_pull(head, base, title or f"Change {head}", body, state, draft)
+            return self._new_pull(
+                head, base, title or f"Change {head}", body, state, draft, self._user(login)
+            )
 
     def add_comment(self, number: int, body: str, *, login: str) -> dict[str, Any]:
         """A comment on pull request ``number`` as if ``login`` had written it earlier."""
@@ -208,32 +295,17 @@ class FakeGitHub:
             bad_json = False
         with self._lock:
             self.requests.append(Recorded(method, target, body, headers))
-            scheme, _, token = headers.get("authorization", "").partition(" ")
-            if scheme not in ("Bearer", "token") or token not in self.identities:
-                return _error(401, "Bad credentials")
-            login = self.identities[token]
+            scheme, _, secret = headers.get("authorization", "").partition(" ")
+            token = self.tokens.get(secret) if scheme in ("Bearer", "token") else None
+            if token is None:
+                return _error(401, "Bad credentials", status="401")
+            login = token.login
+            if self._throttled:
+                return self._throttled.pop(0)
             if self.rate_limited:
-                return Reply(
-                    403,
-                    {
-                        "message": "API rate limit exceeded for user ID 1.",
-                        "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api",
-                    },
-                    self._rate_headers(remaining=0),
-                )
+                return self._primary_limit(403, self.rate_limit_reset)
             if self.secondary_limit:
-                return Reply(
-                    403,
-                    {
-                        "message": "You have exceeded a secondary rate limit. Please wait a few "
-                        "minutes before you try again.",
-                        "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api"
-                        "#about-secondary-rate-limits",
-                    },
-                    {"retry-after": "60"},
-                )
-            if self.forbidden:
-                return _error(403, "Resource not accessible by integration", status="403")
+                return self._secondary_limit(self.limit_status, self.retry_after)
             if bad_json:
                 return _error(400, "Problems parsing JSON")
             parts = urlsplit(target)
@@ -251,7 +323,7 @@ class FakeGitHub:
                 scopes = {} if self.scopes is None else {"X-OAuth-Scopes": self.scopes}
                 return Reply(200, self._user(login, full=True), scopes)
             actor = self._user(login if login is not None else f"{self.app_slug}[bot]")
-            for route_method, pattern, action in _COMPILED:
+            for route_method, pattern, action, need in _COMPILED:
                 match = pattern.fullmatch(path)
                 if match is None:
                     continue
@@ -260,6 +332,8 @@ class FakeGitHub:
                     return NOT_FOUND
                 if route_method != method:
                     continue
+                if not _allowed(token, need):
+                    return _not_accessible(token, need)
                 answer: Callable[..., Reply] = getattr(self, action)
                 return answer(*rest, query=query, body=body, path=path, actor=actor)
             return NOT_FOUND
@@ -280,14 +354,29 @@ class FakeGitHub:
             user.update({"name": None, "company": None, "created_at": "2020-01-01T00:00:00Z"})
         return user
 
-    def _rate_headers(self, remaining: int) -> dict[str, str]:
-        return {
-            "x-ratelimit-limit": "5000",
-            "x-ratelimit-remaining": str(remaining),
-            "x-ratelimit-reset": str(self.rate_limit_reset),
-            "x-ratelimit-used": str(5000 - remaining),
-            "x-ratelimit-resource": "core",
+    @staticmethod
+    def _primary_limit(status: int, reset: int) -> Reply:
+        """GitHub's answer once a token's hourly requests are spent."""
+        return Reply(
+            status,
+            {"message": "API rate limit exceeded for user ID 1.", "documentation_url": RATE_DOCS},
+            {
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": str(reset),
+                "x-ratelimit-used": "5000",
+                "x-ratelimit-resource": "core",
+            },
+        )
+
+    @staticmethod
+    def _secondary_limit(status: int, retry_after: str | None) -> Reply:
+        """GitHub's answer to too many requests at once (a secondary rate limit)."""
+        body = {
+            "message": _SECONDARY_MESSAGE,
+            "documentation_url": f"{RATE_DOCS}#about-secondary-rate-limits",
         }
+        return Reply(status, body, {} if retry_after is None else {"retry-after": retry_after})
 
     def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, str]) -> Reply:
         """One page of ``items`` and GitHub's ``Link`` header (next, last, first, prev)."""
@@ -453,6 +542,21 @@ class FakeGitHub:
         ]
         if invalid:
             return _error(422, "Validation Failed", errors=invalid)
+        if not self._ahead(head, base):
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"No commits between {base} and {head}",
+                    }
+                ],
+            )
+        text = body.get("body")
+        if isinstance(text, str) and len(text) > BODY_LIMIT:
+            return _too_long("Issue", "body", "body")
         # GitHub allows one open pull request per head and base.
         if any(
             p["state"] == "open" and p["head"]["ref"] == head and p["base"]["ref"] == base
@@ -469,7 +573,6 @@ class FakeGitHub:
                     }
                 ],
             )
-        text = body.get("body")
         pull = self._new_pull(
             head,
             base,
@@ -480,6 +583,13 @@ class FakeGitHub:
             actor,
         )
         return Reply(201, pull)
+
+    def _ahead(self, head: str, base: str) -> bool:
+        """Whether ``head`` has a commit ``base`` lacks (GitHub's "commits between")."""
+        if self.origin is None:
+            return self.branches.get(head) != self.branches.get(base)
+        done = self._git("rev-list", "--count", f"refs/heads/{base}..refs/heads/{head}")
+        return done.returncode == 0 and int(done.stdout.strip() or 0) > 0
 
     def _list_pulls(self, *, query: dict[str, str], path: str, **_: Any) -> Reply:
         state = query.get("state", "open")
@@ -518,6 +628,8 @@ class FakeGitHub:
         text = body.get("body") if isinstance(body, dict) else None
         if not isinstance(text, str):
             return _MISSING_COMMENT_BODY
+        if len(text) > BODY_LIMIT:
+            return _too_long("IssueComment", "data", "Body")
         return Reply(201, self._new_comment(int(number), text, actor))
 
     def _new_comment(self, number: int, text: str, user: dict[str, Any]) -> dict[str, Any]:
@@ -548,9 +660,42 @@ class FakeGitHub:
         text = body.get("body") if isinstance(body, dict) else None
         if not isinstance(text, str):
             return _MISSING_COMMENT_BODY
+        if len(text) > BODY_LIMIT:
+            return _too_long("IssueComment", "data", "Body")
         comment["body"] = text
         comment["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return Reply(200, comment)
+
+
+def _too_long(resource: str, field: str, what: str) -> Reply:
+    """GitHub's 422 for a body over :data:`BODY_LIMIT` characters."""
+    return _error(
+        422,
+        "Validation Failed",
+        errors=[
+            {
+                "resource": resource,
+                "code": "unprocessable" if resource == "IssueComment" else "custom",
+                "field": field,
+                "message": f"{what} is too long (maximum is {BODY_LIMIT} characters)",
+            }
+        ],
+    )
+
+
+def _allowed(token: Token, need: tuple[tuple[str, ...], str]) -> bool:
+    names, level = need
+    granted = [token.permissions.get(name) for name in names]
+    return any(g == "write" or (g == "read" and level == "read") for g in granted)
+
+
+def _not_accessible(token: Token, need: tuple[tuple[str, ...], str]) -> Reply:
+    """GitHub's 403 for a token without the permission an endpoint needs."""
+    names, level = need
+    by = "integration" if token.login is None else "personal access token"
+    reply = _error(403, f"Resource not accessible by {by}", status="403")
+    accepted = "; ".join(f"{name}={level}" for name in names)
+    return Reply(reply.status, reply.body, {"x-accepted-github-permissions": accepted})
 
 
 class _Handler(BaseHTTPRequestHandler):

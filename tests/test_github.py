@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from modelreg.core.errors import GitHubError, ModelregError
-from modelreg.integrations.github import Comment, GitHub, PullRequest
+from modelreg.integrations.github import COMMENT_LIMIT, Comment, GitHub, PullRequest
 from tests.conftest import git
-from tests.github_server import FakeGitHub
+from tests.github_server import BODY_LIMIT, FakeGitHub
 
 TOKEN = "t0ken"
 MARKER = "<!-- modelreg:report -->"
@@ -26,8 +26,24 @@ def fake() -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture
-def client(fake: FakeGitHub) -> Iterator[GitHub]:
-    with GitHub("acme/models", TOKEN, api_url=fake.url) as github:
+def naps() -> list[float]:
+    """The waits the client asked for (it never really sleeps in these tests)."""
+    return []
+
+
+def napper(naps: list[float]) -> Callable[[float], None]:
+    """A sleep that records the wait; an endless retry loop fails here, not hangs."""
+
+    def nap(seconds: float) -> None:
+        assert len(naps) < 5, "retried without end"
+        naps.append(seconds)
+
+    return nap
+
+
+@pytest.fixture
+def client(fake: FakeGitHub, naps: list[float]) -> Iterator[GitHub]:
+    with GitHub("acme/models", TOKEN, api_url=fake.url, sleep=napper(naps)) as github:
         yield github
 
 
@@ -216,6 +232,39 @@ def test_comments_are_paginated_oldest_first(client: GitHub, fake: FakeGitHub) -
     assert len(fake.comments) == 131
 
 
+def test_github_refuses_a_comment_over_its_size_limit(client: GitHub, fake: FakeGitHub) -> None:
+    fake.add_pull(head="promote/a")
+    with pytest.raises(GitHubError) as excinfo:
+        client.create_comment(1, "x" * (BODY_LIMIT + 1))
+    assert raised(excinfo) == (
+        "GitHub could not process the comment on #1 (422 Validation Failed): "
+        "Body is too long (maximum is 65536 characters)"
+    )
+    assert client.create_comment(1, "x" * BODY_LIMIT).body == "x" * BODY_LIMIT
+
+
+def test_a_huge_report_is_cut_to_fit_and_still_posts(client: GitHub, fake: FakeGitHub) -> None:
+    fake.add_pull(head="promote/a")
+    report = "| metric | value |\n" + "| accuracy | 0.91 |\n" * 20_000  # 400,000 characters
+
+    posted = client.upsert_comment(1, report, marker=MARKER)
+    again = client.upsert_comment(1, report + "| recall | 0.8 |\n", marker=MARKER)
+
+    assert again.id == posted.id and len(fake.comments) == 1
+    body = fake.comments[0]["body"]
+    assert len(body) <= BODY_LIMIT and body.startswith(f"{MARKER}\n| metric | value |")
+    assert body.endswith("*(cut: the full report is in the job summary)*\n")
+    assert fake.paths("PATCH") == []  # the cut text is the same: nothing to edit
+
+
+def test_a_huge_pull_request_body_is_cut_to_fit(client: GitHub, fake: FakeGitHub) -> None:
+    fake.branches["feature"] = "a" * 40
+    client.create_pull(head="feature", base="main", title="t", body="y" * 100_000)
+    body = fake.pulls[0]["body"]
+    assert len(body) <= BODY_LIMIT and body.startswith("y" * COMMENT_LIMIT)
+    assert body.endswith("*(cut: the full report is in the job summary)*\n")
+
+
 def test_comment_on_a_missing_pull_request(client: GitHub) -> None:
     with pytest.raises(GitHubError) as excinfo:
         client.create_comment(7, "hello")
@@ -297,15 +346,69 @@ def test_bad_token(fake: FakeGitHub) -> None:
     assert fake.requests[0].headers["authorization"] == f"Bearer {secret}"
 
 
-def test_token_without_permission(client: GitHub, fake: FakeGitHub) -> None:
-    fake.forbidden = True
-    with pytest.raises(GitHubError) as excinfo:
-        client.create_pull(head="feature", base="main", title="t", body="")
-    assert raised(excinfo) == (
-        "GitHub refused POST /repos/acme/models/pulls (403 Resource not accessible by "
-        "integration): the token needs 'contents: write' and 'pull-requests: write' on "
-        "acme/models"
+def test_token_without_permission(fake: FakeGitHub) -> None:
+    """A workflow's GITHUB_TOKEN granted only 'contents: read' may read branches, but
+    not open a pull request nor comment: GitHub's 403, and what the token lacks."""
+    fake.branches["feature"] = "a" * 40
+    fake.add_pull(head="other")
+    token = fake.installation_token({"contents": "read"})
+    with GitHub("acme/models", token, api_url=fake.url) as github:
+        assert github.branch_sha("feature") == "a" * 40
+        with pytest.raises(GitHubError) as excinfo:
+            github.create_pull(head="feature", base="main", title="t", body="")
+        assert raised(excinfo) == (
+            "GitHub refused POST /repos/acme/models/pulls (403 Resource not accessible by "
+            "integration): the token needs 'pull-requests: write' on acme/models"
+        )
+        with pytest.raises(GitHubError) as excinfo:
+            github.upsert_comment(1, "report", marker=MARKER)
+        assert raised(excinfo).endswith(
+            "the token needs 'issues: read' or 'pull-requests: read' on acme/models"
+        )
+        with pytest.raises(GitHubError, match=r"needs 'contents: write'"):
+            github.create_branch("new", "a" * 40)
+    assert len(fake.pulls) == 1 and fake.comments == []
+    assert fake.branches == {"main": "f" * 40, "feature": "a" * 40}
+
+
+def test_the_forbidden_body_is_githubs(fake: FakeGitHub) -> None:
+    fake.add_token("pat", login="octocat", permissions={"contents": "write"})
+    answer = httpx.post(
+        f"{fake.url}/repos/acme/models/pulls",
+        json={"head": "x", "base": "main", "title": "t"},
+        headers={"Authorization": "Bearer pat"},
     )
+    assert answer.status_code == 403
+    assert answer.json() == {
+        "message": "Resource not accessible by personal access token",
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "403",
+    }
+    assert answer.headers["x-accepted-github-permissions"] == "pull_requests=write"
+    unknown = httpx.get(
+        f"{fake.url}/repos/acme/models/pulls", headers={"Authorization": "Bearer x"}
+    )
+    assert (unknown.status_code, unknown.json()["message"]) == (401, "Bad credentials")
+
+
+def test_what_a_token_writes_is_by_its_identity(fake: FakeGitHub) -> None:
+    fake.branches.update({"a": "a" * 40, "b": "b" * 40})
+    fake.add_token("human", login="octocat")
+    actions = fake.installation_token({"contents": "write", "pull-requests": "write"})
+    with GitHub("acme/models", "human", api_url=fake.url) as github:
+        github.create_pull(head="a", base="main", title="by a person", body="")
+        github.create_comment(1, "a person's")
+    with GitHub("acme/models", actions, api_url=fake.url) as github:
+        github.create_pull(head="b", base="main", title="by a workflow", body="")
+        github.create_comment(1, "a workflow's")
+        assert github.token_login() == "github-actions[bot]"
+    users = [(p["user"]["login"], p["user"]["type"]) for p in fake.pulls + fake.comments]
+    assert users == [
+        ("octocat", "User"),
+        ("github-actions[bot]", "Bot"),
+        ("octocat", "User"),
+        ("github-actions[bot]", "Bot"),
+    ]
 
 
 def test_primary_rate_limit_says_when_it_resets(client: GitHub, fake: FakeGitHub) -> None:
@@ -320,17 +423,83 @@ def test_primary_rate_limit_says_when_it_resets(client: GitHub, fake: FakeGitHub
     )
     seconds = int(message.rsplit(" in ", 1)[1].removesuffix(" s"))
     assert 590 <= seconds <= 600
-    assert len(fake.requests) == 1  # no retry
+    assert len(fake.requests) == 1  # no retry: ten minutes is longer than it waits
 
 
-def test_secondary_rate_limit_says_when_to_retry(client: GitHub, fake: FakeGitHub) -> None:
+def test_secondary_rate_limit_is_retried_then_says_when_to_retry(
+    client: GitHub, fake: FakeGitHub, naps: list[float]
+) -> None:
     fake.secondary_limit = True
     with pytest.raises(GitHubError) as excinfo:
         client.create_comment(1, "hi")
     message = raised(excinfo)
-    assert message.startswith("GitHub's secondary rate limit was hit: retry after 60 s (")
+    assert message.startswith(
+        "GitHub's secondary rate limit was hit (3 retries did not help): retry after 60 s ("
+    )
     assert "You have exceeded a secondary rate limit" in message
-    assert len(fake.requests) == 1
+    assert len(fake.requests) == 4 and naps == [60.0, 60.0, 60.0]
+
+
+def test_a_429_is_retried_after_its_retry_after(
+    client: GitHub, fake: FakeGitHub, naps: list[float]
+) -> None:
+    fake.branches["feature"] = "a" * 40
+    fake.throttle(2, retry_after="7")
+
+    pull = client.create_pull(head="feature", base="main", title="t", body="b")
+
+    assert pull.number == 1 and len(fake.pulls) == 1
+    assert naps == [7.0, 7.0]
+    assert [r.method for r in fake.requests] == ["POST", "POST", "POST"]
+
+
+def test_a_primary_limit_that_resets_soon_is_waited_out(
+    client: GitHub, fake: FakeGitHub, naps: list[float]
+) -> None:
+    fake.throttle(1, status=403, reset_in=5)
+    assert list(client.pulls()) == []
+    [wait] = naps
+    assert 4.0 <= wait <= 6.0
+    assert len(fake.requests) == 2
+
+
+def test_a_429_without_retry_after_waits_a_minute(
+    client: GitHub, fake: FakeGitHub, naps: list[float]
+) -> None:
+    fake.throttle(1, retry_after=None)
+    assert client.branch_sha("main") == "f" * 40
+    assert naps == [60.0]
+
+
+def test_retries_are_bounded(fake: FakeGitHub) -> None:
+    naps: list[float] = []
+    nap = napper(naps)
+    fake.secondary_limit, fake.limit_status, fake.retry_after = True, 429, "0"
+    with (
+        GitHub("acme/models", TOKEN, api_url=fake.url, retries=1, sleep=nap) as github,
+        pytest.raises(GitHubError) as excinfo,
+    ):
+        list(github.comments(1))
+    assert raised(excinfo).startswith(
+        "GitHub's secondary rate limit was hit (1 retries did not help): retry after 0 s ("
+    )
+    assert naps == [0.0] and len(fake.requests) == 2
+    # A wait longer than the client's longest is not waited: reported at once.
+    fake.retry_after = "3600"
+    with (
+        GitHub("acme/models", TOKEN, api_url=fake.url, sleep=nap) as github,
+        pytest.raises(GitHubError, match=r"^GitHub's secondary rate limit was hit: retry after"),
+    ):
+        list(github.comments(1))
+    assert naps == [0.0] and len(fake.requests) == 3
+
+
+def test_the_real_sleep_honours_a_one_second_retry_after(fake: FakeGitHub) -> None:
+    fake.throttle(1, retry_after="1")
+    with GitHub("acme/models", TOKEN, api_url=fake.url) as github:
+        started = time.monotonic()
+        assert github.branch_sha("main") == "f" * 40
+        assert time.monotonic() - started >= 0.95
 
 
 def test_wrong_repository(fake: FakeGitHub) -> None:
@@ -355,6 +524,37 @@ def test_duplicate_pull_request(client: GitHub, fake: FakeGitHub) -> None:
         "(422 Validation Failed): A pull request already exists for acme:promote/a."
     )
     assert len(fake.pulls) == 1
+
+
+def test_pull_request_with_no_commits_between(
+    fake_origin: FakeGitHub, origin: Path, empty_repo: Path
+) -> None:
+    git(empty_repo, "push", "-q", str(origin), "HEAD:refs/heads/same-as-main")
+    with (
+        GitHub("acme/models", TOKEN, api_url=fake_origin.url) as github,
+        pytest.raises(GitHubError) as excinfo,
+    ):
+        github.create_pull(head="same-as-main", base="main", title="t", body="")
+    assert raised(excinfo) == (
+        "cannot open a pull request from 'same-as-main' into 'main': 'same-as-main' has no "
+        "commit that 'main' lacks (GitHub 422: no commits between them); push the change "
+        "to 'same-as-main' first"
+    )
+    assert fake_origin.pulls == []
+    # What GitHub answered, as GitHub words it.
+    raw = httpx.post(
+        f"{fake_origin.url}/repos/acme/models/pulls",
+        json={"head": "same-as-main", "base": "main", "title": "t"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert raw.status_code == 422
+    assert raw.json()["errors"] == [
+        {
+            "resource": "PullRequest",
+            "code": "custom",
+            "message": "No commits between main and same-as-main",
+        }
+    ]
 
 
 def test_pull_request_from_a_missing_branch(fake_origin: FakeGitHub) -> None:

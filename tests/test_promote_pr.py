@@ -125,13 +125,50 @@ def test_a_second_open_promotion_of_the_same_stage_is_refused(
 
 
 def test_a_github_error_leaves_no_branch_behind(repo: Workspace, github: FakeGitHub) -> None:
-    github.forbidden = True
-    with client(github) as gh, pytest.raises(GitHubError, match=r"403 Resource not accessible"):
+    # A token that may read pull requests (the open-promotion check) but not open one.
+    github.add_token("t0ken", login="modelreg-bot", permissions={"pull_requests": "read"})
+    with client(github) as gh, pytest.raises(GitHubError) as refused:
         promote("digits", 2, "production", repo=repo.root, pr=True, github=gh)
+    assert "403 Resource not accessible" in str(refused.value)
+    assert "the token needs 'pull-requests: write'" in str(refused.value)
     assert github.branch("modelreg/digits/production/promote-v2") is None
-    github.forbidden = False
+    github.add_token("t0ken", login="modelreg-bot")  # every permission modelreg uses
     with client(github) as gh:  # so running it again simply works
         assert promote("digits", 2, "production", repo=repo.root, pr=True, github=gh).pull
+
+
+def test_the_pull_request_is_opened_by_the_tokens_user(repo: Workspace, github: FakeGitHub) -> None:
+    github.add_token("pr-token", login="release-manager")
+    with client(github, token="pr-token") as gh:
+        promote("digits", 2, "production", repo=repo.root, pr=True, github=gh)
+    [created] = github.pulls
+    assert created["user"]["login"] == "release-manager" and created["user"]["type"] == "User"
+
+
+def test_a_rate_limit_is_waited_out_by_the_command(
+    repo: Workspace,
+    github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The CLI's client honours a 429's retry-after (0 s here) and gets through."""
+    monkeypatch.setenv("GH_TOKEN", "t0ken")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+    monkeypatch.setenv("GITHUB_API_URL", github.url)
+    github.throttle(2, retry_after="0")
+    args = ["--repo", str(repo.root), "promote", "digits", "2", "--to", "production", "--pr"]
+    assert main(args) == 0, capsys.readouterr().err
+    assert len(github.pulls) == 1
+    # Refused for good, the command says so in one line and leaves no branch.
+    github.secondary_limit, github.limit_status, github.retry_after = True, 429, "0"
+    args[3:5] = ["iris", "1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: GitHub's secondary rate limit was hit (3 retries did not help): retry after 0 s"
+    )
+    assert err.count("\n") == 1
+    assert github.branch("modelreg/iris/production/promote-v1") is None
 
 
 def test_bad_credentials_are_one_clear_line(repo: Workspace, github: FakeGitHub) -> None:

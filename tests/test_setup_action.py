@@ -109,3 +109,74 @@ def test_the_action_is_pinned_and_passes_inputs_only_through_the_environment() -
         check=False,
     )
     assert json.loads(done.stdout) == []
+
+
+# --- the setup action of this repository's own workflows, run by the local runner --------
+
+SETUP = "./.github/actions/setup-modelreg"
+
+
+def setup_job(tmp_path: Path, **given: str) -> Path:
+    """A one-job workflow that uses the setup action with ``given`` inputs."""
+    step: dict[str, object] = {"uses": SETUP}
+    if given:
+        step["with"] = given
+    workflow = {
+        "on": {"push": None},
+        "permissions": {},
+        "jobs": {"setup": {"runs-on": "ubuntu-latest", "steps": [step]}},
+    }
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "setup.yml"
+    path.write_text(yaml.safe_dump(workflow))
+    return path
+
+
+def run_setup(
+    repo: Path, tmp_path: Path, actions_root: Path = ROOT, **given: str
+) -> tuple[bool, str]:
+    from tests.actions_runner import Runner
+
+    runner = Runner(repo, tmp_path / "runs", event_name="push", event={}, actions_root=actions_root)
+    job = runner.run(setup_job(tmp_path, **given), "setup", check=False)
+    step = job.step(SETUP)
+    assert not step.skipped
+    return job.failed, step.output
+
+
+def test_the_runner_runs_the_setup_actions_steps_offline(empty_repo: Path, tmp_path: Path) -> None:
+    failed, output = run_setup(empty_repo, tmp_path, extras="export,serve")
+    assert not failed, output
+    assert output.startswith("Install modelreg:\noffline pip: install ")
+    assert f"-c {ROOT / 'constraints.txt'} 'modelreg[export,serve]'\n" in output
+    assert "download.pytorch.org" not in output  # no index: offline
+    assert "modelreg, version" in output
+
+
+def test_the_setup_actions_inputs_reach_its_steps(empty_repo: Path, tmp_path: Path) -> None:
+    # An extra modelreg does not have: pip's check fails the step, so the job.
+    failed, output = run_setup(empty_repo, tmp_path / "a", extras="torch")
+    assert failed and "does not provide the extra 'torch'" in output
+    # The GPU build is not what this machine has installed.
+    failed, output = run_setup(empty_repo, tmp_path / "b", gpu="true")
+    assert failed and "offline pip: would uninstall onnxruntime" in output
+    assert "onnxruntime-gpu" in output
+    # An input the action does not declare is refused, as a typo would be.
+    with pytest.raises(AssertionError, match=r"takes no inputs \['extra'\]"):
+        run_setup(empty_repo, tmp_path / "c", extra="export")
+
+
+def test_a_broken_setup_action_fails_the_job(empty_repo: Path, tmp_path: Path) -> None:
+    """The action's steps really run: a copy whose install step asks for a package
+    that is not installed fails, where the real one passes."""
+    copy = tmp_path / "copy"
+    action = copy / ".github" / "actions" / "setup-modelreg" / "action.yml"
+    action.parent.mkdir(parents=True)
+    text = (ROOT / SETUP / "action.yml").read_text()
+    assert text.count('"$spec"\n') == 1
+    action.write_text(text.replace('"$spec"\n', '"$spec" not-installed-anywhere\n'))
+    failed, output = run_setup(empty_repo, tmp_path / "a", actions_root=copy)
+    assert failed and "not-installed-anywhere" in output
+    assert "modelreg, version" not in output  # the step stopped at pip (bash -e)
+    failed, output = run_setup(empty_repo, tmp_path / "b")
+    assert not failed, output

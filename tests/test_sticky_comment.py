@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from modelreg.integrations.github import ACTIONS_BOT, GitHub
-from tests.github_server import FakeGitHub
+from tests.github_server import BODY_LIMIT, FakeGitHub
 
 TOKEN = "t0ken"
 MARKER = "<!-- modelreg:report -->"
@@ -53,6 +53,41 @@ def test_a_marked_comment_by_the_pr_author_is_never_edited(fake: FakeGitHub) -> 
     assert fake.paths("GET").count("/user") == 1  # asked once per client
 
 
+def test_a_humans_marked_comment_is_left_alone_even_when_it_is_the_only_one(
+    fake: FakeGitHub,
+) -> None:
+    """The reviewer quoted the report, marker and all: theirs stays as they wrote it."""
+    fake.add_token("reviewer-token", login="octocat")
+    with GitHub("acme/models", "reviewer-token", api_url=fake.url) as reviewer:
+        quoted = reviewer.create_comment(1, f"> {MARKER}\n> accuracy 0.91\n\nwhy lower?")
+
+    with GitHub("acme/models", TOKEN, api_url=fake.url) as github:
+        ours = github.upsert_comment(1, "accuracy 0.93", marker=MARKER)
+
+    assert ours.id != quoted.id and ours.author == "modelreg-bot"
+    assert fake.paths("PATCH") == []
+    assert bodies(fake) == [
+        ("octocat", f"> {MARKER}\n> accuracy 0.91\n\nwhy lower?"),
+        ("modelreg-bot", f"{MARKER}\naccuracy 0.93"),
+    ]
+    assert fake.comments[0]["user"]["type"] == "User"
+
+
+def test_a_huge_report_still_posts_cut_to_githubs_limit(fake: FakeGitHub) -> None:
+    """GitHub refuses a comment over 65,536 characters (422): the report is cut, with a
+    line saying where the rest is, and posted; the next run edits it in place."""
+    report = "\n".join(f"| digits/{i} | accuracy | 0.9{i % 10} |" for i in range(10_000))
+    assert len(report) > 3 * BODY_LIMIT
+    with GitHub("acme/models", TOKEN, api_url=fake.url) as github:
+        first = github.upsert_comment(1, report, marker=MARKER)
+        second = github.upsert_comment(1, "short now", marker=MARKER)
+    assert first.id == second.id
+    assert len(fake.comments) == 1
+    [posted] = [r.body["body"] for r in fake.requests if r.method == "POST"]
+    assert len(posted) <= BODY_LIMIT
+    assert posted.endswith("*(cut: the full report is in the job summary)*\n")
+
+
 def test_logins_compare_without_case(fake: FakeGitHub) -> None:
     mine = fake.add_comment(1, f"{MARKER}\nold", login="ModelReg-Bot")
     with GitHub("acme/models", TOKEN, api_url=fake.url) as github:
@@ -62,7 +97,7 @@ def test_logins_compare_without_case(fake: FakeGitHub) -> None:
 
 def test_an_installation_token_writes_as_github_actions(fake: FakeGitHub) -> None:
     """GET /user answers 403 for an app's token: it is taken to be GitHub Actions'."""
-    fake.identities[TOKEN] = None
+    fake.add_token(TOKEN, login=None)
     fake.add_comment(1, PLANTED, login="mallory")
     ours = fake.add_comment(1, f"{MARKER}\nlast run", login=ACTIONS_BOT)
 
@@ -75,7 +110,7 @@ def test_an_installation_token_writes_as_github_actions(fake: FakeGitHub) -> Non
 
 
 def test_an_explicit_author_is_not_asked_of_github(fake: FakeGitHub) -> None:
-    fake.identities[TOKEN] = None
+    fake.add_token(TOKEN, login=None)
     fake.app_slug = "release-bot"
     fake.add_comment(1, f"{MARKER}\nby actions", login=ACTIONS_BOT)
 
@@ -95,7 +130,7 @@ def test_the_installed_command_leaves_a_planted_comment_alone(
     fake: FakeGitHub, empty_repo: Path, modelreg_exe: str, tmp_path: Path
 ) -> None:
     fake.add_comment(1, PLANTED, login="mallory")
-    fake.identities["other-token"] = "octocat"
+    fake.add_token("other-token", login="octocat")
     report = tmp_path / "report.md"
     env = {
         **os.environ,

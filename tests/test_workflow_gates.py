@@ -16,7 +16,7 @@ from tests import builders
 from tests.actions_runner import Runner
 from tests.conftest import Workspace
 from tests.github_server import FakeGitHub
-from tests.test_workflow_steps import TOKEN, github, register, sandbox, save_cnn
+from tests.test_workflow_steps import PR_TOKEN, github, register, sandbox, save_cnn
 
 __all__ = ["github", "sandbox"]  # fixtures, used by name
 
@@ -38,7 +38,8 @@ def pull_request_runner(
         event_name="pull_request",
         event=event,
         github_env={"GITHUB_API_URL": github.url},
-        secrets={"MODELREG_PR_TOKEN": TOKEN},
+        secrets={"MODELREG_PR_TOKEN": PR_TOKEN},
+        github_token=github.installation_token,
         **kwargs,  # type: ignore[arg-type]
     )
     local.github["base_ref"] = "main"
@@ -179,6 +180,8 @@ def test_a_version_that_fails_its_gate_fails_the_benchmark_job(
         tmp_path / "gpu",
         number,
         machine_env={"DEVICE": "cpu"},
+        # This machine has the CPU builds (torch, onnxruntime), not the GPU runner's.
+        machine_inputs={"gpu": "false"},
         needs={"plan": plan.outputs},
     )
     job = gpu.run("benchmark.yml", "benchmark", check=False)
@@ -192,6 +195,8 @@ def test_a_version_that_fails_its_gate_fails_the_benchmark_job(
     # The figures and the failed gate reached the pull request before the job failed.
     [comment] = github.comments
     assert "accuracy" in comment["body"] and "0.93" in comment["body"]
+    assert comment["user"]["login"] == "github-actions[bot]"
+    assert job.permissions == {"contents": "read", "pull-requests": "write"}
 
 
 @pytest.mark.parametrize("accuracy", [0.93])
@@ -209,7 +214,8 @@ def test_a_dispatched_promotion_that_fails_its_gate_opens_no_pull_request(
         event={},
         inputs=inputs,
         github_env={"GITHUB_API_URL": github.url},
-        secrets={"MODELREG_PR_TOKEN": TOKEN},
+        secrets={"MODELREG_PR_TOKEN": PR_TOKEN},
+        github_token=github.installation_token,
     )
     branches_before = sandbox.git("ls-remote", "--heads", "origin")
 

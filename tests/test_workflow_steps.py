@@ -4,6 +4,7 @@ DVC remote and the local GitHub server, asserting on what they produce."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests import builders
-from tests.actions_runner import ROOT, Runner
+from tests.actions_runner import ROOT, JobRun, Runner
 from tests.conftest import Workspace, git
 from tests.github_server import FakeGitHub
 
@@ -21,7 +22,12 @@ torch = pytest.importorskip("torch")
 
 from modelreg.api import TensorInfo, save_checkpoint  # noqa: E402
 
-TOKEN = "workflow-token"
+# The MODELREG_PR_TOKEN secret: a user's token (a fine-grained PAT's, say), another
+# identity than the GITHUB_TOKEN each job gets (github-actions[bot], with the job's
+# permissions), so a step that uses the wrong one fails.
+PR_TOKEN = "pr-token"
+PR_USER = "modelreg-promoter"
+SETUP = "./.github/actions/setup-modelreg"
 CONFIG = {"channels": 4, "hidden": 8, "dropout": 0.0}
 MARKER = "<!-- modelreg:report -->"
 
@@ -93,7 +99,9 @@ def sandbox(workspace: Workspace) -> Workspace:
 
 @pytest.fixture
 def github(sandbox: Workspace) -> Iterator[FakeGitHub]:
-    with FakeGitHub(repo="acme/models", token=TOKEN, origin=sandbox.origin) as server:
+    with FakeGitHub(
+        repo="acme/models", token=PR_TOKEN, login=PR_USER, origin=sandbox.origin
+    ) as server:
         yield server
 
 
@@ -102,9 +110,21 @@ def runner(ws: Workspace, github: FakeGitHub, tmp_path: Path, **kwargs: Any) -> 
         ws.root,
         tmp_path / "runs",
         github_env={"GITHUB_API_URL": github.url},
-        secrets={"MODELREG_PR_TOKEN": TOKEN},
+        secrets={"MODELREG_PR_TOKEN": PR_TOKEN},
+        github_token=github.installation_token,
         **kwargs,
     )
+
+
+def setup_ran(job: JobRun, extras: str) -> None:
+    """The setup action's steps ran: its install step checked, offline, that modelreg
+    (this checkout) with ``extras`` and the pinned constraints is installed."""
+    setup = job.step(SETUP)
+    assert not setup.skipped and setup.returncode == 0, setup.output
+    assert "offline pip: install --disable-pip-version-check -c " in setup.output
+    spec = shlex.quote(f"modelreg[{extras}]" if extras else "modelreg")
+    assert f"{ROOT / 'constraints.txt'} {spec}\n" in setup.output
+    assert "modelreg, version" in setup.output
 
 
 def test_validate_reports_exports_and_keeps_one_comment(
@@ -136,6 +156,12 @@ def test_validate_reports_exports_and_keeps_one_comment(
     assert job.uploaded == [sandbox.root / "report.md"]
     [comment] = github.comments
     assert comment["body"] == (sandbox.root / "report.md").read_text()
+    # Written with the job's own GITHUB_TOKEN: GitHub Actions' bot, with what the job
+    # (and validate.yml, which calls it) grants.
+    assert (comment["user"]["login"], comment["user"]["type"]) == ("github-actions[bot]", "Bot")
+    assert job.permissions == {"contents": "read", "pull-requests": "write"}
+    assert github.tokens[job.token].login is None
+    setup_ran(job, "export")
 
     # Run again unchanged: the comment is left alone. After a new push it is updated in
     # place, never repeated.
@@ -167,6 +193,10 @@ def test_promote_by_hand_opens_the_pull_request(
     [pull] = github.pulls
     assert pull["head"]["ref"] == "modelreg/digits/production/promote-v2"
     assert "## Promote digits v2 to production" in pull["body"]
+    # Opened with the PR token's identity: its pull request triggers the checks.
+    assert pull["user"]["login"] == PR_USER
+    assert job.permissions == {"contents": "read"}
+    setup_ran(job, "")
     assert git(sandbox.origin, "branch", "--list", "modelreg/*").strip() == (
         "modelreg/digits/production/promote-v2"
     )
@@ -187,6 +217,7 @@ def test_a_push_that_registers_proposes_staging(
     assert job.step("Open the promotion pull request").skipped
     [pull] = github.pulls
     assert pull["head"]["ref"] == "modelreg/digits/staging/promote-v2"
+    assert pull["user"]["login"] == PR_USER
 
 
 def test_rollback_opens_the_revert_pull_request(
@@ -208,6 +239,7 @@ def test_rollback_opens_the_revert_pull_request(
     assert "opened pull request #" in job.step("Open the rollback pull request").output
     [pull] = github.pulls
     assert pull["head"]["ref"] == "modelreg/digits/production/rollback-to-v1"
+    assert pull["user"]["login"] == PR_USER
     assert pull["title"] == "Roll back digits production to v1"
 
 
@@ -320,3 +352,87 @@ def test_validate_skips_exporting_a_version_without_a_checkpoint(
     # A fork's pull request gets no comment: its report is the job summary.
     assert job.step("Sticky comment").skipped and github.comments == []
     assert "| registered | digits | v2 |" in job.summary
+
+
+def mutated(tmp_path: Path, workflow: str, old: str, new: str) -> Path:
+    """A copy of ``workflow`` with ``old`` replaced by ``new`` (the real file is untouched)."""
+    text = (ROOT / ".github" / "workflows" / workflow).read_text()
+    assert text.count(old) == 1, f"{old!r} is not in {workflow} once"
+    copy = tmp_path / "mutated" / workflow
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(text.replace(old, new))
+    return copy
+
+
+def test_a_promotion_with_the_workflow_token_is_refused(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    """Had reusable-promote.yml used github.token (contents: read) for GH_TOKEN, GitHub
+    would refuse the pull request: the workflow tests catch that change."""
+    register(sandbox, seed=1, accuracy=0.93)
+    sandbox.git("push", "-q", "origin", "main")
+    inputs = {
+        "modelreg-version": "source",
+        "extras": "",
+        "model": "digits",
+        "version": "2",
+        "stage": "production",
+        "reason": "better",
+    }
+    local = runner(
+        sandbox, github, tmp_path, event_name="workflow_dispatch", event={}, inputs=inputs
+    )
+    wrong = mutated(
+        tmp_path,
+        "reusable-promote.yml",
+        "GH_TOKEN: ${{ secrets.MODELREG_PR_TOKEN }}",
+        "GH_TOKEN: ${{ github.token }}",
+    )
+
+    job = local.run(wrong, "promote", check=False)
+
+    assert job.failed
+    step = job.step("Open the promotion pull request")
+    assert "403 Resource not accessible by integration" in step.output
+    assert "the token needs 'pull-requests: read'" in step.output  # to list open ones
+    assert github.pulls == []
+    # The same run with the real file opens it.
+    assert not local.run("reusable-promote.yml", "promote").failed
+    assert [p["user"]["login"] for p in github.pulls] == [PR_USER]
+
+
+def test_a_sticky_comment_without_pull_request_write_is_refused(
+    sandbox: Workspace, github: FakeGitHub, tmp_path: Path
+) -> None:
+    """A validate job whose permissions dropped 'pull-requests: write' cannot comment,
+    and a caller that grants less than the reusable job asks for fails to start."""
+    sandbox.git("checkout", "-q", "-b", "add-v2")
+    register(sandbox, seed=1, accuracy=0.93)
+    sandbox.git("push", "-q", "origin", "add-v2")
+    number = github.add_pull(head="add-v2", title="digits v2")["number"]
+    event = {"pull_request": {"number": number, "head": {"repo": {"full_name": "acme/models"}}}}
+    inputs = {"modelreg-version": "source", "extras": "export"}
+    local = runner(sandbox, github, tmp_path, event_name="pull_request", event=event, inputs=inputs)
+    local.github["base_ref"] = "main"
+    read_only = mutated(
+        tmp_path,
+        "reusable-validate.yml",
+        "      pull-requests: write # the sticky comment",
+        "      pull-requests: read # the sticky comment",
+    )
+
+    job = local.run(read_only, "validate", check=False)
+
+    assert job.failed and job.permissions == {"contents": "read", "pull-requests": "read"}
+    step = job.step("Sticky comment")
+    assert "403 Resource not accessible by integration" in step.output
+    assert github.comments == []
+
+    stingy = mutated(
+        tmp_path / "caller",
+        "validate.yml",
+        "      pull-requests: write # the sticky comment",
+        "      issues: write # not pull-requests: the sticky comment",
+    )
+    with pytest.raises(AssertionError, match="requesting 'pull-requests: write'"):
+        local.run(stingy, "validate")

@@ -10,9 +10,12 @@ httpx accepts. GitHub Enterprise works through ``api_url``
 Every failure is a :class:`GitHubError` with a one-line message that says what
 GitHub answered and what to change; neither the token nor credentials in a URL
 ever appear in one. The token is sent only over https, or plain http to this
-machine (localhost, 127.0.0.1, ::1: a test server or a tunnel). Nothing is
-retried: a rate limit or a refused request is reported, with when to try again.
-httpx is imported only when a client is built, so the CLI starts fast.
+machine (localhost, 127.0.0.1, ::1: a test server or a tunnel). A rate limit that
+GitHub says lifts soon (``retry-after``, or a primary limit that resets within
+``max_wait`` seconds) is waited out and the request sent again, at most ``retries``
+times; any other refusal, or a limit that outlasts that, is reported at once with
+when to try again. httpx is imported only when a client is built, so the CLI
+starts fast.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import ipaddress
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -39,9 +42,16 @@ __all__ = ["Comment", "GitHub", "PullRequest"]
 DEFAULT_API_URL = "https://api.github.com"
 _API_VERSION = "2022-11-28"
 _PER_PAGE = 100
-# What upsert_comment posts at most: under GitHub's 65,536-character limit, with room
-# for the marker and the line that says the comment was cut.
+# What upsert_comment posts (and create_pull sends as a pull request's body) at most:
+# under GitHub's 65,536-character limit, with room for the marker and the line that
+# says the text was cut.
 COMMENT_LIMIT = 65_000
+_CUT_NOTE = "\n\n*(cut: the full report is in the job summary)*\n"
+# Rate limits: how often a request is sent again, and the longest single wait for it.
+RETRIES = 3
+MAX_WAIT = 60.0
+# GitHub's advice for a secondary rate limit that names no retry-after: a minute.
+_SECONDARY_WAIT = 60.0
 _REPO_PATTERN = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _PERMISSIONS = "'contents: write' and 'pull-requests: write'"
 # Who an installation token of GitHub Actions (the workflow's GITHUB_TOKEN) acts as.
@@ -79,6 +89,9 @@ class GitHub:
         api_url: str = DEFAULT_API_URL,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        retries: int = RETRIES,
+        max_wait: float = MAX_WAIT,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         import httpx
 
@@ -88,6 +101,10 @@ class GitHub:
         if not self._token:
             raise GitHubError(_NO_TOKEN)
         self._timeout = timeout
+        self._retries = max(0, retries)
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self._retried = 0  # how often the last request was sent again after a rate limit
         self._login: str | None = None  # the token's identity, asked for once
         # The classic token's OAuth scopes, read with the login (None: none reported).
         self.token_scopes: tuple[str, ...] | None = None
@@ -155,13 +172,28 @@ class GitHub:
     def create_pull(
         self, *, head: str, base: str, title: str, body: str, draft: bool = False
     ) -> PullRequest:
-        """Open a pull request merging branch ``head`` into ``base``."""
+        """Open a pull request merging branch ``head`` into ``base``.
+
+        A body longer than GitHub accepts is cut, with a line saying so. When ``head``
+        has no commit that ``base`` lacks, GitHub refuses (422 "No commits between"):
+        that is a :class:`GitHubError` saying so in one line.
+        """
         path = f"/repos/{self.repo}/pulls"
+        body = _fit(body)
         payload = {"head": head, "base": base, "title": title, "body": body, "draft": draft}
-        response = self._request(
+        response = self._send("POST", path, json=payload)
+        if response.status_code == 422:
+            _, details = _error_body(response, self._token)
+            if any(d.lower().startswith("no commits between") for d in details):
+                raise GitHubError(
+                    f"cannot open a pull request from {head!r} into {base!r}: {head!r} has "
+                    f"no commit that {base!r} lacks (GitHub 422: no commits between them); "
+                    f"push the change to {head!r} first"
+                )
+        self._check(
+            response,
             "POST",
             path,
-            json=payload,
             what="repository",
             subject=f"the pull request from {head!r} into {base!r}",
         )
@@ -235,8 +267,7 @@ class GitHub:
         """
         if not marker.strip():
             raise ValueError("upsert_comment needs a non-empty marker")
-        if len(body) > COMMENT_LIMIT:  # GitHub refuses comments over 65,536 characters
-            body = body[:COMMENT_LIMIT] + "\n\n*(cut: the full report is in the job summary)*\n"
+        body = _fit(body)  # GitHub refuses comments over 65,536 characters
         if marker not in body:
             body = f"{marker}\n{body}"
         login = (author or "").strip() or self.token_login()
@@ -336,6 +367,25 @@ class GitHub:
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
     ) -> httpx.Response:
+        """The answer to one request, sent again (after the wait GitHub asks for) while
+        it is a rate limit that lifts within ``max_wait`` s, at most ``retries`` times."""
+        self._retried = 0
+        while True:
+            response = self._send_once(method, url, json=json, params=params)
+            wait = _retry_wait(response)
+            if wait is None or self._retried >= self._retries or wait > self._max_wait:
+                return response
+            self._retried += 1
+            self._sleep(wait)
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> httpx.Response:
         import httpx
 
         try:
@@ -406,18 +456,24 @@ class GitHub:
                 "check GITHUB_TOKEN or GH_TOKEN"
             )
         if status in (403, 429):
+            tried = f" ({self._retried} retries did not help)" if self._retried else ""
             if headers.get("x-ratelimit-remaining") == "0":
-                raise GitHubError(_rate_limit_message(headers))
+                raise GitHubError(_rate_limit_message(headers) + tried)
             retry_after = headers.get("retry-after")
-            if retry_after is not None or "secondary rate limit" in message.lower():
+            if (
+                status == 429
+                or retry_after is not None
+                or "secondary rate limit" in message.lower()
+            ):
                 wait = f"retry after {retry_after.strip()} s" if retry_after else "wait a minute"
                 raise GitHubError(
-                    f"GitHub's secondary rate limit was hit: {wait} ({message or status})"
+                    f"GitHub's secondary rate limit was hit{tried}: {wait} ({message or status})"
                 )
         if status == 403:
+            needed = _accepted_permissions(headers.get("x-accepted-github-permissions"))
             raise GitHubError(
                 f"GitHub refused {method} {path} (403 {message or 'Forbidden'}): the token "
-                f"needs {_PERMISSIONS} on {self.repo}"
+                f"needs {needed or _PERMISSIONS} on {self.repo}"
             )
         if status == 404:
             raise GitHubError(
@@ -527,6 +583,52 @@ def _error_body(response: httpx.Response, token: str) -> tuple[str, list[str]]:
                 if parts:
                     details.append(" ".join(parts))
     return (_one_line(message, token) if isinstance(message, str) else ""), details
+
+
+def _accepted_permissions(header: str | None) -> str:
+    """GitHub's ``X-Accepted-GitHub-Permissions`` ("issues=write; pull_requests=write":
+    any one of the sets between semicolons will do, each set's commas all needed) in the
+    words of a workflow's ``permissions:`` block."""
+    choices = []
+    for choice in (header or "").split(";")[:4]:
+        names = []
+        for item in choice.split(","):
+            name, _, level = item.strip().partition("=")
+            if re.fullmatch(r"[a-z_]+", name.strip()) and re.fullmatch(r"[a-z]+", level.strip()):
+                names.append(f"'{name.strip().replace('_', '-')}: {level.strip()}'")
+        if names:
+            choices.append(" and ".join(names))
+    return " or ".join(choices)
+
+
+def _fit(body: str) -> str:
+    """``body``, cut to :data:`COMMENT_LIMIT` characters with a line saying so."""
+    if len(body) <= COMMENT_LIMIT:
+        return body
+    return body[:COMMENT_LIMIT] + _CUT_NOTE
+
+
+def _retry_wait(response: httpx.Response) -> float | None:
+    """Seconds to wait before sending a rate-limited request again; None if ``response``
+    is no rate limit. ``retry-after`` first, then a primary limit's reset time, else
+    GitHub's advice for a secondary limit: a minute."""
+    status = response.status_code
+    if status not in (403, 429) or not (status == 429 or _rate_limited(response)):
+        return None
+    headers = response.headers
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            return max(0.0, float(retry_after.strip()))
+        except ValueError:
+            return _SECONDARY_WAIT
+    if headers.get("x-ratelimit-remaining") == "0":
+        try:
+            reset = int(headers["x-ratelimit-reset"])
+        except (KeyError, ValueError):
+            return None
+        return max(0.0, reset - time.time()) + 1.0  # the reset second itself, then go
+    return _SECONDARY_WAIT
 
 
 def _rate_limited(response: httpx.Response) -> bool:
