@@ -11,7 +11,8 @@ one at each batch size); every other runner is reported beside it. A last run
 compares the version with itself, interleaved (``--baseline``), which is how a
 promotion gate measures: its ratio should be 1 within the verdict's noise.
 
-Writes ``benchmarks/results/benchmark_stability_<device>.{json,md}``.
+Writes ``benchmarks/results/benchmark_stability_<device>.{json,md}`` with the commit
+measured and the machine (``benchmarks/machine.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from benchmarks.machine import measured_at, provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 0.05
@@ -69,13 +73,17 @@ def agreeing_pairs(rows: list[dict]) -> tuple[int, int]:
     return agree, len(pairs)
 
 
-def markdown(reports: list[dict], rows: list[dict], ok: bool, self_cmp: dict) -> str:
+def markdown(
+    reports: list[dict], rows: list[dict], ok: bool, self_cmp: dict, where: dict[str, Any]
+) -> str:
     device = reports[0]["device"]
     libs = reports[0]["libraries"]
     lines = [
         f"# `modelreg benchmark` run-to-run agreement ({device['kind']})",
         "",
-        f"Machine: {device.get('gpu') or device.get('cpu')}, {device.get('cores', '?')} cores; "
+        measured_at(where),
+        "",
+        f"Device: {device.get('gpu') or device.get('cpu')}, {device.get('cores', '?')} cores; "
         f"onnxruntime {libs.get('onnxruntime')}, torch {libs.get('torch')}. "
         f"{len(reports)} separate processes, run back to back on "
         f"{reports[0]['created'][:10]}.",
@@ -127,6 +135,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=0.5)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/results")
     args = parser.parse_args()
+    where = provenance()  # the code as this run starts
     if not args.onnx.is_file():
         parser.error(f"{args.onnx} does not exist; run 'dvc repro' first")
 
@@ -140,6 +149,7 @@ def main() -> int:
     stem.with_suffix(".json").write_text(
         json.dumps(
             {
+                **where,
                 "limit": LIMIT,
                 "ok": ok,
                 "agreeing_pairs": agreeing_pairs(rows),
@@ -151,7 +161,7 @@ def main() -> int:
         )
         + "\n"
     )
-    text = markdown(reports, rows, ok, self_cmp)
+    text = markdown(reports, rows, ok, self_cmp, where)
     stem.with_suffix(".md").write_text(text)
     print(text)
     return 0 if ok else 1

@@ -30,11 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.registry_scale import machine
+from benchmarks.machine import measured_at, provenance
 from benchmarks.write_safety import (
     RaceTrial,
     build_template,
-    code_commit,
     race_duration,
     race_trial,
 )
@@ -51,13 +50,10 @@ def label(trial: RaceTrial) -> str:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    m = report["machine"]
     lines = [
         "# Two concurrent promotions of one stage in one clone",
         "",
-        f"{report['when']} on {m['cpu']}, {m['cores']} cores; {m['system']}; "
-        f"Python {m['python']}; modelreg {report['code']['commit']}"
-        f"{' (src/ modified)' if report['code']['src_dirty'] else ''}; seed {report['seed']}.",
+        f"{measured_at(report)} {report['when']}; seed {report['seed']}.",
         "",
         "Each trial: production at v1, `promote digits 2` and `promote digits 3` released "
         "by a barrier (odd trials: the second after a random stagger up to d/2, "
@@ -89,6 +85,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    where = provenance()  # the code as this run starts
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     print(f"seed {seed}", flush=True)
     rng = random.Random(seed)
@@ -107,8 +104,7 @@ def main() -> int:
     report = {
         "format": "modelreg.concurrent_promote/1",
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": machine(),
-        "code": code_commit(ROOT),
+        **where,
         "seed": seed,
         "promote_duration_s": round(seconds, 4),
         "trials": len(trials),

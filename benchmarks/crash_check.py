@@ -29,12 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.registry_scale import machine
+from benchmarks.machine import measured_at, provenance
 from benchmarks.write_safety import (
     WRITERS,
     KillTrial,
     build_template,
-    code_commit,
     duration,
     kill_trial,
     outcome,
@@ -66,13 +65,10 @@ def summary(name: str, seconds: float, trials: list[KillTrial]) -> dict[str, Any
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    m = report["machine"]
     lines = [
         "# kill -9 during registry writes",
         "",
-        f"{report['when']} on {m['cpu']}, {m['cores']} cores; {m['system']}; "
-        f"Python {m['python']}; modelreg {report['code']['commit']}"
-        f"{' (src/ modified)' if report['code']['src_dirty'] else ''}; seed {report['seed']}.",
+        f"{measured_at(report)} {report['when']}; seed {report['seed']}.",
         "",
         "Each trial: a fresh copy of the template registry, the writer SIGKILLed (whole "
         "process group) at a uniform moment in [0, d], then HEAD, `git status`, "
@@ -114,6 +110,7 @@ def main() -> int:
     parser.add_argument("--writer", action="append", choices=sorted(WRITERS))
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    where = provenance()  # the code as this run starts
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     print(f"seed {seed}", flush=True)
     rng = random.Random(seed)
@@ -136,8 +133,7 @@ def main() -> int:
     report = {
         "format": "modelreg.crash_check/1",
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": machine(),
-        "code": code_commit(ROOT),
+        **where,
         "seed": seed,
         "trials_per_writer": args.trials,
         "writers": writers,

@@ -28,7 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.registry_scale import clean_env, machine
+from benchmarks.machine import measured_at, provenance
+from benchmarks.registry_scale import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "onnxruntime", "mlflow")
@@ -106,12 +107,10 @@ def measure(work: Path, wheel: Path, extra: str, rounds: int) -> dict[str, Any]:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    m = report["machine"]
     lines = [
         "# Install footprint: the base wheel and its extras",
         "",
-        f"{report['when']} on {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['system']}; "
-        f"Python {m['python']}; modelreg {m['modelreg_commit']}.",
+        f"{measured_at(report)} {report['when']}.",
         "",
         "Each row: a fresh venv, the built wheel installed with that extra under "
         "constraints.txt; `--help` is the whole process, median of "
@@ -139,6 +138,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks/.work/install_footprint")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
+    where = provenance()  # the code as this run starts
     args.work.mkdir(parents=True, exist_ok=True)
     wheel = build_wheel(args.work / "dist")
     rows = []
@@ -149,7 +149,7 @@ def main() -> int:
     ok = base is None or (not base["heavy"] and base["help_ms_median"] <= HELP_BUDGET_MS)
     report = {
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": machine(),
+        **where,
         "rounds": args.rounds,
         "help_budget_ms": HELP_BUDGET_MS,
         "rows": rows,

@@ -2,6 +2,8 @@
 
     .venv/bin/python -m benchmarks.mlflow_alias [--rounds 15] [--lookups 200]
 
+(``--models`` and ``--versions`` make both registries smaller, for a smoke run.)
+
 Both registries hold the same 10,000 versions (100 models x 100) and the same
 aliases (``champion`` and ``challenger`` on every model, on random versions):
 the Git registry is the synthetic one (``benchmarks/synthetic.py``, under
@@ -12,7 +14,8 @@ lookup goes through ``MlflowClient`` as user code would, with the registry URI
 aliases) before anything is timed. Rounds interleave the two stores so noise
 falls on both; the verdict is the ratio of medians with its spread.
 
-Writes ``benchmarks/results/mlflow_alias.{json,md}``; exits 1 if the plugin's
+Writes ``benchmarks/results/mlflow_alias.{json,md}`` with the commit measured and the
+machine (``benchmarks/machine.py``); exits 1 if the plugin's
 median is slower than sqlite's.
 """
 
@@ -30,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.registry_scale import machine
+from benchmarks.machine import measured_at, provenance
 from benchmarks.synthetic import build
 from modelreg.core.layout import alias_pointer_path
 from modelreg.core.yaml_edit import write_manifest
@@ -40,25 +43,30 @@ ALIASES = ("champion", "challenger")
 MODELS, VERSIONS = 100, 100
 
 
-def aliases_plan(names: list[str]) -> dict[tuple[str, str], int]:
+def aliases_plan(names: list[str], versions: int) -> dict[tuple[str, str], int]:
     rng = random.Random(20261202)
-    return {(name, alias): rng.randint(1, VERSIONS) for name in names for alias in ALIASES}
+    return {(name, alias): rng.randint(1, versions) for name in names for alias in ALIASES}
 
 
-def git_registry(work: Path, rebuild: bool) -> tuple[Path, list[str]]:
+def git_registry(work: Path, rebuild: bool, models: int, versions: int) -> tuple[Path, list[str]]:
     repo = work / "repo"
-    if rebuild and work.exists():
+    size = work / "size.json"
+    wanted = json.dumps({"models": models, "versions": versions})
+    # Built before sizes were recorded: the full size.
+    built = size.read_text() if size.exists() else json.dumps({"models": 100, "versions": 100})
+    if (rebuild or built != wanted) and work.exists():
         shutil.rmtree(work)
     if not (repo / "registry").is_dir():
         work.mkdir(parents=True, exist_ok=True)
-        build(repo, models=MODELS, versions=VERSIONS, promotions=0)
+        build(repo, models=models, versions=versions, promotions=0)
+        size.write_text(wanted)
     names = sorted(p.name for p in (repo / "registry").iterdir() if (p / "model.yaml").is_file())
-    for (name, alias), number in aliases_plan(names).items():
+    for (name, alias), number in aliases_plan(names, versions).items():
         write_manifest(repo, alias_pointer_path(name, alias), {"version": number}, "pointer")
     return repo, names
 
 
-def sqlite_registry(work: Path, names: list[str]) -> str:
+def sqlite_registry(work: Path, names: list[str], versions: int) -> str:
     """MLflow's sqlite registry with the same models, versions and aliases (built once)."""
     path = work / "registry.db"
     done = work / "registry.db.complete"
@@ -72,9 +80,9 @@ def sqlite_registry(work: Path, names: list[str]) -> str:
     started = time.monotonic()
     for name in names:
         store.create_registered_model(name)
-        for number in range(1, VERSIONS + 1):
+        for number in range(1, versions + 1):
             store.create_model_version(name, f"/models/{name}/{number}")
-    for (name, alias), number in aliases_plan(names).items():
+    for (name, alias), number in aliases_plan(names, versions).items():
         store.set_registered_model_alias(name, alias, str(number))
     done.write_text(f"built in {time.monotonic() - started:.0f} s\n")
     return uri
@@ -84,16 +92,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--lookups", type=int, default=200, help="Lookups per store per round.")
+    parser.add_argument("--models", type=int, default=MODELS, help="Smaller for a smoke run.")
+    parser.add_argument("--versions", type=int, default=VERSIONS, help="Per model.")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work" / "mlflow_alias")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
+    where = provenance()  # the code as this run starts
     warnings.simplefilter("ignore")
     from mlflow import MlflowClient
 
-    work = ROOT / "benchmarks" / ".work" / "mlflow_alias"
-    repo, names = git_registry(work, args.rebuild)
-    sqlite_uri = sqlite_registry(work, names)
-    plan = aliases_plan(names)
+    work = args.work
+    repo, names = git_registry(work, args.rebuild, args.models, args.versions)
+    sqlite_uri = sqlite_registry(work, names, args.versions)
+    plan = aliases_plan(names, args.versions)
     # MLflow's default tracking store is ./mlflow.db in the current folder: keep it in
     # the scratch folder, never in the checkout.
     tracking_uri = f"sqlite:///{work / 'tracking.db'}"
@@ -106,7 +118,7 @@ def main() -> int:
 
     # Every answer checked first: a fast wrong answer is not a result.
     for label, client in clients.items():
-        for name, alias in rng.sample(keys, 50):
+        for name, alias in rng.sample(keys, min(50, len(keys))):
             version = client.get_model_version_by_alias(name, alias)
             assert int(version.version) == plan[(name, alias)], (label, name, alias)
             assert alias in version.aliases, (label, name, alias, version.aliases)
@@ -133,8 +145,8 @@ def main() -> int:
     ratio = theirs["median_ms"] / ours["median_ms"]
     report: dict[str, Any] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": machine(),
-        "versions": len(names) * VERSIONS,
+        **where,
+        "versions": len(names) * args.versions,
         "models": len(names),
         "aliases": len(plan),
         "rounds": args.rounds,
@@ -147,13 +159,11 @@ def main() -> int:
         ],
         "ok": ours["median_ms"] <= theirs["median_ms"],
     }
-    m = report["machine"]
     markdown = "\n".join(
         [
             "# get_model_version_by_alias: MLflow plugin vs MLflow's sqlite store",
             "",
-            f"{report['when']} on {m['cpu']}, {m['cores']} cores, {m['memory']}; "
-            f"{m['system']}; Python {m['python']}; modelreg {m['modelreg_commit']}.",
+            f"{measured_at(report)} {report['when']}.",
             "",
             f"Both registries: {report['models']} models, {report['versions']:,} versions, "
             f"{report['aliases']} aliases. Each lookup through `MlflowClient` "

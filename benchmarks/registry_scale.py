@@ -1,19 +1,24 @@
 """Registry commands at scale, as whole processes, against GTO in the same run.
 
-    .venv/bin/python -m benchmarks.registry_scale [--rounds 15] [--gto-rounds 3]
+    .venv/bin/python -m benchmarks.registry_scale [--rounds 15]
 
 Builds the synthetic registry (100 models x 100 versions, 2,100 production changes;
-see ``benchmarks/synthetic.py``) under ``benchmarks/.work/``, installs GTO into its
-own virtual environment under ``benchmarks/.envs/gto`` (pinned, so both sides are
-the same every run), then times each command as a fresh process, the commands
-interleaved round by round so that the machine's noise falls on all of them alike.
-Each command's answer is checked first (the production version both tools name,
-the number of changes history lists): a fast wrong answer is not a result.
+see ``benchmarks/synthetic.py``; ``--models/--versions/--promotions`` make a smaller
+one for a smoke run) under ``benchmarks/.work/``, installs GTO into its own virtual
+environment under ``benchmarks/.envs/gto`` (pinned, so both sides are the same every
+run), then times each command as a fresh process, the commands (GTO's too)
+interleaved in every round so that the machine's noise falls on all of them alike.
+Every run's answer is checked before its time counts (the production version both
+tools name, the number of changes history lists; after ``promote`` and ``gto
+assign``, the commit or tag they made): a fast wrong answer is not a result. Once,
+before the timed rounds, ``gto show NAME#prod --ref`` must name the version ``gto
+assign`` assigned. The writers' changes are undone after each run, untimed, so every
+command meets the registry and tags as built.
 
-Writes ``benchmarks/results/registry_scale.{json,md}`` with the machine's
-description. The targets come from the registry-core issue; the verdict on GTO is
-a ratio of medians, given with its spread (slowest GTO over fastest modelreg, and
-the reverse), so noise shows instead of hiding.
+Writes ``benchmarks/results/registry_scale.{json,md}`` with the commit measured and
+the machine's description (``benchmarks/machine.py``). The targets come from the
+registry-core issue; the verdict on GTO is a ratio of medians, given with its spread
+(slowest GTO over fastest modelreg, and the reverse), so noise shows instead of hiding.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -31,53 +35,37 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
+from benchmarks.machine import measured_at, provenance
 from benchmarks.synthetic import History, build
-from modelreg.artifacts.benchmark import cpu_name
+from modelreg.core.layout import stage_pointer_path, version_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GTO_PIN = "gto==1.10.1"
 MODEL = "model-000"
-EDITED = "registry/model-050/versions/7.yaml"
+PROMOTE = "promote --no-pr (one commit)"
+GTO_SHOW = "gto show NAME#prod"
+GTO_ASSIGN = "gto assign NAME --stage prod"
 
 
 @dataclass
 class Command:
-    """One command line to time, with a check of its answer and optional set-up."""
+    """One command line to time, with checks of its answer and untimed set-up/undo.
+
+    ``check`` reads the command's output; ``verify`` (optional) looks at what it left
+    behind (a commit, a tag); ``after`` undoes a writer's change. All three run after
+    every run, untimed, and the time counts only when both checks pass.
+    """
 
     name: str
     argv: list[str]
     check: Callable[[str], str | None]
     target_ms: float | None = None
-    rounds: int | None = None  # default: the run's --rounds
     before: Callable[[], None] | None = None
+    verify: Callable[[], str | None] | None = None
+    after: Callable[[], None] | None = None
     samples: list[float] = field(default_factory=list)
-
-
-def machine() -> dict[str, object]:
-    cpu = cpu_name()
-    memory = ""
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{kib / 2**20:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    git = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return {
-        "cpu": cpu or platform.processor(),
-        "cores": os.cpu_count(),
-        "memory": memory,
-        "system": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "git": git.stdout.strip(),
-        "modelreg_commit": commit.stdout.strip(),
-    }
 
 
 def clean_env() -> dict[str, str]:
@@ -87,18 +75,21 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def ensure_registry(work: Path, rebuild: bool) -> tuple[Path, History]:
+def ensure_registry(work: Path, rebuild: bool, size: dict[str, int]) -> tuple[Path, History]:
+    """The synthetic registry of ``size`` in ``work``, reused when built at that size."""
     repo = work / "registry"
     meta = work / "built.json"
     if repo.exists() and meta.exists() and not rebuild:
         data = json.loads(meta.read_text())
-        return repo, History(**data)
+        built_size = data.pop("size", {"models": 100, "versions": 100, "promotions": 2100})
+        if built_size == size:
+            return repo, History(**data)
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    print("building the synthetic registry (about a minute) ...", flush=True)
-    history = build(repo)
-    meta.write_text(json.dumps(history.__dict__))
+    print(f"building the synthetic registry {size} (about a minute at full size) ...", flush=True)
+    history = build(repo, **size)
+    meta.write_text(json.dumps({**history.__dict__, "size": size}))
     return repo, history
 
 
@@ -120,7 +111,8 @@ def ensure_gto(envs: Path) -> Path | None:
     return exe
 
 
-def run_once(command: Command, cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+def run_once(command: Command, cwd: Path, env: dict[str, str]) -> float:
+    """One timed run; its answer checked and its change undone before returning."""
     if command.before is not None:
         command.before()
     start = time.perf_counter()
@@ -128,21 +120,30 @@ def run_once(command: Command, cwd: Path, env: dict[str, str]) -> tuple[float, s
         command.argv, cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(
-            f"{command.name}: {' '.join(command.argv)} exited {done.returncode}:\n{done.stderr}"
-        )
-    return elapsed, done.stdout
+    try:
+        if done.returncode != 0:
+            argv = " ".join(command.argv)
+            raise SystemExit(f"{command.name}: {argv} exited {done.returncode}:\n{done.stderr}")
+        problem = command.check(done.stdout)
+        if problem is None and command.verify is not None:
+            problem = command.verify()
+        if problem:
+            raise SystemExit(f"{command.name}: wrong answer: {problem}")
+    finally:
+        if command.after is not None:
+            command.after()
+    return elapsed
 
 
 def expect(text: str, what: str) -> Callable[[str], str | None]:
     return lambda out: None if text in out else f"expected {what!r} in the output"
 
 
-def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) -> list[Command]:
+def commands(repo: Path, history: History, gto: Path | None) -> list[Command]:
     modelreg = str(ROOT / ".venv" / "bin" / "modelreg")
     production = history.production[MODEL]
     cache = repo / ".git" / "modelreg"
+    versions = len(history.models) * history.versions
 
     def history_check(out: str) -> str | None:
         changes = json.loads(out)["changes"]
@@ -158,19 +159,33 @@ def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) ->
             return f"validate found errors: {report['findings'][:3]}"
         return None
 
-    def edit_one_file() -> None:
-        path = repo / EDITED
-        text = path.read_text()
-        marker = "description: '"
-        assert marker in text, f"{EDITED} has no quoted description to edit"
-        path.write_text(text.replace(marker, marker + "Edited. ", 1))
+    # registry/model-050/versions/7.yaml in the full registry.
+    edited = repo / version_path(history.models[len(history.models) // 2], min(7, history.versions))
+    original = edited.read_bytes()
 
-    # promote commits; each timed run starts from the registry as built.
+    def edit_one_file() -> None:
+        text = edited.read_text()
+        marker = "description: '"
+        assert marker in text, f"{edited} has no quoted description to edit"
+        edited.write_text(text.replace(marker, marker + "Edited. ", 1))
+
+    def restore_edited() -> None:
+        edited.write_bytes(original)
+
+    # promote commits; each run is checked, then the registry goes back to as built.
     built = _git(repo, "rev-parse", "HEAD")
     candidate = production - 1 if production > 1 else production + 1
 
     def reset_registry() -> None:
         _git(repo, "reset", "--quiet", "--hard", built)
+
+    def promoted() -> str | None:
+        pointer = _git(repo, "show", f"HEAD:{stage_pointer_path(MODEL, 'production')}")
+        if _git(repo, "rev-parse", "HEAD^") != built:
+            return "promote did not make exactly one commit on the registry as built"
+        if yaml.safe_load(pointer).get("version") != candidate:
+            return f"production's pointer does not name version {candidate}"
+        return None
 
     python = str(ROOT / ".venv" / "bin" / "python")
     result = [
@@ -208,13 +223,16 @@ def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) ->
             300,
         ),
         Command(
-            "validate (10,000 versions, no cache)",
+            f"validate ({versions:,} versions, no cache)",
             [modelreg, "validate", "--json"],
             validate_check,
             before=lambda: (cache / "manifests.marshal").unlink(missing_ok=True),
         ),
         Command(
-            "validate (10,000 versions)", [modelreg, "validate", "--json"], validate_check, 2000
+            f"validate ({versions:,} versions)",
+            [modelreg, "validate", "--json"],
+            validate_check,
+            2000,
         ),
         Command(
             "validate --base HEAD (one file changed)",
@@ -222,31 +240,43 @@ def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) ->
             validate_check,
             300,
             before=edit_one_file,
+            after=restore_edited,
         ),
         Command(
-            "promote --no-pr (one commit)",
+            PROMOTE,
             [modelreg, "promote", MODEL, str(candidate), "--to", "production", "--no-pr"],
             expect(f"promoted {MODEL}/{candidate} to production", "promoted"),
             300,
             before=reset_registry,
+            verify=promoted,
+            after=reset_registry,
         ),
     ]
     if gto is not None:
         tags = set(_git(repo, "tag", "--list", f"{MODEL}#prod#*").split())
+        version_commit = _git(repo, "rev-parse", f"{MODEL}@v{candidate}.0.0^{{commit}}")
 
         def drop_new_tags() -> None:
             for tag in set(_git(repo, "tag", "--list", f"{MODEL}#prod#*").split()) - tags:
                 _git(repo, "tag", "--delete", tag)
 
+        def assigned() -> str | None:
+            new = set(_git(repo, "tag", "--list", f"{MODEL}#prod#*").split()) - tags
+            if len(new) != 1:
+                return f"gto assign made {len(new)} new {MODEL}#prod#N tags, not one"
+            (tag,) = new
+            if _git(repo, "rev-parse", f"{tag}^{{commit}}") != version_commit:
+                return f"{tag} is not on the commit of {MODEL}@v{candidate}.0.0"
+            return None
+
         result += [
             Command(
-                "gto show NAME#prod",
+                GTO_SHOW,
                 [str(gto), "show", f"{MODEL}#prod"],
                 expect(f"v{production}.0.0", f"v{production}.0.0"),
-                rounds=gto_rounds,
             ),
             Command(
-                "gto assign NAME --stage prod",
+                GTO_ASSIGN,
                 # --force: GTO counts every version ever assigned as still in the stage.
                 [
                     str(gto),
@@ -259,17 +289,39 @@ def commands(repo: Path, history: History, gto: Path | None, gto_rounds: int) ->
                     "--force",
                 ],
                 lambda _: None,
-                rounds=gto_rounds,
                 before=drop_new_tags,
+                verify=assigned,
+                after=drop_new_tags,
             ),
             Command(
                 "gto history NAME",
                 [str(gto), "history", MODEL],
                 expect(f"v{production}.0.0", f"v{production}.0.0"),
-                rounds=gto_rounds,
             ),
         ]
     return result
+
+
+def gto_agrees(repo: Path, gto: Path, assign: Command, env: dict[str, str]) -> None:
+    """Once, untimed: after ``gto assign``, GTO itself names the assigned version."""
+    assert assign.before is not None and assign.after is not None
+    assign.before()
+    try:
+        subprocess.run(assign.argv, cwd=repo, env=env, capture_output=True, check=True)
+        ref = subprocess.run(
+            [str(gto), "show", f"{MODEL}#prod", "--ref"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    finally:
+        assign.after()
+    version = assign.argv[assign.argv.index("--version") + 1]
+    if ref != f"{MODEL}@{version}":
+        raise SystemExit(f"{GTO_ASSIGN}: `gto show {MODEL}#prod --ref` says {ref!r}, not "
+                         f"{MODEL}@{version}")  # fmt: skip
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -305,7 +357,9 @@ def summarise(command: Command) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--gto-rounds", type=int, default=3)
+    parser.add_argument("--models", type=int, default=100, help="Smaller for a smoke run.")
+    parser.add_argument("--versions", type=int, default=100, help="Per model.")
+    parser.add_argument("--promotions", type=int, default=2100)
     parser.add_argument("--no-gto", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument(
@@ -313,43 +367,40 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
+    where = provenance()  # the code as this run starts
 
     env = clean_env()
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "modelreg")], check=True
     )
-    repo, history = ensure_registry(args.work, args.rebuild)
+    size = {"models": args.models, "versions": args.versions, "promotions": args.promotions}
+    repo, history = ensure_registry(args.work, args.rebuild, size)
     gto = None if args.no_gto else ensure_gto(ROOT / "benchmarks" / ".envs")
-    plan = commands(repo, history, gto, args.gto_rounds)
-    original = (repo / EDITED).read_bytes()
+    plan = commands(repo, history, gto)
+    by_name = {c.name: c for c in plan}
     try:
-        # One untimed run each: answers checked, caches and page cache as a user has them.
+        # One untimed run each (every run is checked): caches and page cache as a user
+        # has them. Then GTO's own reading of the tag `gto assign` makes.
         for command in plan:
-            _, out = run_once(command, repo, env)
-            problem = command.check(out)
-            if problem:
-                raise SystemExit(f"{command.name}: wrong answer: {problem}")
-            (repo / EDITED).write_bytes(original)
+            run_once(command, repo, env)
+        if gto is not None:
+            gto_agrees(repo, gto, by_name[GTO_ASSIGN], env)
         for round_no in range(args.rounds):
             order = plan[round_no % len(plan) :] + plan[: round_no % len(plan)]
             for command in order:
-                if round_no >= (command.rounds or args.rounds):
-                    continue
-                elapsed, _ = run_once(command, repo, env)
-                (repo / EDITED).write_bytes(original)
-                command.samples.append(elapsed)
+                command.samples.append(run_once(command, repo, env))
             print(f"round {round_no + 1}/{args.rounds} done", flush=True)
     finally:
-        (repo / EDITED).write_bytes(original)
         for command in plan:  # leave the registry (and GTO's tags) as built
-            if command.before is not None and command.name.startswith(("promote", "gto assign")):
-                command.before()
+            if command.after is not None:
+                command.after()
 
     rows = [summarise(c) for c in plan]
     report: dict[str, object] = {
         "benchmark": "registry_scale",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": machine(),
+        **where,
+        "rounds": args.rounds,
         "registry": {
             "models": len(history.models),
             "versions": len(history.models) * history.versions,
@@ -359,13 +410,10 @@ def main() -> int:
         },
         "results": rows,
     }
-    by_name = {c.name: c for c in plan}
     if gto is not None:
-        show = speedup(by_name["show NAME@production"], by_name["gto show NAME#prod"])
+        show = speedup(by_name["show NAME@production"], by_name[GTO_SHOW])
         report["show_vs_gto"] = {**show, "target": 50}
-        report["promote_vs_gto_assign"] = speedup(
-            by_name["promote --no-pr (one commit)"], by_name["gto assign NAME --stage prod"]
-        )
+        report["promote_vs_gto_assign"] = speedup(by_name[PROMOTE], by_name[GTO_ASSIGN])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "registry_scale.json").write_text(json.dumps(report, indent=2) + "\n")
     markdown = render_markdown(report)
@@ -381,13 +429,16 @@ def render_markdown(report: dict[str, object]) -> str:
     lines = [
         "# Registry commands at scale",
         "",
-        f"{report['date']} on {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['system']}; "
-        f"Python {m['python']}; {m['git']}; modelreg {m['modelreg_commit']}.",
+        measured_at(report),
+        f"{report['date']}; {m['git']}; {report['rounds']} rounds.",
         "",
         f"Synthetic registry: {r['models']} models, {r['versions']:,} versions, "
         f"{r['commits']:,} commits, {r['production_changes']:,} production changes; "
         f"{r['gto_tags']:,} GTO tags (one model's history; see benchmarks/synthetic.py).",
-        "Whole processes, interleaved round by round; each answer checked before timing.",
+        "Whole processes, GTO's included, interleaved in every round; every run's answer "
+        "checked before its time counts (`promote`: one commit naming the version; `gto "
+        "assign`: one new tag on that version's commit, and once `gto show NAME#prod --ref` "
+        "naming it), and the writers' changes undone after each run, untimed.",
         "",
         "| command | runs | median ms | min ms | max ms | target ms | meets |",
         "|---|---:|---:|---:|---:|---:|:---:|",

@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.registry_scale import clean_env, machine
+from benchmarks.machine import measured_at, provenance
+from benchmarks.registry_scale import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "digits-cnn"
@@ -407,12 +408,11 @@ def latency_phase(root: Path, port: int, args: argparse.Namespace) -> dict[str, 
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    m, load, lat = report["machine"], report["load"], report["latency"]
+    load, lat = report["load"], report["latency"]
     lines = [
         "# modelreg serve under load",
         "",
-        f"{report['when']} on {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['system']}; "
-        f"Python {m['python']}; modelreg {m['modelreg_commit']}.",
+        f"{measured_at(report)} {report['when']}.",
         "",
         f"Model: a small CNN for 8x8 digits (ONNX, {report['model_kib']} KiB), batch 1, CPU "
         "(ONNX Runtime's CPU provider). Server: `modelreg serve` (uvicorn, one process) on "
@@ -476,6 +476,7 @@ def main() -> int:
     parser.add_argument("--per-round", type=int, default=300)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
+    where = provenance()  # the code as this run starts
 
     work = ROOT / "benchmarks" / ".work" / "serve"
     os.environ.setdefault("GIT_AUTHOR_NAME", "Benchmark")
@@ -503,7 +504,7 @@ def main() -> int:
         why.append(f"server p50 is {latency['server_over_raw_ms']} ms over raw ONNX Runtime")
     report = {
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": machine(),
+        **where,
         "model_kib": round(len(cnn_bytes(1)) / 1024, 1),
         "load": load,
         "latency": latency,

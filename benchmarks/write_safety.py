@@ -586,17 +586,3 @@ def race_problems(trial: RaceTrial, new_commits: int) -> list[str]:
     if trial.status_after:
         problems.append(f"tree dirty after the race: {trial.status_after[:4]}")
     return problems
-
-
-# --- reports -----------------------------------------------------------------------
-
-
-def code_commit(root: Path) -> dict[str, object]:
-    """The commit of the code under test, and whether src/ differs from it."""
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
-    )
-    return {"commit": head.stdout.strip(), "src_dirty": bool(dirty.stdout.strip())}
