@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from modelreg.api import Registry, validate
@@ -183,3 +184,44 @@ def test_the_model_card_of_digits_cnn_1(
     _, console = render(page, tmp_path)
     assert console == []
     assert (folder / "site" / "cards" / "digits-cnn" / "1.html").is_file()  # the dashboard's
+
+
+@pytest.mark.slow
+def test_predict_names_what_the_server_names_for_five_held_out_digits(
+    demo: tuple[Path, str], modelreg_exe: str, tmp_path: Path
+) -> None:
+    """The acceptance line: 'modelreg predict digits-cnn@production --input' on five
+    held-out digits (the pipeline's test split) prints the classes the server's
+    /predict answers."""
+    from sklearn.datasets import load_digits
+
+    from tests.serving import serve
+
+    repo = demo[0] / "repo"
+    split = json.loads((repo / "data" / "digits" / "split.json").read_text())
+    held_out = split["test_indices"][:5]
+    digits = load_digits()
+    images = (digits.images[held_out].astype(np.float32) / 16.0)[:, None, :, :]
+    five = tmp_path / "five.npy"
+    np.save(five, images)
+
+    done = subprocess.run(
+        [modelreg_exe, "--repo", str(repo), "predict", "digits-cnn@production", "-i", str(five),
+         "--json"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    mine = [p["label"] for p in document["inputs"][0]["predictions"]]
+    with serve(repo, ["digits-cnn@production"]) as live:
+        answer = live.client.post("/predict", json={"inputs": images.tolist()})
+    assert answer.status_code == 200, answer.text
+    assert mine == [p["label"] for p in answer.json()["predictions"]]
+    # The CNN reads them (the demo's version has over 90% accuracy): most are right.
+    assert sum(m == str(t) for m, t in zip(mine, digits.target[held_out], strict=True)) >= 4
+    printed = subprocess.run(
+        [modelreg_exe, "--repo", str(repo), "predict", "digits-cnn@production", "-i", str(five)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.startswith("digits-cnn/")
