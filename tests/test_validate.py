@@ -169,7 +169,7 @@ def test_artifacts_must_be_in_the_cache_or_the_remote(workspace: Workspace) -> N
     md5 = document["artifacts"][0]["md5"]
     assert rendered(root) == [
         f"registry/digits/versions/3.yaml:9: artifacts[0].md5: {md5} is in neither the DVC "
-        f"cache ({cache}) or the remote 'storage' ({workspace.remote}); push it from the clone "
+        f"cache ({cache}) nor the remote 'storage' ({workspace.remote}); push it from the clone "
         "that registered it ('dvc push'), or pass --offline to skip this check",
     ]
     assert rendered(root, offline=True) == []

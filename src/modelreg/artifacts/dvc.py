@@ -196,11 +196,14 @@ class ObjectStore:
 
             require_remote(self.remote_name, self.remote_url)
 
-    def describe(self) -> str:
-        where = f"the DVC cache ({self.config.cache_dir})"
+    def absence(self) -> str:
+        """Where an object was looked for and not found, as the end of a sentence:
+        'is not in the DVC cache (...)', or 'is in neither the DVC cache (...) nor the
+        remote ...' when there is one."""
+        cache = f"the DVC cache ({self.config.cache_dir})"
         if self.remote_url:
-            where += f" or the remote '{self.remote_name}' ({self.remote_url})"
-        return where
+            return f"is in neither {cache} nor the remote '{self.remote_name}' ({self.remote_url})"
+        return f"is not in {cache}"
 
     def missing(self, md5s: Iterable[str]) -> set[str]:
         """The hashes found neither in the cache nor in the remote."""

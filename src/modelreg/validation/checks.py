@@ -900,7 +900,7 @@ def _missing_artifacts(
                     "error",
                     "artifact-missing",
                     ref.path,
-                    f"{ref.md5} is in neither {store.describe()}; push it from the clone that "
+                    f"{ref.md5} {store.absence()}; push it from the clone that "
                     "registered it ('dvc push'), or pass --offline to skip this check",
                     format_path(ref.field),
                     line,
