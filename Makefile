@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test prereqs lint typecheck pytest bench docs constraints clean
+.PHONY: demo test prereqs lint typecheck pytest bench docs constraints clean mutation
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,31 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.registry_scale
 	$(PY) -m benchmarks.benchmark_stability --runs 3
 	$(PY) -m benchmarks.serve_load
+
+# make mutation: mutation testing of the core modules ([tool.mutmut] in pyproject.toml)
+# with mutmut; slow, so not part of make test or CI. Results are cached in mutants/, so a
+# rerun only tests what changed; MUTANTS='modelreg.core.refs*' reruns one module's mutants.
+# Prints killed/total and the score per module; benchmarks/results/mutation.md has a run.
+MUTATION_JOBS ?= 2
+MUTANTS ?=
+define MUTATION_SCORES
+import json, pathlib
+print(f"{'module':<34} {'killed':>6} {'total':>6} {'score':>7}  survived/no tests/not run")
+for meta in sorted(pathlib.Path("mutants/src").rglob("*.py.meta")):
+    codes = list(json.loads(meta.read_text())["exit_code_by_key"].values())
+    killed = sum(c in (1, 3, 24, -24, 36, 37, 152, 255) for c in codes)
+    survived, untested = codes.count(0), codes.count(33) + codes.count(5)
+    run = len(codes) - codes.count(None)
+    score = f"{100 * killed / run:6.1f}%" if run else "    n/a"
+    name = str(meta.relative_to("mutants/src"))[: -len(".meta")]
+    print(f"{name:<34} {killed:>6} {run:>6} {score}  {survived}/{untested}/{codes.count(None)}")
+endef
+export MUTATION_SCORES
+
+mutation: $(STAMP)
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt --group mutation
+	$(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	$(PY) -c "$$MUTATION_SCORES"
 
 constraints: $(STAMP)
 	{ sed -n '1,4p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e' | grep -iv '^modelreg' | grep -iv '^torch=='; } > constraints.txt.new
