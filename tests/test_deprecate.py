@@ -71,6 +71,22 @@ def test_a_version_in_a_stage_cannot_be_deprecated(registry: Workspace) -> None:
     assert registry.status() == ""
 
 
+def test_a_canary_cannot_be_deprecated(registry: Workspace) -> None:
+    """validate refuses a deprecated canary, so deprecating one would break the registry."""
+    builders.write_pointer(
+        registry.root, "digits", "production", 2, canary={"version": 3, "weight": 0.1}
+    )
+    registry.commit_all("canary v3")
+    with pytest.raises(ConflictError) as caught:
+        deprecate("digits", 3, repo=registry.root, commit=True)
+    assert str(caught.value) == (
+        "digits/3 is the canary in production; take the canary out of that pointer before "
+        "deprecating it"
+    )
+    assert registry.status() == ""
+    assert validate(registry.root, offline=True).ok
+
+
 def test_an_alias_is_reported_not_refused(registry: Workspace) -> None:
     done = deprecate("digits", 1, repo=registry.root)
     assert done.aliases == ("champion",)

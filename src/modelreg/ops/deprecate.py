@@ -83,6 +83,11 @@ def deprecate(
                     f"{version.ref} is in {', '.join(status.stages)}; promote another version "
                     "there (or roll back) before deprecating it"
                 )
+            if status is not None and status.canary_in:
+                raise ConflictError(
+                    f"{version.ref} is the canary in {', '.join(status.canary_in)}; take the "
+                    "canary out of that pointer before deprecating it"
+                )
             changed = replace(version, deprecation=Deprecation(change.now, reason))
         change.put_manifest(path, changed.to_document(), "version")
         subject = f"{'lift the deprecation of' if undo else 'deprecate'} {name} version {number}"
