@@ -54,7 +54,7 @@ MUTATION_JOBS ?= 2
 MUTANTS ?=
 define MUTATION_SCORES
 import json, pathlib
-print(f"{'module':<34} {'killed':>6} {'total':>6} {'score':>7}  survived/no tests/not run")
+print(f"{'module':<34} {'killed':>6} {'run':>6} {'total':>6} {'score':>7}  survived/no tests")
 for meta in sorted(pathlib.Path("mutants/src").rglob("*.py.meta")):
     codes = list(json.loads(meta.read_text())["exit_code_by_key"].values())
     killed = sum(c in (1, 3, 24, -24, 36, 37, 152, 255) for c in codes)
@@ -62,7 +62,7 @@ for meta in sorted(pathlib.Path("mutants/src").rglob("*.py.meta")):
     run = len(codes) - codes.count(None)
     score = f"{100 * killed / run:6.1f}%" if run else "    n/a"
     name = str(meta.relative_to("mutants/src"))[: -len(".meta")]
-    print(f"{name:<34} {killed:>6} {run:>6} {score}  {survived}/{untested}/{codes.count(None)}")
+    print(f"{name:<34} {killed:>6} {run:>6} {len(codes):>6} {score}  {survived}/{untested}")
 endef
 export MUTATION_SCORES
 
