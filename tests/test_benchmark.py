@@ -71,7 +71,7 @@ def test_report_has_percentiles_throughput_hardware_and_libraries(
         # Throughput from the mean time per call (what a saturated server sees).
         expected = row["batch"] / row["mean_ms"] * 1000
         assert row["throughput_per_s"] == pytest.approx(expected, rel=1e-3)
-        assert BLOCKS // 2 <= row["blocks_used"] <= BLOCKS  # at least the quieter half
+        assert 1 <= row["blocks_used"] <= BLOCKS
         assert row["runs"] >= 3 * row["blocks_used"]
     assert [b["runner"] for b in report["best"]] == ["onnxruntime cpu", "onnxruntime cpu"]
     assert "comparison" not in report and "verdict" not in report
@@ -91,14 +91,39 @@ def test_a_version_against_itself_is_no_change(model: BenchmarkSubject) -> None:
     }
     for row in rows:
         # How near 1 the ratio of identical models sits is a figure, not a test: it is
-        # measured by benchmarks/benchmark_stability.py. Here, only its shape: the
-        # median ratio lies within the blocks' range.
-        assert 0 < row["block_ratio_low"] <= row["ratio_p50"] <= row["block_ratio_high"]
+        # measured by benchmarks/benchmark_stability.py (what the ratio is made of is
+        # checked on known timings below).
+        assert row["ratio_p50"] > 0 and row["block_ratio_low"] <= row["block_ratio_high"]
     verdict = report["verdict"]
     assert verdict["batch"] == 1 and verdict["runner"] == "onnxruntime cpu"
     assert verdict["summary"].startswith("candidate vs baseline at batch 1 on onnxruntime cpu: ")
     assert [s["label"] for s in report["subjects"]] == ["candidate", "baseline"]
     assert report["subjects"][0]["onnx_md5"] == report["subjects"][1]["onnx_md5"]
+
+
+def test_the_comparison_pairs_blocks_in_time_and_drops_disturbed_ones() -> None:
+    """Known timings: the candidate takes twice the baseline's time in every block, the
+    host slows both sides tenfold in block 3 and the baseline alone in block 5. The
+    ratio is 2 (paired blocks cancel the slowdown; the disturbed ones are dropped), and
+    a side's quiet blocks leave out the ones where it was slowed."""
+    from modelreg.artifacts.benchmark import _compare, _Pair
+
+    def pair(label: str, per_block: list[int]) -> _Pair:
+        subject = BenchmarkSubject(label, label, Path(f"{label}.onnx"))
+        return _Pair(subject, "onnxruntime cpu", lambda: None, [[t] * 5 for t in per_block])
+
+    base = [100, 101, 99, 1000, 100, 400, 102, 98]
+    candidate = [2 * t for t in base[:5]] + [200, 204, 196]  # block 5: baseline disturbed
+    pairs = [pair("candidate", candidate), pair("baseline", base)]
+    assert pairs[1].quiet() == [0, 1, 2, 4, 6, 7]
+    assert pairs[0].quiet() == [0, 1, 2, 4, 5, 6, 7]
+    [row] = _compare(pairs, batch=1)
+    assert row["ratio_p50"] == 2.0
+    assert (row["block_ratio_low"], row["block_ratio_high"]) == (2.0, 2.0)
+    # Were block 5 kept, its ratio (0.5) would pull the spread down: it is not.
+    slowed = [pair("candidate", [200] * 8), pair("baseline", [100] * 7 + [400])]
+    [row] = _compare(slowed, batch=1)
+    assert row["block_ratio_low"] == 2.0
 
 
 def test_models_with_different_inputs_cannot_be_compared(
