@@ -1007,6 +1007,15 @@ class Chromium:
             )
             time.sleep(0.1)
 
+    def _until(self, script: str, what: str, timeout: float = 30) -> None:
+        """Run ``script`` until it answers true: the app re-renders (a link seen by the
+        last snapshot may be replaced meanwhile), and between two documents nothing
+        answers; only a deadline passing is a failure."""
+        deadline = time.monotonic() + timeout
+        while not self._evaluate(script):
+            assert time.monotonic() < deadline, f"{what} in {timeout:g} s"
+            time.sleep(0.1)
+
     def click(self, href: str) -> None:
         """Click the link to ``href``, as a user does (the app routes on the hash)."""
         script = f"""(() => {{
@@ -1015,7 +1024,7 @@ class Chromium:
           if (link) link.click();
           return Boolean(link);
         }})()"""
-        assert self._evaluate(script), f"no link to {href}"
+        self._until(script, f"no link to {href}")
 
     def click_button(self, label: str) -> None:
         script = f"""(() => {{
@@ -1024,7 +1033,7 @@ class Chromium:
           if (button) button.click();
           return Boolean(button);
         }})()"""
-        assert self._evaluate(script), f"no button {label!r}"
+        self._until(script, f"no button {label!r}")
 
     def models_tab(self, server: Server) -> Page:
         """MLflow's home, then the Models tab: "Model registry" in the sidebar, which shows
