@@ -183,3 +183,14 @@ def model_files(folder: Path, seed: int = 0) -> ModelFiles:
     params = folder / "params.yaml"
     params.write_text("train:\n  lr: 0.001\n  epochs: 10\nseed: 42\n")
     return ModelFiles(weights, onnx_path, metrics, params)
+
+
+def container_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The paths (keys and indices) of every non-empty mapping and list in the JSON-like
+    ``value``, itself first: where a generator may change a document."""
+    if not isinstance(value, dict | list) or not value:
+        return []
+    found = [path]
+    for key, child in value.items() if isinstance(value, dict) else enumerate(value):
+        found += container_paths(child, (*path, key))
+    return found

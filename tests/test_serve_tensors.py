@@ -13,6 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from modelreg.serve.tensors import InputSpec, RequestError, decode_predict, decode_v2, encode_v2
+from tests.builders import container_paths
 
 INPUTS = {
     "image": InputSpec("image", "float32", (None, 2, 2)),
@@ -126,21 +127,11 @@ def valid_predict(
     return {"inputs": given_inputs}, inputs, feeds
 
 
-def _containers(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """The paths of every non-empty object and array in ``value``, itself first."""
-    if not isinstance(value, dict | list) or not value:
-        return []
-    found = [path]
-    for key, child in value.items() if isinstance(value, dict) else enumerate(value):
-        found += _containers(child, (*path, key))
-    return found
-
-
 @st.composite
 def mutated(draw: st.DrawFn, body: dict[str, Any]) -> Any:
     """``body`` with one value replaced, one entry dropped, or one field added, anywhere."""
     body = copy.deepcopy(body)
-    path = draw(st.sampled_from(_containers(body)))
+    path = draw(st.sampled_from(container_paths(body)))
     container = body
     for key in path:
         container = container[key]

@@ -20,6 +20,7 @@ from modelreg.core.errors import ManifestError
 from modelreg.core.layout import model_manifest_path, stage_pointer_path, version_path
 from modelreg.core.schema import schema_text
 from modelreg.core.yaml_io import dump_yaml, parse_yaml
+from tests.builders import container_paths
 from tests.conftest import RegistryFactory, Workspace
 
 # Pieces that YAML treats specially, and values that trip YAML 1.1 readers.
@@ -264,16 +265,6 @@ _ANY = st.recursive(
 )
 
 
-def _containers(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """The paths of every mapping and list in ``value``, itself first."""
-    if not isinstance(value, dict | list) or not value:
-        return []
-    found = [path]
-    for key, child in value.items() if isinstance(value, dict) else enumerate(value):
-        found += _containers(child, (*path, key))
-    return found
-
-
 def _at(document: Any, path: tuple[Any, ...]) -> Any:
     for key in path:
         document = document[key]
@@ -291,7 +282,7 @@ def _mutated(draw: st.DrawFn, document: dict[str, Any], target: str) -> dict[str
         key, value = draw(st.sampled_from(_BAD_VALUES[target]))
         document[key] = value
     else:
-        path = draw(st.sampled_from(_containers(document)))
+        path = draw(st.sampled_from(container_paths(document)))
         container = _at(document, path)
         if how == "unknown-field" and isinstance(container, dict):
             container[draw(st.sampled_from(["extra", "Version", "colour"]))] = draw(_ANY)
