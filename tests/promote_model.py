@@ -120,8 +120,6 @@ class View:
         default_factory=lambda: {(m, s): [NO_FILE] for m in MODELS for s in STAGES}
     )
     aliases: dict[str, dict[str, int]] = field(default_factory=lambda: {m: {} for m in MODELS})
-    canaried: dict[str, set[int]] = field(default_factory=lambda: {m: set() for m in MODELS})
-    """Versions ever named as a canary (never deprecated here: see the test's note)."""
 
     def copy(self) -> View:
         return copy.deepcopy(self)
@@ -248,4 +246,16 @@ class View:
         assert outcome.doc is not None
         if outcome.doc.version in self.deprecated[model]:
             return refused("conflict", "deprecated target")
+        if outcome.doc.canary is not None and outcome.doc.canary[0] in self.deprecated[model]:
+            return refused("conflict", "deprecated canary")
         return replace(outcome, version=outcome.doc.version)
+
+    def deprecate(self, model: str, number: int) -> Outcome:
+        if number in self.deprecated[model]:
+            return refused("conflict", "already deprecated")
+        if number in self.held(model).values():
+            return refused("conflict", "held by a stage")
+        canaries = [d.canary[0] for s in STAGES if (d := self.top(model, s)) and d.canary]
+        if number in canaries:
+            return refused("conflict", "a stage's canary")
+        return Outcome()

@@ -438,6 +438,119 @@ def test_concurrent_promotions_of_one_stage_conflict(registry: Workspace, tmp_pa
     assert promote("digits", 3, "production", repo=bob, now=lambda: _at(11)).previous == 2
 
 
+def _two_clones(registry: Workspace, tmp_path: Path) -> tuple[Path, Path]:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    registry.git("push", "-q", str(origin), "main")
+    return _clone(origin, tmp_path / "alice"), _clone(origin, tmp_path / "bob")
+
+
+def _modelreg(exe: str, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [exe, "--repo", str(root), *args], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+def test_a_stale_clone_cannot_promote_a_version_deprecated_upstream(
+    registry: Workspace, tmp_path: Path, modelreg_exe: str
+) -> None:
+    """Deprecating v2 and promoting v2 touch different files, so git would rebase the
+    two without a conflict, into a stage on a deprecated version (which validate
+    refuses): the promotion was decided on the clone's old manifest, and is refused."""
+    from modelreg.api import deprecate
+
+    alice, bob = _two_clones(registry, tmp_path)
+    deprecate("digits", 2, repo=alice, reason="leaked labels", commit=True)
+    git(alice, "push", "-q")
+    head = git(bob, "rev-parse", "HEAD")
+
+    done = _modelreg(modelreg_exe, bob, "promote", "digits", "2", "--to", "production")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = done.stderr.strip()
+    assert len(error.splitlines()) == 1 and "Traceback" not in error
+    assert error.startswith("error: origin/main changed the manifest of digits/2 after this clone")
+    assert "deprecate digits version 2" in error
+    assert "this change of digits's production pointer was decided on the old state" in error
+    assert "git pull --rebase" in error
+    assert git(bob, "rev-parse", "HEAD") == head and git(bob, "status", "--porcelain") == ""
+    # Once pulled, the deprecation itself refuses it, forced or not.
+    git(bob, "pull", "-q", "--rebase")
+    with pytest.raises(ConflictError, match="v2 is deprecated"):
+        promote("digits", 2, "production", repo=bob, force=True, reason="please")
+    # A change upstream to another version's manifest is no reason to refuse.
+    deprecate("digits", 4, repo=alice, reason="too slow", commit=True)
+    git(alice, "push", "-q")
+    assert promote("digits", 3, "production", repo=bob, now=lambda: _at(12)).version == 3
+
+
+def test_a_stale_clone_cannot_deprecate_a_version_promoted_upstream(
+    registry: Workspace, tmp_path: Path, modelreg_exe: str
+) -> None:
+    alice, bob = _two_clones(registry, tmp_path)
+    promote("digits", 3, "staging", repo=alice, now=lambda: _at(9))
+    git(alice, "push", "-q")
+    head = git(bob, "rev-parse", "HEAD")
+
+    for extra in ([], ["--commit"]):
+        done = _modelreg(modelreg_exe, bob, "deprecate", "digits", "3", "--reason", "bad", *extra)
+        assert done.returncode == 1, done.stdout + done.stderr
+        error = done.stderr.strip()
+        assert len(error.splitlines()) == 1, error
+        assert error.startswith("error: origin/main changed digits's staging pointer after this")
+        assert "promote digits version 3 to staging" in error
+        assert "this change of the manifest of digits/3 was decided on the old state" in error
+        assert git(bob, "rev-parse", "HEAD") == head and git(bob, "status", "--porcelain") == ""
+
+    # Up to date, deprecate refuses a version a stage holds for its own reason.
+    git(bob, "pull", "-q", "--rebase")
+    done = _modelreg(modelreg_exe, bob, "deprecate", "digits", "3", "--reason", "bad", "--commit")
+    assert done.returncode == 1 and "digits/3 is in staging" in done.stderr, done.stderr
+    # Another model's pointers are not what deprecating digits/1 was decided on.
+    promote("iris", 1, "production", repo=alice, now=lambda: _at(10))
+    git(alice, "push", "-q")
+    done = _modelreg(modelreg_exe, bob, "deprecate", "digits", "1", "--reason", "x", "--commit")
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_rollback_does_not_bring_back_a_canary_deprecated_since(
+    registry: Workspace, modelreg_exe: str
+) -> None:
+    """Rolling back restores the earlier pointer file; where that file sent traffic to a
+    canary deprecated since, the restored stage would fail validation, so the rollback
+    is refused and names the way out."""
+    from modelreg.api import deprecate
+
+    root = registry.root
+    promote("digits", 1, "production", repo=root, now=lambda: _at(9))
+    text = (root / POINTER).read_text()
+    (root / POINTER).write_text(text + "canary:\n  version: 3\n  weight: 0.1\n")
+    registry.commit_all("send 10% of production to v3")
+    assert_valid(root)
+    promote("digits", 2, "production", repo=root, now=lambda: _at(10))
+    deprecate("digits", 3, repo=root, reason="drifted", commit=True)
+    head = registry.git("rev-parse", "HEAD").strip()
+
+    done = _modelreg(modelreg_exe, root, "rollback", "digits", "--stage", "production")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        "error: cannot roll production of digits back to v1: the pointer then sent 10% of "
+        "requests to the canary v3, which is deprecated (drifted) now; move production to v1 "
+        "without it with 'modelreg promote digits 1 production' (--force --reason if its gates "
+        "refuse)"
+    )
+    assert registry.git("rev-parse", "HEAD").strip() == head and registry.status() == ""
+    # The way out it names works, and leaves a valid registry.
+    assert promote("digits", 1, "production", repo=root, now=lambda: _at(11)).previous == 2
+    assert production(root) == 1
+    assert_valid(root)
+    # With the deprecation lifted, the file could come back exactly: the rollback is allowed.
+    deprecate("digits", 3, repo=root, undo=True, commit=True)
+    assert rollback("digits", "production", repo=root).version == 2
+    assert_valid(root)
+
+
 def test_an_unreachable_upstream_is_a_warning(registry: Workspace, tmp_path: Path) -> None:
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))

@@ -476,17 +476,29 @@ class Change:
                     f"(git diff -- {path})"
                 )
 
-    def check_concurrent(self, path: str, what: str, *, prefix: str, refuse: bool = True) -> None:
+    def check_concurrent(
+        self,
+        path: str,
+        what: str,
+        *,
+        prefix: str | None,
+        refuse: bool = True,
+        read: Sequence[tuple[str, str]] = (),
+    ) -> None:
         """Refuse a change that could only conflict with one made elsewhere.
 
         Landing here: when the branch's upstream changed ``path`` after this clone's
         last pull (an unreachable upstream is a warning: git still refuses the push if
-        the two meet there). Landing as a pull request: when an open pull request from
-        a branch under ``prefix`` already changes the same thing (without ``refuse``, a
-        warning).
+        the two meet there), or changed one of the files in ``read`` (path, what) that
+        the change was decided on: a version deprecated upstream must not be promoted
+        by a stale clone, though git would rebase the two changes without a conflict.
+        Landing as a pull request: when an open pull request from a branch under
+        ``prefix`` already changes the same thing (without ``refuse``, a warning); the
+        change was then decided on the base's own files.
         """
         if self.base is not None:
-            self.base.check_open_pulls(prefix, what, refuse=refuse)
+            if prefix is not None:
+                self.base.check_open_pulls(prefix, what, refuse=refuse)
             return
         found = upstream(self.git)
         if found is None:
@@ -500,19 +512,32 @@ class Change:
             )
             return
         base = self.git.text("merge-base", "HEAD", tracking, check=False).strip()
-        theirs = blob_at(self.git, tracking, path)
-        if not base or blob_at(self.git, base, path) == theirs:
+        if not base:
             return
-        last = self.git.text(
-            "log", "-1", "--format=%h by %an, %ar: %s", tracking, "--", path
-        ).strip()
-        short = tracking.removeprefix("refs/remotes/")
-        raise ConflictError(
-            f"{short} changed {what} after this clone last pulled ({last}); a second change "
-            f"would conflict with it. Update first with 'git pull --rebase' (if a local commit "
-            f"of yours changes {path} too, drop it), check the state with 'modelreg show', "
-            "then run the command again"
+        watched_paths = [path, *(p for p, _ in read)]
+        changed = set(
+            self.git.text(
+                "diff", "--name-only", "-z", "--no-renames", base, tracking, "--", *watched_paths
+            ).split("\0")
         )
+        for watched, named in ((path, what), *read):
+            if watched not in changed:
+                continue
+            last = self.git.text(
+                "log", "-1", "--format=%h by %an, %ar: %s", tracking, "--", watched
+            ).strip()
+            short = tracking.removeprefix("refs/remotes/")
+            conflict = (
+                "a second change would conflict with it"
+                if watched == path
+                else f"this change of {what} was decided on the old state"
+            )
+            raise ConflictError(
+                f"{short} changed {named} after this clone last pulled ({last}); {conflict}. "
+                f"Update first with 'git pull --rebase' (if a local commit of yours changes "
+                f"{watched} too, drop it), check the state with 'modelreg show', then run the "
+                "command again"
+            )
 
     # --- landing ---------------------------------------------------------------------
 

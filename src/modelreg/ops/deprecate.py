@@ -18,7 +18,7 @@ from typing import Any
 
 from modelreg.core.errors import ConflictError, InputError
 from modelreg.core.escape import plain_text_problem
-from modelreg.core.layout import version_path
+from modelreg.core.layout import stage_pointer_path, version_path
 from modelreg.core.model import Deprecation, ModelVersion
 from modelreg.ops.change import Change, commit_message
 
@@ -89,6 +89,18 @@ def deprecate(
                     "canary out of that pointer before deprecating it"
                 )
             changed = replace(version, deprecation=Deprecation(change.now, reason))
+        # Decided on this clone's stage pointers: a version promoted (or made a canary)
+        # upstream since the last pull must not be deprecated here.
+        stages = [] if undo else change.registry.config.stages
+        change.check_concurrent(
+            path,
+            f"the manifest of {version.ref}",
+            prefix=None,
+            read=[
+                (stage_pointer_path(version.model, s), f"{version.model}'s {s} pointer")
+                for s in stages
+            ],
+        )
         change.put_manifest(path, changed.to_document(), "version")
         subject = f"{'lift the deprecation of' if undo else 'deprecate'} {name} version {number}"
         trailers = {

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg.core.errors import ConflictError, InputError
 from modelreg.core.escape import markdown_text, plain_text_problem
-from modelreg.core.layout import schema_comment, stage_pointer_path
+from modelreg.core.layout import schema_comment, stage_pointer_path, version_path
 from modelreg.core.model import ModelVersion, StagePointer, format_timestamp
 from modelreg.core.policy import Gate, check_gates, gate_table
 from modelreg.core.registry import Registry
@@ -141,7 +141,12 @@ def promote(
             retired=tuple(sorted(retired - {number})),
         )
         prefix = f"{BRANCH_PREFIX}/{name}/{stage}/"
-        change.check_concurrent(path, f"{name}'s {stage} pointer", prefix=prefix)
+        change.check_concurrent(
+            path,
+            f"{name}'s {stage} pointer",
+            prefix=prefix,
+            read=[(version_path(name, number), f"the manifest of {version.ref}")],
+        )
         change.put(path, pointer_bytes(path, pointer))
         landed = change.land(
             _message(version, stage, current, reason, gates, force),

@@ -28,7 +28,7 @@ from modelreg.core.errors import ConflictError
 from modelreg.core.escape import markdown_text
 from modelreg.core.findings import check_manifest_bytes
 from modelreg.core.git import Git
-from modelreg.core.layout import stage_pointer_path
+from modelreg.core.layout import stage_pointer_path, version_path
 from modelreg.core.model import StagePointer, format_timestamp
 from modelreg.core.pointer_log import pointer_stack
 from modelreg.ops.change import Change, Pull, PullSpec, commit_message
@@ -153,8 +153,33 @@ def rollback(
                 "promote another version instead, or lift the deprecation (deprecate --undo)"
             )
 
+        canary = steps[-1].pointer.canary if steps else None
+        if canary is not None:
+            sent = registry.version(name, canary.version)
+            gone = "deleted" if sent.deleted is not None else None
+            if sent.deprecation is not None:
+                why = f" ({sent.deprecation.reason})" if sent.deprecation.reason else ""
+                gone = f"deprecated{why}"
+            if gone is not None:
+                raise ConflictError(
+                    f"cannot roll {stage} of {name} back to v{target}: the pointer then sent "
+                    f"{canary.weight:.0%} of requests to the canary v{canary.version}, which is "
+                    f"{gone} now; move {stage} to v{target} without it with "
+                    f"'modelreg promote {name} {target} {stage}' (--force --reason if its "
+                    "gates refuse)"
+                )
+
         prefix = f"{BRANCH_PREFIX}/{name}/{stage}/"
-        change.check_concurrent(path, f"{name}'s {stage} pointer", prefix=prefix, refuse=False)
+        change.check_concurrent(
+            path,
+            f"{name}'s {stage} pointer",
+            prefix=prefix,
+            refuse=False,
+            read=[
+                (version_path(name, v), f"the manifest of {name}/{v}")
+                for v in (target, *([canary.version] if canary else []))
+            ],
+        )
         change.put(path, content)
 
         def body() -> str:
