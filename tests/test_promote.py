@@ -474,6 +474,12 @@ def test_a_stale_clone_cannot_promote_a_version_deprecated_upstream(
     assert "this change of digits's production pointer was decided on the old state" in error
     assert "git pull --rebase" in error
     assert git(bob, "rev-parse", "HEAD") == head and git(bob, "status", "--porcelain") == ""
+    # A free-form alias is refused the same way.
+    done = _modelreg(modelreg_exe, bob, "alias", "set", "digits", "champion", "2")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.startswith("error: origin/main changed the manifest of digits/2 after")
+    assert "this change of digits@champion was decided on the old state" in done.stderr
+    assert git(bob, "rev-parse", "HEAD") == head and git(bob, "status", "--porcelain") == ""
     # Once pulled, the deprecation itself refuses it, forced or not.
     git(bob, "pull", "-q", "--rebase")
     with pytest.raises(ConflictError, match="v2 is deprecated"):

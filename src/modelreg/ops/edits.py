@@ -255,10 +255,17 @@ def set_alias(
             previous = aliases.get(alias)
             if previous is not None and previous.version == number:
                 return None
+            path = alias_pointer_path(name, alias)
+            change.check_concurrent(
+                path,
+                f"{name}@{alias}",
+                prefix=None,
+                read=[(version_path(name, number), f"the manifest of {version.ref}")],
+            )
             document: dict[str, Any] = {"version": number, "since": format_timestamp(change.now)}
             if previous is not None:
                 document["previous"] = previous.version
-            change.put_manifest(alias_pointer_path(name, alias), document, "pointer")
+            change.put_manifest(path, document, "pointer")
             trailers = {"Event": "alias", "Model": name, "Alias": alias, "Version": number}
             message = commit_message(f"point {name}@{alias} at version {number}", trailers)
             return _land(
