@@ -7,6 +7,7 @@ Written to kill the mutants mutation testing left alive (make mutation).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ from modelreg.core.pointer_log import (
 )
 from tests.conftest import git
 
-PATH = "registry/digits/stages/production.yaml"
+STAGES = "registry/digits/stages"
+PATH = f"{STAGES}/production.yaml"
 
 
 def change(
@@ -278,6 +280,95 @@ def test_the_log_follows_the_first_parent_line(empty_repo: Path) -> None:
     assert changes[0].merge is True and changes[0].pr == 8
     assert changes[0].parents == (base, branch)
     assert changes[0].new_blob == blob_of(root, branch)
+
+
+def commit_files(root: Path, files: dict[str, str], message: str) -> str:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def test_one_commit_that_writes_several_pointers_gives_a_change_for_each(
+    empty_repo: Path,
+) -> None:
+    root = empty_repo
+    names = [f"{STAGES}/{stage}.yaml" for stage in ("canary", "production", "staging")]
+    commit = commit_files(root, dict.fromkeys(names, "version: 1\n"), "promote v1")
+    blob = blob_of(root, commit)
+    changes = read_pointer_log(Git(root), "HEAD", [STAGES])
+    assert [(c.commit, c.path, c.old_blob, c.new_blob) for c in changes] == [
+        (commit, name, None, blob) for name in names
+    ]
+
+
+def test_a_renamed_pointer_is_read_as_a_removal_and_an_addition(empty_repo: Path) -> None:
+    root = empty_repo
+    first = write(root, "version: 1\n", "promote v1")
+    git(root, "mv", PATH, f"{STAGES}/staging.yaml")
+    git(root, "commit", "-q", "-m", "move the pointer")
+    moved = git(root, "rev-parse", "HEAD").strip()
+    blob = blob_of(root, first)
+    # git's rename detection would make this one change naming both paths
+    changes = read_pointer_log(Git(root), "HEAD", [STAGES])
+    assert [(c.commit, c.path, c.old_blob, c.new_blob) for c in changes] == [
+        (moved, PATH, blob, None),
+        (moved, f"{STAGES}/staging.yaml", None, blob),
+        (first, PATH, None, blob),
+    ]
+
+
+def test_a_path_with_spaces_is_one_change(empty_repo: Path) -> None:
+    root = empty_repo
+    name = f"{STAGES}/a b c d e.yaml"
+    commit = commit_files(root, {name: "version: 1\n"}, "promote v1")
+    changes = read_pointer_log(Git(root), "HEAD", [STAGES])
+    assert [(c.commit, c.path, c.old_blob, c.new_blob) for c in changes] == [
+        (commit, name, None, git(root, "rev-parse", f"{commit}:{name}").strip())
+    ]
+
+
+def test_a_path_that_is_not_utf8_comes_back_surrogate_escaped(empty_repo: Path) -> None:
+    root = empty_repo
+    (root / STAGES).mkdir(parents=True)
+    raw_name = f"{STAGES}/caf".encode() + b"\xe9.yaml"
+    try:
+        with open(os.fsencode(root) + b"/" + raw_name, "wb") as file:
+            file.write(b"version: 1\n")
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "promote v1")
+    (change,) = read_pointer_log(Git(root), "HEAD", [STAGES])
+    assert change.path == f"{STAGES}/caf\udce9.yaml"
+    assert change.path.encode("utf-8", "surrogateescape") == raw_name
+    assert change.new_blob == git(root, "rev-parse", "HEAD:" + change.path).strip()
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # the log format's field separator (before each separator carried a token
+        # drawn per call, this record had too many fields and was dropped)
+        "promote\x1fv3",
+        # its record separator too, after what looks like the fields of a record and
+        # a raw diff line
+        "promote\x1fe\x1fr\x1f:100644 100644 1 2 M\x1ev3",
+    ],
+)
+def test_separators_in_a_subject_neither_hide_nor_shift_a_record(
+    empty_repo: Path, subject: str
+) -> None:
+    root = empty_repo
+    first = write(root, "version: 1\n", "promote v1")
+    second = write(root, "version: 2\n", "promote v2")
+    third = write(root, "version: 3\n", subject)
+    changes = read_pointer_log(Git(root), "HEAD", [PATH])
+    assert [c.commit for c in changes] == [third, second, first]
+    assert changes[0].subject == subject and changes[0].path == PATH
+    assert changes[0].new_blob == blob_of(root, third)
 
 
 def test_the_stack_of_a_real_history_and_the_blobs_it_names(empty_repo: Path) -> None:

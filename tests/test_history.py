@@ -17,7 +17,13 @@ from modelreg.api import promote as api_promote
 from modelreg.api import rollback as api_rollback
 from modelreg.cli import cli
 from modelreg.core.errors import NotFoundError
-from modelreg.core.pointer_log import PointerBlob, read_canonical_pointer, read_pointer_blob
+from modelreg.core.git import Git
+from modelreg.core.pointer_log import (
+    PointerBlob,
+    pointer_stack,
+    read_canonical_pointer,
+    read_pointer_blob,
+)
 from modelreg.core.yaml_io import dump_yaml, top_level_scalars
 from modelreg.reporting.diff import diff_revisions
 from tests import builders
@@ -157,6 +163,31 @@ def test_history_cli(history_repo: Workspace) -> None:
 
     empty = runner.invoke(cli, [*base, "digits", "--stage", "staging", "--limit", "1"])
     assert "staging" in empty.output and empty.exit_code == 0
+
+
+def test_a_commit_message_holding_the_logs_separators_hides_no_change(
+    history_repo: Workspace, modelreg_exe: str
+) -> None:
+    """Commit messages are untrusted: one holding the record and field separators of the
+    log reader (git keeps both in a subject) must neither hide its change nor shift its
+    fields; before, such a promotion was missing from history, stacks and rollback."""
+    hostile = "promote digits 1\x1e\x1fabc\x1f\x1f\x1f\x1f\x1f\x1fto production"
+    promote(history_repo, 1, hostile, reason="sneaky", author="Mallory")
+    promote(history_repo, 3, "promote digits 3 to production", reason="after", author="Eve")
+
+    done = subprocess.run(
+        [modelreg_exe, "--repo", str(history_repo.root), "history", "digits", "--stage",
+         "production", "--json"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    changes = json.loads(done.stdout)["changes"]
+    assert [(c["from_version"], c["to_version"]) for c in changes[:3]] == [(1, 3), (2, 1), (3, 2)]
+    assert changes[1]["author"].startswith("Mallory") and changes[1]["reason"] == "sneaky"
+    # The rollback stack holds it too, with its subject whole.
+    stack = pointer_stack(Git(history_repo.root), "HEAD", "registry/digits/stages/production.yaml")
+    assert [state.subject for state in stack[-2:]] == [hostile, "promote digits 3 to production"]
 
 
 # --- the history cache ---------------------------------------------------------------------

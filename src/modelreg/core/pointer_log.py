@@ -19,6 +19,7 @@ pointer because history could not show the earlier file.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -44,11 +45,17 @@ _PR_PATTERNS = (
     re.compile(r"\(#(\d+)\)\s*$"),
     re.compile(r"^Merge branch '[^']*' into .*\(!(\d+)\)"),
 )
-_FIELDS = 7
-_FORMAT = (
-    "%x1e%H%x1f%P%x1f%an <%ae>%x1f%aI%x1f%s%x1f"
-    "%(trailers:key=Modelreg-Event,valueonly,separator=%x2C)%x1f"
-    "%(trailers:key=Modelreg-Reason,valueonly,separator=%x20)%x1f"
+# The fields of one commit. Subjects, names and trailers are free text that may hold any
+# character git keeps, the separators too, so each separator carries a token drawn per
+# call: no commit can hold it, so none can shift a field or hide a record.
+_FIELDS = (
+    "%H",
+    "%P",
+    "%an <%ae>",
+    "%aI",
+    "%s",
+    "%(trailers:key=Modelreg-Event,valueonly,separator=%x2C)",
+    "%(trailers:key=Modelreg-Reason,valueonly,separator=%x20)",
 )
 
 
@@ -89,6 +96,8 @@ class PointerChange:
 def read_pointer_log(git: Git, revisions: str, paths: Sequence[str]) -> list[PointerChange]:
     """Every change to the files under ``paths`` on the first-parent line of
     ``revisions`` (a commit, or ``a..b``), newest first; one ``git log``."""
+    token = secrets.token_hex(16)
+    fields_format = "".join(f"{field}%x1f{token}" for field in _FIELDS)
     output = git.run(
         "log",
         "--first-parent",
@@ -96,18 +105,19 @@ def read_pointer_log(git: Git, revisions: str, paths: Sequence[str]) -> list[Poi
         "--raw",
         "-z",
         "--no-renames",
-        f"--format={_FORMAT}",
+        f"--format=%x1e{token}{fields_format}",
         revisions,
         "--",
         *paths,
     )
+    field_end = f"\x1f{token}"
     changes = []
-    for record in output.split(b"\x1e"):
+    for record in output.split(f"\x1e{token}".encode()):
         if not record.strip():
             continue
-        head, _, raw = record.rpartition(b"\x1f")
-        values = head.decode("utf-8", "replace").split("\x1f")
-        if len(values) != _FIELDS:
+        head, _, raw = record.rpartition(field_end.encode())
+        values = head.decode("utf-8", "replace").split(field_end)
+        if len(values) != len(_FIELDS):
             continue
         commit, parents, author, date, subject, event, reason = values
         fields = raw.lstrip(b"\0\n").split(b"\0")
