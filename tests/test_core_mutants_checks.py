@@ -668,3 +668,119 @@ def test_model_and_config_rules_have_their_codes(empty_repo: Path) -> None:
         ("policy-stage", "registry/registry.yaml"),
         ("model-name-case", "registry/digits"),
     } <= found
+
+
+def test_the_card_is_asked_of_the_last_stage_only_and_for_what_it_lacks(empty_repo: Path) -> None:
+    root = empty_repo
+    builders.write_config(root, stages=("dev", "staging", "production"))
+    builders.write_model(root, "digits", card={"intended_use": "Reading digits."})
+    builders.write_version(root, "digits", 1)
+    builders.write_pointer(root, "digits", "staging", 1)
+    builders.write_pointer(root, "digits", "production", 1)
+    assert validate(root, offline=True, cache=False).findings == (
+        Finding(
+            "warning",
+            "card-incomplete",
+            "registry/digits/model.yaml",
+            "production holds version 1, but the model card has no limitations; describe it "
+            "under card: ('modelreg card' shows the card)",
+            "card.limitations",
+            3,  # card:, as limitations is absent
+        ),
+    )
+
+
+def test_an_alias_has_no_canary_or_retired_and_a_name_unlike_a_stage(empty_repo: Path) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    builders.write_version(root, "digits", 1)
+    builders.write_alias(
+        root, "digits", "champion", 1, canary={"version": 1, "weight": 0.1}, retired=[1]
+    )
+    # badly named aliases are not read further: their missing version 9 goes unreported
+    builders.write_alias(root, "digits", "latest", 9)
+    builders.write_alias(root, "digits", "Production", 9)
+    found = [
+        (f.code, f.path.rsplit("/", 1)[-1], f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+    assert found == [
+        (
+            "alias-shadows-stage",
+            "Production.yaml",
+            "",
+            "alias 'Production' has the name of a stage, so NAME@Production would be "
+            "ambiguous; rename the alias",
+        ),
+        (
+            "alias-field",
+            "champion.yaml",
+            "canary",
+            "aliases cannot have canary; only stages do: remove it",
+        ),
+        (
+            "alias-field",
+            "champion.yaml",
+            "retired",
+            "aliases cannot have retired; only stages do: remove it",
+        ),
+        (
+            "alias-name",
+            "latest.yaml",
+            "",
+            "'latest' is reserved and cannot name an alias (it reads as a version); "
+            "rename the file",
+        ),
+    ]
+
+
+def test_a_stages_canary_and_retired_versions_must_exist(empty_repo: Path) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    builders.write_version(root, "digits", 1)
+    builders.write_version(root, "digits", 2)
+    builders.write_pointer(
+        root, "digits", "staging", 1, canary={"version": 9, "weight": 0.1}, retired=[8, 1]
+    )
+    found = [
+        (f.severity, f.code, f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+    assert found == [
+        (
+            "error",
+            "pointer-target",
+            "canary.version",
+            "version 9 does not exist (versions: 1-2); point at an existing version",
+        ),
+        (
+            "error",
+            "pointer-target",
+            "retired[0]",
+            "version 8 does not exist (versions: 1-2); remove it",
+        ),
+        (
+            "error",
+            "retired-current",
+            "retired[1]",
+            "version 1 is both the current and a retired version; remove it from retired",
+        ),
+    ]
+
+
+def test_stage_pointers_are_checked_when_the_config_is_broken(empty_repo: Path) -> None:
+    root = empty_repo
+    builders.write_config(root, stages=("production", "production"))  # the schema refuses it
+    builders.write_version(root, "digits", 1)
+    builders.write_pointer(root, "digits", "anything", 9)  # no stage list to judge its name by
+    found = [
+        (f.code, f.path, f.message) for f in validate(root, offline=True, cache=False).findings
+    ]
+    assert found == [
+        (
+            "pointer-target",
+            "registry/digits/stages/anything.yaml",
+            "version 9 does not exist (versions: 1); point at an existing version",
+        ),
+        ("schema", "registry/registry.yaml", 'repeats "production"'),
+    ]

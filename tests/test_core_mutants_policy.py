@@ -165,6 +165,13 @@ def test_an_empty_from_list_admits_nothing() -> None:
     assert found[1] == Gate("source stage", False, "v2 is in staging; production takes from ")
 
 
+def test_the_source_stage_gate_lists_every_stage_the_version_holds() -> None:
+    found = gates(Policy(from_stages=("staging",)), version(2), held={2: ("qa", "canary")})
+    assert found[1] == Gate(
+        "source stage", False, "v2 is in qa, canary; production takes from staging"
+    )
+
+
 # --- required metrics ------------------------------------------------------------------------
 
 
@@ -303,6 +310,34 @@ def test_regression_within_float_noise_of_the_bound_still_passes() -> None:
     assert 1.0 - 0.7 > 0.3
     assert regression(rule, 0.7, 1.0).passed is True
     assert regression(rule, 0.7 - 1e-9, 1.0).passed is False
+
+
+def test_each_regression_rule_gets_its_gate_after_a_missing_value() -> None:
+    policy = Policy(
+        no_regression={
+            "accuracy": {"better": "higher"},
+            "f1": {"better": "higher"},
+            "loss": {"better": "lower"},
+        }
+    )
+    incumbent = version(1, {"accuracy": 0.9, "loss": 0.2})
+    candidate = version(2, {"f1": 0.8, "loss": 0.3})
+    found = gates(policy, candidate, current=pointer(1), others=(incumbent,))
+    assert found[1:] == [
+        Gate("no accuracy regression", False, "v2 has no accuracy recorded"),
+        Gate("no f1 regression", True, "v1 has no f1 recorded; nothing to compare"),
+        Gate("no loss regression", False, "0.3 vs 0.2 in v1 (lower is better; 0 worse allowed)"),
+    ]
+
+
+def test_regression_exactly_at_the_float_slack_still_passes() -> None:
+    # worse is exactly 1e-12 and the bound is 0 + 1e-12: the comparison is inclusive
+    assert 1e-12 - 0.0 == 0.0 + 1e-12
+    assert regression({"better": "higher"}, 0.0, 1e-12) == Gate(
+        "no accuracy regression",
+        True,
+        "0 vs 1e-12 in v1 (higher is better; 0 worse allowed)",
+    )
 
 
 # --- the weighted score ----------------------------------------------------------------------
