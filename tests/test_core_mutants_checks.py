@@ -26,6 +26,7 @@ from modelreg.validation.checks import (
     _show,
     mutable_version_fields,
 )
+from modelreg.validation.manifest_cache import ManifestCache
 from tests import builders
 from tests.conftest import git
 
@@ -784,3 +785,109 @@ def test_stage_pointers_are_checked_when_the_config_is_broken(empty_repo: Path) 
         ),
         ("schema", "registry/registry.yaml", 'repeats "production"'),
     ]
+
+
+# --- version files ---------------------------------------------------------------------------
+
+
+def test_version_file_names_numbering_and_gaps_have_their_codes_and_words(
+    empty_repo: Path,
+) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    builders.write_version(root, "digits", 2, semver="1.0.0")
+    builders.write_version(root, "digits", 4, semver="0.9.0")
+    versions = root / "registry" / "digits" / "versions"
+    (versions / "latest.yaml").write_text("model: digits\n")  # no digits: the example is 3.yaml
+    (versions / "07.yaml").write_text("model: digits\n")
+    builders.write_version(root, "ten", 11)
+    builders.write_version(root, "eleven", 12)
+    builders.write_version(root, "two", 2)
+    found = [
+        (f.severity, f.code, f.path, f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+    assert found == [
+        (
+            "warning",
+            "version-gap",
+            "registry/digits/versions",
+            "",
+            "versions 1, 3 are missing; merged versions must never be deleted "
+            "(deprecate them instead)",
+        ),
+        (
+            "error",
+            "version-file-name",
+            "registry/digits/versions/07.yaml",
+            "",
+            "is not a version file name: name it after the version number, e.g. 7.yaml",
+        ),
+        (
+            "error",
+            "semver-order",
+            "registry/digits/versions/4.yaml",
+            "semver",
+            "0.9.0 is lower than 1.0.0, the semver of version 2; semantic versions must "
+            "increase with the version number: give this version one greater than 1.0.0",
+        ),
+        (
+            "error",
+            "version-file-name",
+            "registry/digits/versions/latest.yaml",
+            "",
+            "is not a version file name: name it after the version number, e.g. 3.yaml",
+        ),
+        (
+            "warning",
+            "version-gap",
+            "registry/eleven/versions",
+            "",
+            "versions 1, 2, 3, 4, 5, 6, 7, 8, 9, 10... are missing; merged versions must "
+            "never be deleted (deprecate them instead)",
+        ),
+        (
+            "warning",
+            "version-gap",
+            "registry/ten/versions",
+            "",
+            "versions 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 are missing; merged versions must "
+            "never be deleted (deprecate them instead)",
+        ),
+        (
+            "warning",
+            "version-gap",
+            "registry/two/versions",
+            "",
+            "version 1 is missing; merged versions must never be deleted (deprecate them instead)",
+        ),
+    ]
+
+
+def test_a_model_without_model_yaml_is_not_asked_for_a_card(empty_repo: Path) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    builders.write_version(root, "digits", 1, model_file=False)
+    builders.write_pointer(root, "digits", "production", 1)
+    found = [(f.code, f.path) for f in validate(root, offline=True, cache=False).findings]
+    assert found == [("missing-model-file", "registry/digits/model.yaml")]
+
+
+def test_the_manifests_each_model_loads_are_kept_in_the_cache(empty_repo: Path) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    builders.write_version(root, "digits", 1)
+    builders.write_pointer(root, "digits", "staging", 1)
+    assert validate(root, offline=True).ok
+    folder = root / "registry" / "digits"
+    expected = {
+        ManifestCache.key(kind, (folder / path).read_bytes())
+        for kind, path in (
+            ("model", "model.yaml"),
+            ("version", "versions/1.yaml"),
+            ("pointer", "stages/staging.yaml"),
+        )
+    }
+    assert set(ManifestCache.open(root).entries) == expected
+    # the second run finds them there and gives the same answer
+    assert validate(root, offline=True).findings == ()

@@ -14,6 +14,7 @@ from modelreg.artifacts.dvc import object_path
 from modelreg.cli import cli
 from modelreg.core.errors import NotFoundError
 from modelreg.core.layout import version_path
+from modelreg.validation.manifest_cache import ManifestCache, cache_file
 from tests import builders
 from tests.conftest import RegistryFactory, Workspace
 
@@ -280,3 +281,60 @@ def test_valid_registry_exits_zero_and_says_so(merged: Workspace) -> None:
     result = CliRunner().invoke(cli, ["--repo", str(merged.root), "validate", "--offline"])
     assert result.exit_code == 0
     assert result.output == "ok: the registry is valid (0 errors, 0 warnings in 5 files)\n"
+
+
+# --- finding codes and the manifest cache (mutation testing) ------------------------------
+
+
+def test_model_folder_problems_carry_their_codes(offline_registry: Workspace) -> None:
+    root = offline_registry.root
+    builders.write_version(root, "bad_", 1, model_file=False)  # a bad name, no model.yaml
+    builders.write_version(root, "digits", 1)
+    (root / "registry/digits/model.yaml").write_text("name: other\n")
+    (root / "registry/digits/notes.txt").write_text("notes\n")
+    # Misnamed stage files are not read: their broken targets go unreported.
+    builders.write_pointer(root, "digits", "Production", 9)
+    builders.write_pointer(root, "digits", "prod", 9)
+    builders.write_version(root, "huge", 1)
+    (root / "registry/huge/model.yaml").write_bytes(b"#" * (1024 * 1024 + 1))
+    report = validate(root, offline=True, cache=False)
+    assert [(f.code, f.path, f.field, f.line) for f in report.findings] == [
+        ("model-name", "registry/bad_", "", 0),
+        ("missing-model-file", "registry/bad_/model.yaml", "", 0),
+        ("schema", "registry/bad_/versions/1.yaml", "model", 2),
+        ("name-mismatch", "registry/digits/model.yaml", "name", 1),
+        ("unexpected-file", "registry/digits/notes.txt", "", 0),
+        ("stage-file-case", "registry/digits/stages/Production.yaml", "", 0),
+        ("unknown-stage", "registry/digits/stages/prod.yaml", "", 0),
+        ("unreadable", "registry/huge/model.yaml", "", 0),
+    ]
+    assert report.findings[3].message == "'other' differs from the folder name; write name: digits"
+    assert report.findings[-1].message == (
+        "file is 1048577 bytes, over the 1048576-byte limit for registry files"
+    )
+    # registry.yaml, three version files and the two model.yaml files that are there
+    assert report.files_checked == 6
+
+
+def test_the_manifest_cache_keeps_valid_files_by_content_and_is_believed(
+    make_registry: RegistryFactory,
+) -> None:
+    root = make_registry({"digits": 1}, message="register digits 1").root
+    assert validate(root, offline=True).findings == ()
+    model = (root / "registry/digits/model.yaml").read_bytes()
+    version = (root / version_path("digits", 1)).read_bytes()
+    model_key = ManifestCache.key("model", model)
+    version_key = ManifestCache.key("version", version)
+    entries = ManifestCache.open(root).entries
+    assert entries.keys() == {model_key, version_key}
+    assert entries[model_key] == {"name": "digits"}
+    assert entries[version_key]["artifacts"][0]["name"] == "weights"
+    # A file whose bytes are cached is not parsed again: the cached document is checked.
+    cache = ManifestCache(cache_file(root))
+    cache.save([], {model_key: {"name": "impostor"}})
+    [finding] = validate(root, offline=True).findings
+    assert (finding.code, finding.path, finding.message) == (
+        "name-mismatch",
+        "registry/digits/model.yaml",
+        "'impostor' differs from the folder name; write name: digits",
+    )
