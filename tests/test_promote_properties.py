@@ -634,7 +634,12 @@ class TwoClones(RuleBasedStateMachine):
         self.pull(other)
         view = self.views[other]
         model = data.draw(MODEL_CHOICES, label="model")
-        eligible = [v for v in view.versions(model) if view.deprecate(model, v).refused is None]
+        known = set(self.views[clone].versions(model))  # not one the other just registered
+        eligible = [
+            v
+            for v in view.versions(model)
+            if v in known and view.deprecate(model, v).refused is None
+        ]
         if not eligible:
             return
         number = data.draw(st.sampled_from(eligible), label="version")
