@@ -404,3 +404,76 @@ def test_a_rollback_pull_request_has_its_branch_title_body_and_result(
     assert git(origin, "show", f"{done.commit}:{POINTER}").endswith(
         "version: 1\nsince: '2026-03-01T12:00:00Z'\nreason: p99 doubled\nretired: [2]\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("deprecation", "gone"),
+    [
+        ({"reason": "drifted"}, "deprecated (drifted)"),
+        ({}, "deprecated"),
+        (None, "deleted"),
+    ],
+)
+def test_a_canary_gone_since_is_never_brought_back(
+    registry: Workspace, deprecation: dict[str, str] | None, gone: str
+) -> None:
+    root = registry.root
+    promote("digits", 1, "production", repo=root, now=lambda: _at(9))
+    text = (root / POINTER).read_text()
+    (root / POINTER).write_text(text + "canary:\n  version: 3\n  weight: 0.25\n")
+    registry.commit_all("a quarter of production to v3")
+    promote("digits", 2, "production", repo=root, now=lambda: _at(10))
+    manifest = root / "registry/digits/versions/3.yaml"
+    field = "deprecation" if deprecation is not None else "deleted"
+    extra = {"date": "2026-03-01T11:00:00Z", **(deprecation or {})}
+    manifest.write_text(manifest.read_text() + f"{field}: {json_flow(extra)}\n")
+    registry.commit_all(f"v3 {gone}")
+    head = registry.git("rev-parse", "HEAD").strip()
+
+    with pytest.raises(ConflictError) as caught:
+        rollback("digits", "production", repo=root)
+
+    assert str(caught.value) == (
+        "cannot roll production of digits back to v1: the pointer then sent 25% of requests "
+        f"to the canary v3, which is {gone} now; move production to v1 without it with "
+        "'modelreg promote digits 1 production' (--force --reason if its gates refuse)"
+    )
+    assert registry.git("rev-parse", "HEAD").strip() == head and registry.status() == ""
+
+
+def json_flow(mapping: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{k}: '{v}'" for k, v in mapping.items()) + "}"
+
+
+def test_a_stale_clone_does_not_roll_back_to_a_version_deprecated_upstream(
+    registry: Workspace, tmp_path: Path
+) -> None:
+    from modelreg.api import deprecate
+    from tests.conftest import git
+
+    promote("digits", 1, "production", repo=registry.root, now=lambda: _at(9))
+    promote("digits", 2, "production", repo=registry.root, now=lambda: _at(10))
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    registry.git("push", "-q", str(origin), "main")
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    for clone in (alice, bob):
+        git(tmp_path, "clone", "-q", str(origin), str(clone))
+    deprecate("digits", 3, repo=alice, reason="not this one", commit=True)
+    git(alice, "push", "-q")
+    assert rollback("digits", "production", repo=bob).version == 1  # v3 is no input here
+    git(bob, "reset", "-q", "--hard", "HEAD~1")
+    deprecate("digits", 1, repo=alice, reason="leaked labels", commit=True)
+    git(alice, "push", "-q")
+    head = git(bob, "rev-parse", "HEAD")
+
+    with pytest.raises(ConflictError) as caught:
+        rollback("digits", "production", repo=bob)
+
+    message = str(caught.value)
+    assert message.startswith(
+        "origin/main changed the manifest of digits/1 after this clone last pulled ("
+    )
+    assert "deprecate digits version 1" in message
+    assert "this change of digits's production pointer was decided on the old state" in message
+    assert git(bob, "rev-parse", "HEAD") == head
