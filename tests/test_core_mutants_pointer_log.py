@@ -356,6 +356,8 @@ def test_a_path_that_is_not_utf8_comes_back_surrogate_escaped(empty_repo: Path) 
         # its record separator too, after what looks like the fields of a record and
         # a raw diff line
         "promote\x1fe\x1fr\x1f:100644 100644 1 2 M\x1ev3",
+        # and both with a fixed token after them: the token must be one no commit holds
+        "promote\x1fNone\x1eNone v3",
     ],
 )
 def test_separators_in_a_subject_neither_hide_nor_shift_a_record(
