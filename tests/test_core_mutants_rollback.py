@@ -477,3 +477,17 @@ def test_a_stale_clone_does_not_roll_back_to_a_version_deprecated_upstream(
     assert "deprecate digits version 1" in message
     assert "this change of digits's production pointer was decided on the old state" in message
     assert git(bob, "rev-parse", "HEAD") == head
+
+
+def test_a_live_canary_comes_back_with_its_pointer(registry: Workspace) -> None:
+    root = registry.root
+    promote("digits", 1, "production", repo=root, now=lambda: _at(9))
+    text = (root / POINTER).read_text()
+    (root / POINTER).write_text(text + "canary:\n  version: 3\n  weight: 0.25\n")
+    registry.commit_all("a quarter of production to v3")
+    with_canary = (root / POINTER).read_bytes()
+    promote("digits", 2, "production", repo=root, now=lambda: _at(10))
+
+    assert rollback("digits", "production", repo=root).version == 1
+
+    assert (root / POINTER).read_bytes() == with_canary
