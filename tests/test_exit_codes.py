@@ -212,28 +212,42 @@ def silent_server() -> Iterator[tuple[str, threading.Event]]:
             connection.close()
 
 
+# A shell that starts a job in the background (a CI runner's script, `nohup`, `cmd &`)
+# sets SIGINT to "ignore" for it and its children, and Python then installs no
+# KeyboardInterrupt handler: Ctrl-C is what a terminal sends a program whose SIGINT is
+# default. Reset it and exec the installed script, so this test means the same wherever
+# pytest runs (a CI run timed out here: with SIGINT ignored, the old test hung every time).
+SIGINT_DEFAULT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 def test_ctrl_c_exits_130(
     registry: Path, tmp_path: Path, silent_server: tuple[str, threading.Event]
 ) -> None:
     url, accepted = silent_server
     body = tmp_path / "body.md"
     body.write_text("report\n")
-    process = subprocess.Popen(
-        [*CONSOLE_SCRIPT, "comment", "--pr", "1", "--file", str(body), "--api-url", url],
+    command = [*CONSOLE_SCRIPT, "comment", "--pr", "1", "--file", str(body), "--api-url", url]
+    with subprocess.Popen(
+        [*SIGINT_DEFAULT, *command],
         cwd=registry,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "GITHUB_TOKEN": "t0ken", "GITHUB_REPOSITORY": "acme/models"},
-    )
-    try:
-        assert accepted.wait(60), "modelreg never connected"  # and waits for the answer
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    ) as process:
+        try:
+            assert accepted.wait(60), "modelreg never connected"  # and waits for the answer
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
     assert process.returncode == 130, (stdout, stderr)
     assert "Traceback" not in stderr
     assert "t0ken" not in stdout + stderr
