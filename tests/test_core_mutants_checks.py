@@ -891,3 +891,54 @@ def test_the_manifests_each_model_loads_are_kept_in_the_cache(empty_repo: Path) 
     assert set(ManifestCache.open(root).entries) == expected
     # the second run finds them there and gives the same answer
     assert validate(root, offline=True).findings == ()
+
+
+def test_a_manifest_at_odds_with_its_file_and_its_formats_has_its_codes_and_words(
+    empty_repo: Path,
+) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    weights = builders.write_version(root, "digits", 1)["artifacts"][0]
+    builders.write_version(
+        root,
+        "digits",
+        1,
+        model="digit",
+        version=2,
+        artifacts=[{**weights, "format": "onnx"}, {**weights, "name": "torch", "opset": 18}],
+    )
+    found = [
+        (f.severity, f.code, f.path, f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+    manifest = "registry/digits/versions/1.yaml"
+    assert found == [
+        (
+            "error",
+            "model-mismatch",
+            manifest,
+            "model",
+            "'digit' differs from the folder name; write model: digits",
+        ),
+        (
+            "error",
+            "version-mismatch",
+            manifest,
+            "version",
+            "2 differs from the file name; write version: 1 or rename the file",
+        ),
+        (
+            "error",
+            "artifact-opset",
+            manifest,
+            "artifacts[0].opset",
+            "an ONNX artifact must record its opset (the default-domain opset_import of the model)",
+        ),
+        (
+            "error",
+            "artifact-opset",
+            manifest,
+            "artifacts[1].opset",
+            "only ONNX artifacts have an opset, this one is 'pytorch'; remove opset",
+        ),
+    ]
