@@ -942,3 +942,61 @@ def test_a_manifest_at_odds_with_its_file_and_its_formats_has_its_codes_and_word
             "only ONNX artifacts have an opset, this one is 'pytorch'; remove opset",
         ),
     ]
+
+
+def test_an_artifact_outside_its_folder_too_large_or_behind_a_link_has_its_codes(
+    empty_repo: Path,
+) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    builders.write_version(root, "digits", 1)
+    second = builders.write_version(root, "digits", 2)["artifacts"][0]
+    builders.write_version(
+        root, "digits", 2, artifacts=[{**second, "path": "registry/digits/artifacts/1/model.pt"}]
+    )
+    third = builders.write_version(root, "digits", 3)["artifacts"][0]
+    builders.write_version(root, "digits", 3, artifacts=[{**third, "size": 2**40 + 1}])
+    builders.write_version(root, "digits", 4)
+    record = root / "registry/digits/artifacts/4/model.pt.dvc"
+    (record.parent / "real.dvc").write_bytes(record.read_bytes())
+    record.unlink()
+    record.symlink_to("real.dvc")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "versions 1-4")
+    found = [
+        (f.severity, f.code, f.path, f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+    assert found == [
+        (
+            "error",
+            "artifact-path",
+            "registry/digits/versions/2.yaml",
+            "artifacts[0].path",
+            "'registry/digits/artifacts/1/model.pt' must be a file directly inside "
+            "registry/digits/artifacts/2/, not outside it",
+        ),
+        (
+            "error",
+            "artifact-size",
+            "registry/digits/versions/3.yaml",
+            "artifacts[0].size",
+            "1099511627777 bytes is over the 1099511627776-byte (1 TiB) limit for an artifact",
+        ),
+        (
+            "error",
+            "artifact-size",
+            "registry/digits/versions/3.yaml",
+            "artifacts[0].size",
+            "1099511627777 differs from 28 in registry/digits/artifacts/3/model.pt.dvc; the "
+            "manifest must record the tracked content's size",
+        ),
+        (
+            "error",
+            "artifact-path",
+            "registry/digits/versions/4.yaml",
+            "artifacts[0].path",
+            "registry/digits/artifacts/4/model.pt.dvc is a symlink; a DVC record must be a "
+            "plain file",
+        ),
+    ]
