@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -998,5 +999,95 @@ def test_an_artifact_outside_its_folder_too_large_or_behind_a_link_has_its_codes
             "artifacts[0].path",
             "registry/digits/artifacts/4/model.pt.dvc is a symlink; a DVC record must be a "
             "plain file",
+        ),
+    ]
+
+
+def test_an_artifact_committed_untracked_or_at_odds_with_its_record_has_its_codes(
+    empty_repo: Path,
+) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    md5s = [builders.write_version(root, "digits", n)["artifacts"][0]["md5"] for n in range(1, 7)]
+    folder = root / "registry/digits/artifacts"
+    # 1: the artifact itself committed to git; 2: checked out beside its record, as
+    # pull leaves it, which is fine
+    for number in (1, 2):
+        (folder / f"{number}/model.pt").write_bytes(builders.artifact_content("digits", number))
+    # 3: no record; 4: a record that tracks nothing; 5: one for another file and content
+    (folder / "3/model.pt.dvc").unlink()
+    (folder / "4/model.pt.dvc").write_text("outs: []\n")
+    (folder / "5/model.pt.dvc").write_text(
+        f"outs:\n- md5: {'0' * 32}\n  size: 5\n  hash: md5\n  path: other.pt\n"
+    )
+    # 6: the artifact a committed link to a file beside it, not to DVC's cache object
+    (folder / "6/real.pt").write_bytes(b"planted\n")
+    (folder / "6/model.pt").symlink_to("real.pt")
+    git(root, "add", "-A", "registry", ":(exclude)registry/digits/artifacts/2/model.pt")
+    git(root, "commit", "-q", "-m", "versions 1-6")
+    found = [
+        (f.severity, f.code, f.path, f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+    manifest = "registry/digits/versions/{}.yaml".format
+    record = "registry/digits/artifacts/{}/model.pt.dvc".format
+    assert found == [
+        (
+            "error",
+            "artifact-record",
+            record(4),
+            "",
+            "is not a DVC file tracking one output; re-run 'dvc add'",
+        ),
+        (
+            "error",
+            "artifact-record",
+            record(5),
+            "",
+            "tracks 'other.pt', not 'model.pt'; re-run 'dvc add "
+            "registry/digits/artifacts/5/model.pt'",
+        ),
+        (
+            "error",
+            "artifact-committed",
+            manifest(1),
+            "artifacts[0].path",
+            "registry/digits/artifacts/1/model.pt is committed to git, where only its DVC "
+            "record belongs (a file or folder committed at an artifact's path is what pull "
+            "would have to overwrite); remove it with 'git rm -r --cached'",
+        ),
+        (
+            "error",
+            "artifact-untracked",
+            manifest(3),
+            "artifacts[0].path",
+            f"registry/digits/artifacts/3/model.pt has no DVC record ({record(3)} is "
+            "missing); track it with 'dvc add registry/digits/artifacts/3/model.pt'",
+        ),
+        (
+            "error",
+            "artifact-hash",
+            manifest(5),
+            "artifacts[0].md5",
+            f"{md5s[4]} differs from {'0' * 32} in {record(5)}; the manifest must record "
+            "the tracked content's hash",
+        ),
+        (
+            "error",
+            "artifact-size",
+            manifest(5),
+            "artifacts[0].size",
+            f"28 differs from 5 in {record(5)}; the manifest must record the tracked "
+            "content's size",
+        ),
+        (
+            "error",
+            "artifact-path",
+            manifest(6),
+            "artifacts[0].path",
+            "'registry/digits/artifacts/6/model.pt' passes through "
+            "registry/digits/artifacts/6/model.pt, a symlink to "
+            f"{os.path.realpath(folder / '6/real.pt')}, not DVC's link to the cache object "
+            f"of md5 {md5s[5]}; replace the link with a plain file",
         ),
     ]
