@@ -16,7 +16,7 @@ from modelreg.core.errors import NotFoundError
 from modelreg.core.layout import version_path
 from modelreg.validation.manifest_cache import ManifestCache, cache_file
 from tests import builders
-from tests.conftest import RegistryFactory, Workspace
+from tests.conftest import RegistryFactory, Workspace, git
 
 
 def rendered(root: Path, **kwargs: object) -> list[str]:
@@ -338,3 +338,93 @@ def test_the_manifest_cache_keeps_valid_files_by_content_and_is_believed(
         "registry/digits/model.yaml",
         "'impostor' differs from the folder name; write name: digits",
     )
+
+
+def test_committed_links_on_an_artifacts_way_are_judged_once_and_only_when_committed(
+    empty_repo: Path,
+) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    first = builders.write_version(root, "digits", 1)["artifacts"][0]
+    extra = {**first, "name": "extra", "path": "registry/digits/artifacts/1/extra.pt"}
+    builders.write_version(root, "digits", 1, artifacts=[first, extra])
+    md5s = [builders.write_version(root, "digits", n)["artifacts"][0]["md5"] for n in range(2, 6)]
+    folder = root / "registry/digits/artifacts"
+    # 1: the version's folder a link to another's (its second artifact, with no record,
+    # is not judged again); 2: the artifact a link to a file beside it; 3: its record a
+    # link; 4: the artifact DVC's link to the cache object of its md5, which is accepted
+    # as a link (but is committed)
+    shutil.rmtree(folder / "1")
+    (folder / "1").symlink_to("2")
+    (folder / "2/real.pt").write_bytes(b"planted\n")
+    (folder / "2/model.pt").symlink_to("real.pt")
+    record = folder / "3/model.pt.dvc"
+    (folder / "3/real.dvc").write_bytes(record.read_bytes())
+    record.unlink()
+    record.symlink_to("real.dvc")
+    cached = object_path(root / ".dvc/cache", md5s[2])
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(builders.artifact_content("digits", 4))
+    (folder / "4/model.pt").symlink_to(cached)
+    git(root, "add", "-A", "registry")
+    git(root, "commit", "-q", "-m", "versions 1-5")
+    # 5: a link to a file beside it that is not committed (as DVC's own links are not)
+    (folder / "5/real.pt").write_bytes(b"planted\n")
+    (folder / "5/model.pt").symlink_to("real.pt")
+    found = [
+        (f.severity, f.code, f.path, f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+    real = root.resolve() / "registry/digits/artifacts"
+    manifest = "registry/digits/versions/{}.yaml".format
+    assert found == [
+        (
+            "error",
+            "artifact-path",
+            manifest(1),
+            "artifacts[0].path",
+            "'registry/digits/artifacts/1/model.pt' passes through registry/digits/artifacts/1, "
+            f"a symlink to {real / '2'}; replace the link with a plain folder",
+        ),
+        (
+            "error",
+            "artifact-path",
+            manifest(2),
+            "artifacts[0].path",
+            "'registry/digits/artifacts/2/model.pt' passes through "
+            f"registry/digits/artifacts/2/model.pt, a symlink to {real / '2/real.pt'}, not "
+            f"DVC's link to the cache object of md5 {md5s[0]}; replace the link with a plain "
+            "file",
+        ),
+        (
+            "error",
+            "artifact-path",
+            manifest(3),
+            "artifacts[0].path",
+            "registry/digits/artifacts/3/model.pt.dvc is a symlink; a DVC record must be a "
+            "plain file",
+        ),
+        (
+            "error",
+            "artifact-committed",
+            manifest(4),
+            "artifacts[0].path",
+            "registry/digits/artifacts/4/model.pt is committed to git, where only its DVC "
+            "record belongs (a file or folder committed at an artifact's path is what pull "
+            "would have to overwrite); remove it with 'git rm -r --cached'",
+        ),
+    ]
+
+
+def test_a_stray_file_among_the_stages_is_named_after_all_but_its_last_suffix(
+    empty_repo: Path,
+) -> None:
+    builders.write_config(empty_repo)
+    builders.write_version(empty_repo, "digits", 1)
+    stages = empty_repo / "registry/digits/stages"
+    stages.mkdir()
+    (stages / "production.old.txt").write_text("version: 1\n")
+    assert rendered(empty_repo, offline=True, cache=False) == [
+        "registry/digits/stages/production.old.txt: is not a pointer file: stages/ holds one "
+        "<name>.yaml per stage; rename it (e.g. production.old.yaml) or remove it",
+    ]
