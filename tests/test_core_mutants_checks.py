@@ -1091,3 +1091,78 @@ def test_an_artifact_committed_untracked_or_at_odds_with_its_record_has_its_code
             f"of md5 {md5s[5]}; replace the link with a plain file",
         ),
     ]
+
+
+def test_misnamed_pointer_files_are_each_reported_with_a_name_to_rename_them_to(
+    empty_repo: Path,
+) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    builders.write_registry(root, {"digits": 1}, stages={"digits": {"staging": 1}})
+    model = root / "registry/digits"
+    (model / "aliases").mkdir()
+    # no stem, a stem with dots, a stem of one word; each checked, none stops the rest
+    for kind, filename in (
+        ("stages", ".yml"),
+        ("stages", "candidate.old.yml"),
+        ("aliases", ".yml"),
+        ("aliases", "best.json"),
+    ):
+        (model / kind / filename).write_text("version: 1\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "misnamed pointers")
+    found = [
+        (f.severity, f.code, f.path, f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+
+    def misnamed(kind: str, filename: str, one: str, example: str) -> tuple[str, ...]:
+        return (
+            "error",
+            "pointer-file-name",
+            f"registry/digits/{kind}/{filename}",
+            "",
+            f"is not a pointer file: {kind}/ holds one <name>.yaml per {one}; rename it "
+            f"(e.g. {example}) or remove it",
+        )
+
+    assert found == [
+        misnamed("aliases", ".yml", "alias", "champion.yaml"),
+        misnamed("aliases", "best.json", "alias", "best.yaml"),
+        misnamed("stages", ".yml", "stage", "production.yaml"),
+        misnamed("stages", "candidate.old.yml", "stage", "candidate.old.yaml"),
+    ]
+
+
+def test_links_planted_in_an_artifacts_folder_are_each_reported_once(empty_repo: Path) -> None:
+    root = empty_repo
+    builders.write_config(root)
+    builders.write_registry(root, {"digits": 2})
+    folder = root / "registry/digits/artifacts"
+    # 0: a folder no version owns; 1a: a link beside the version folders; 2/extra.pt: a
+    # link beside an artifact's record. Each is reported, and none stops the scan.
+    (folder / "0").mkdir()
+    (folder / "0/model.pt.dvc").write_text("outs: []\n")
+    (folder / "1a").symlink_to("1")
+    (folder / "2/extra.pt").symlink_to("model.pt.dvc")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "planted links")
+    found = [
+        (f.severity, f.code, f.path, f.field, f.message)
+        for f in validate(root, offline=True, cache=False).findings
+    ]
+    planted = (
+        "is a symlink; an artifact folder holds only plain files and folders (the "
+        "artifacts and their DVC records); remove it"
+    )
+    assert found == [
+        (
+            "warning",
+            "orphan-artifacts",
+            "registry/digits/artifacts/0",
+            "",
+            "belongs to no version manifest; remove it or register the version",
+        ),
+        ("error", "artifact-link", "registry/digits/artifacts/1a", "", planted),
+        ("error", "artifact-link", "registry/digits/artifacts/2/extra.pt", "", planted),
+    ]
