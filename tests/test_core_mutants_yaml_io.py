@@ -8,6 +8,7 @@ Written to kill the mutants mutation testing left alive (make mutation).
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -418,3 +419,108 @@ def test_the_temporary_file_is_made_beside_the_target(
     target = tmp_path / "registry" / "file.yaml"
     write_bytes_atomic(target, b"a: 1\n")
     assert target.read_bytes() == b"a: 1\n"
+
+
+def test_the_umask_is_read_from_proc_without_being_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Setting the umask to read it back would race with other threads creating files.
+    if not Path("/proc/self/status").is_file():
+        pytest.skip("no /proc on this system")
+    real_umask = os.umask
+    old = real_umask(0o026)
+    try:
+        calls: list[int] = []
+
+        def spy(mask: int) -> int:
+            calls.append(mask)
+            return real_umask(mask)
+
+        monkeypatch.setattr(os, "umask", spy)
+        assert new_file_mode() == 0o640
+        write_bytes_atomic(tmp_path / "new.yaml", b"a: 1\n")
+        assert stat.S_IMODE((tmp_path / "new.yaml").stat().st_mode) == 0o640
+        assert calls == []
+    finally:
+        monkeypatch.undo()
+        real_umask(old)
+
+
+def test_without_proc_the_umask_is_read_and_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelreg.core.yaml_io as yaml_io
+
+    def no_proc(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError("no /proc here")
+
+    monkeypatch.setattr(yaml_io, "open", no_proc, raising=False)
+    old = os.umask(0o026)
+    try:
+        assert new_file_mode() == 0o640
+        assert os.umask(0o026) == 0o026  # left as the user set it
+        write_bytes_atomic(tmp_path / "new.yaml", b"a: 1\n")
+        assert stat.S_IMODE((tmp_path / "new.yaml").stat().st_mode) == 0o640
+        os.umask(0o077)
+        assert new_file_mode() == 0o600
+        assert os.umask(0o077) == 0o077
+    finally:
+        os.umask(old)
+
+
+def test_the_temporary_file_is_hidden_and_the_old_file_stays_until_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "model.yaml"
+    target.write_bytes(b"old\n")
+    real_fsync = os.fsync
+    seen: list[list[str]] = []
+
+    def spy(fd: int) -> None:
+        assert target.read_bytes() == b"old\n"  # readers still see the old file
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    write_bytes_atomic(target, b"new\n")
+    assert target.read_bytes() == b"new\n"
+    [[temporary, name]] = seen
+    assert name == "model.yaml"
+    assert re.fullmatch(r"\.model\.yaml\.[a-z0-9_]+\.tmp", temporary), temporary
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.yaml"]
+
+    # If the temporary file vanished before the write failed, the write's own error surfaces.
+    def fail(fd: int) -> None:
+        [hidden] = [p for p in tmp_path.iterdir() if p.name != "model.yaml"]
+        hidden.unlink()
+        raise OSError("disk failed")
+
+    monkeypatch.setattr(os, "fsync", fail)
+    with pytest.raises(OSError) as caught:
+        write_bytes_atomic(target, b"newer\n")
+    assert (type(caught.value), str(caught.value)) == (OSError, "disk failed")
+    assert target.read_bytes() == b"new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.yaml"]
+
+
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+def test_only_a_leading_byte_order_mark_is_dropped(
+    loader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelreg.core.yaml_io as yaml_io
+
+    if not hasattr(yaml, loader):
+        pytest.skip(f"PyYAML without {loader}")
+    monkeypatch.setattr(yaml_io, "_Parser", getattr(yaml, loader))
+    bom = "\ufeff".encode()
+    # an editor adding a mark to a file that already has one: both parsers read it alike
+    assert parse_yaml(bom + bom + b"a: 1\n", "f") == {"a": 1}
+    assert top_level_scalars(bom + bom + b"a: 1\n", KEYS | {"a"}) == {"a": 1}
+    # elsewhere it is text, kept as written
+    assert parse_yaml(b"a: x" + bom, "f") == {"a": "x\ufeff"}
+    assert top_level_scalars(b"a: x" + bom, KEYS | {"a"}) == {"a": "x\ufeff"}
+
+
+def test_dump_yaml_writes_unicode_as_is() -> None:
+    document = {"name": "caf\u00e9 \u65e5\u672c", "caf\u00e9": ["\u00fc", 1, "x"]}
+    assert dump_yaml(document) == "name: caf\u00e9 \u65e5\u672c\ncaf\u00e9:\n- \u00fc\n- 1\n- x\n"
