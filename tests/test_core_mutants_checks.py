@@ -1166,3 +1166,12 @@ def test_links_planted_in_an_artifacts_folder_are_each_reported_once(empty_repo:
         ("error", "artifact-link", "registry/digits/artifacts/1a", "", planted),
         ("error", "artifact-link", "registry/digits/artifacts/2/extra.pt", "", planted),
     ]
+
+
+def test_the_report_says_whether_the_run_was_offline(empty_repo: Path) -> None:
+    builders.write_config(empty_repo)
+    builders.write_version(empty_repo, "digits", 1)
+    offline = validate(empty_repo, offline=True, cache=False)
+    online = validate(empty_repo, offline=False, cache=False)
+    assert (offline.offline, offline.to_json()["offline"]) == (True, True)
+    assert (online.offline, online.to_json()["offline"]) == (False, False)
