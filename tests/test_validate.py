@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -427,4 +428,63 @@ def test_a_stray_file_among_the_stages_is_named_after_all_but_its_last_suffix(
     assert rendered(empty_repo, offline=True, cache=False) == [
         "registry/digits/stages/production.old.txt: is not a pointer file: stages/ holds one "
         "<name>.yaml per stage; rename it (e.g. production.old.yaml) or remove it",
+    ]
+
+
+def two_models_with_a_named_remote(root: Path) -> Path:
+    """alpha (versions 1-3) and beta (versions 1-2), each with a pointer to an undeclared
+    stage; every version's object is in the 'shared' remote registry.yaml names but the
+    second's, and none is in 'other', DVC's default."""
+    builders.write_config(root, storage={"dvc_remote": "shared"})
+    shared = root.parent / "shared"
+    for name, count in (("alpha", 3), ("beta", 2)):
+        for number in range(1, count + 1):
+            builders.write_version(root, name, number, store=None if number == 2 else shared)
+        builders.write_pointer(root, name, "canary", 1)
+    (root / ".dvc").mkdir()
+    (root / ".dvc" / "config").write_text(
+        "[core]\n    remote = other\n"
+        f"['remote \"shared\"']\n    url = {shared}\n"
+        f"['remote \"other\"']\n    url = {root.parent / 'other'}\n"
+    )
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "registry")
+    return shared
+
+
+def test_worker_processes_check_stages_and_artifacts_as_this_process_does(
+    empty_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two chunks: alpha, the larger model, is checked here, beta in a forked worker,
+    # which inherits the lowered threshold.
+    monkeypatch.setattr("modelreg.validation.checks._PARALLEL_THRESHOLD", 2)
+    shared = two_models_with_a_named_remote(empty_repo)
+    cache = empty_repo / ".dvc/cache"
+
+    def missing(name: str) -> list[str]:
+        md5 = hashlib.md5(builders.artifact_content(name, 2)).hexdigest()
+        return [
+            f"registry/{name}/stages/canary.yaml: 'canary' is not a stage declared in "
+            "registry/registry.yaml; name the file after one of them: staging.yaml, "
+            "production.yaml",
+            f"registry/{name}/versions/2.yaml:9: artifacts[0].md5: {md5} is in neither the "
+            f"DVC cache ({cache}) nor the remote 'shared' ({shared}); push it from the clone "
+            "that registered it ('dvc push'), or pass --offline to skip this check",
+        ]
+
+    assert rendered(empty_repo, jobs=2, cache=False) == missing("alpha") + missing("beta")
+
+
+def test_a_single_model_is_checked_in_this_process_however_many_versions_it_has(
+    offline_registry: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("modelreg.validation.checks._PARALLEL_THRESHOLD", 2)
+    root = offline_registry.root
+    for number in range(1, 4):
+        builders.write_version(root, "digits", number)
+    builders.write_pointer(root, "digits", "staging", 9)
+    # one chunk, all of it this process's share: a pool of no workers cannot start
+    assert rendered(root, offline=True, jobs=2) == [
+        "registry/digits/stages/staging.yaml:2: version: version 9 does not exist (versions: "
+        "1-3); point at an existing version",
     ]
