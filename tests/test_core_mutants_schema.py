@@ -483,3 +483,177 @@ def test_canonical_order_sorts_maps_the_schema_leaves_free() -> None:
     assert ordered == {"zzz_unknown": {"a": {"c": 2, "d": 1}, "b": 1}}
     assert list(ordered["zzz_unknown"]) == ["a", "b"]
     assert list(ordered["zzz_unknown"]["a"]) == ["c", "d"]
+
+
+def key_order(value: Any) -> Any:
+    """Every mapping's keys, in order, down the whole document (lists item by item)."""
+    if isinstance(value, dict):
+        return [(k, key_order(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [key_order(item) for item in value]
+    return value
+
+
+def test_canonical_order_of_a_version_manifest_follows_the_schema_at_every_level() -> None:
+    document = {
+        "zz_unknown": [{"b": 1, "a": {"d": 1, "c": 2}}, "x", 3],
+        "deprecation": {
+            "reason": "old",
+            "date": "2026-01-01T00:00:00Z",
+            "b_extra": {"y": 1, "x": 2},
+        },
+        "tags": {"team": "vision", "owner": "ann", "Alpha": "1"},
+        "metrics": {"val/acc": 0.9, "loss": 0.1, "acc": 0.8},
+        "artifacts": [
+            {
+                "opset": 17,
+                "format": "onnx",
+                "size": 10,
+                "md5": "0" * 32,
+                "path": "p",
+                "name": "onnx",
+                "zeta": {"b": 1, "a": 2},
+                "alpha": [{"d": 1, "c": 2}],
+            },
+            {"size": 1, "name": "weights"},
+            "not a mapping",
+        ],
+        "lineage": {
+            "params": {"lr": 0.1, "epochs": 3},
+            "git_commit": "a" * 40,
+            "mlflow": {"experiment_id": "1", "run_id": "r"},
+        },
+        "signature": {
+            "classes": ["b", "a"],
+            "outputs": [{"shape": [1], "dtype": "int64", "name": "y"}],
+            "inputs": [],
+        },
+        "created": "2026-01-01T00:00:00Z",
+        "version": 2,
+        "model": "m",
+    }
+    assert key_order(canonical_order(document, "version")) == [
+        ("model", "m"),
+        ("version", 2),
+        ("created", "2026-01-01T00:00:00Z"),
+        (
+            "lineage",
+            [
+                ("git_commit", "a" * 40),
+                ("params", [("epochs", 3), ("lr", 0.1)]),
+                ("mlflow", [("run_id", "r"), ("experiment_id", "1")]),
+            ],
+        ),
+        (
+            "artifacts",
+            [
+                [
+                    ("name", "onnx"),
+                    ("path", "p"),
+                    ("md5", "0" * 32),
+                    ("size", 10),
+                    ("format", "onnx"),
+                    ("opset", 17),
+                    ("alpha", [[("c", 2), ("d", 1)]]),
+                    ("zeta", [("a", 2), ("b", 1)]),
+                ],
+                [("name", "weights"), ("size", 1)],
+                "not a mapping",
+            ],
+        ),
+        (
+            "signature",
+            [
+                ("inputs", []),
+                ("outputs", [[("name", "y"), ("dtype", "int64"), ("shape", [1])]]),
+                ("classes", ["b", "a"]),
+            ],
+        ),
+        ("metrics", [("acc", 0.8), ("loss", 0.1), ("val/acc", 0.9)]),
+        ("tags", [("Alpha", "1"), ("owner", "ann"), ("team", "vision")]),
+        (
+            "deprecation",
+            [
+                ("date", "2026-01-01T00:00:00Z"),
+                ("reason", "old"),
+                ("b_extra", [("x", 2), ("y", 1)]),
+            ],
+        ),
+        ("zz_unknown", [[("a", [("c", 2), ("d", 1)]), ("b", 1)], "x", 3]),
+    ]
+
+
+def test_canonical_order_of_registry_policies_follows_the_policy_schema() -> None:
+    document = {
+        "storage": {"dvc_remote": "r"},
+        "score": {
+            "metrics": {
+                "loss": {"range": [1, 0], "better": "lower", "weight": 1},
+                "acc": {"zz": {"b": 1, "a": 2}, "better": "higher", "weight": 2},
+            }
+        },
+        "policies": {
+            "staging": "not a mapping",
+            "production": {
+                "onnx_parity": True,
+                "score": {"tolerance": 0.1, "no_regression": True, "min": 0.5},
+                "no_regression": {
+                    "acc": {"relative_tolerance": 0.1, "tolerance": 0.01, "better": "higher"}
+                },
+                "require": {"acc": {"max": 1, "min": 0.5}},
+                "from": ["staging", "none"],
+                "extra": {"b": 1, "a": 2},
+            },
+        },
+        "stages": ["staging", "production"],
+        "schema_version": 1,
+    }
+    assert key_order(canonical_order(document, "registry")) == [
+        ("schema_version", 1),
+        ("stages", ["staging", "production"]),
+        (
+            "policies",
+            [
+                (
+                    "production",
+                    [
+                        ("from", ["staging", "none"]),
+                        ("require", [("acc", [("min", 0.5), ("max", 1)])]),
+                        (
+                            "no_regression",
+                            [
+                                (
+                                    "acc",
+                                    [
+                                        ("better", "higher"),
+                                        ("tolerance", 0.01),
+                                        ("relative_tolerance", 0.1),
+                                    ],
+                                )
+                            ],
+                        ),
+                        ("score", [("min", 0.5), ("no_regression", True), ("tolerance", 0.1)]),
+                        ("onnx_parity", True),
+                        ("extra", [("a", 2), ("b", 1)]),
+                    ],
+                ),
+                ("staging", "not a mapping"),
+            ],
+        ),
+        (
+            "score",
+            [
+                (
+                    "metrics",
+                    [
+                        (
+                            "acc",
+                            [("weight", 2), ("better", "higher"), ("zz", [("a", 2), ("b", 1)])],
+                        ),
+                        ("loss", [("weight", 1), ("better", "lower"), ("range", [1, 0])]),
+                    ],
+                )
+            ],
+        ),
+        ("storage", [("dvc_remote", "r")]),
+    ]
