@@ -97,6 +97,17 @@ def write_version(
     return document
 
 
+def write_dvc_remotes(root: Path, shared: Path) -> None:
+    """DVC config with two local remotes: ``shared`` (at ``shared``) and ``other``, the
+    default, beside ``root``; tests of which remote validate looks in use both."""
+    (root / ".dvc").mkdir()
+    (root / ".dvc" / "config").write_text(
+        "[core]\n    remote = other\n"
+        f"['remote \"shared\"']\n    url = {shared}\n"
+        f"['remote \"other\"']\n    url = {root.parent / 'other'}\n"
+    )
+
+
 def write_pointer(root: Path, name: str, stage: str, version: int, **extra: Any) -> None:
     write_manifest(root, stage_pointer_path(name, stage), {"version": version, **extra}, "pointer")
 

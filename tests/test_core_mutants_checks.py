@@ -112,12 +112,7 @@ def dvc_registry(root: Path, remote_name: str | None) -> Path:
     shared = root.parent / "shared"
     builders.write_version(root, "digits", 1, store=shared)
     builders.write_version(root, "digits", 2)
-    (root / ".dvc").mkdir()
-    (root / ".dvc" / "config").write_text(
-        "[core]\n    remote = other\n"
-        f"['remote \"shared\"']\n    url = {shared}\n"
-        f"['remote \"other\"']\n    url = {root.parent / 'other'}\n"
-    )
+    builders.write_dvc_remotes(root, shared)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "registry")
     return shared

@@ -441,12 +441,7 @@ def two_models_with_a_named_remote(root: Path) -> Path:
         for number in range(1, count + 1):
             builders.write_version(root, name, number, store=None if number == 2 else shared)
         builders.write_pointer(root, name, "canary", 1)
-    (root / ".dvc").mkdir()
-    (root / ".dvc" / "config").write_text(
-        "[core]\n    remote = other\n"
-        f"['remote \"shared\"']\n    url = {shared}\n"
-        f"['remote \"other\"']\n    url = {root.parent / 'other'}\n"
-    )
+    builders.write_dvc_remotes(root, shared)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "registry")
     return shared
