@@ -394,6 +394,8 @@ def latency_phase(root: Path, port: int, args: argparse.Namespace) -> dict[str, 
     in_server = [s.server_ms for s in ok if s.server_ms is not None]
     raw_p50 = percentile(raw, 50)
     return {
+        # The server loads its sessions with the same load_version, so the same provider.
+        "provider": session.get_providers()[0],
         "requests": len(client.samples),
         "failed": len(client.samples) - len(ok),
         "raw_ort_p50_ms": round(raw_p50, 3),
@@ -407,6 +409,26 @@ def latency_phase(root: Path, port: int, args: argparse.Namespace) -> dict[str, 
     }
 
 
+def gpu_name() -> str:
+    """The first GPU's name from nvidia-smi, or "" on a machine without one."""
+    try:
+        done = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    names = done.stdout.strip().splitlines() if done.returncode == 0 else []
+    return names[0] if names else ""
+
+
+def gpu_words(report: dict[str, Any]) -> str:
+    return f" ({report['gpu']})" if report.get("gpu") else ""
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     load, lat = report["load"], report["latency"]
     lines = [
@@ -414,9 +436,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"{measured_at(report)} {report['when']}.",
         "",
-        f"Model: a small CNN for 8x8 digits (ONNX, {report['model_kib']} KiB), batch 1, CPU "
-        "(ONNX Runtime's CPU provider). Server: `modelreg serve` (uvicorn, one process) on "
-        "127.0.0.1; clients in another process, keep-alive connections.",
+        f"Model: a small CNN for 8x8 digits (ONNX, {report['model_kib']} KiB), batch 1, on "
+        f"ONNX Runtime's {lat['provider']}{gpu_words(report)}. Server: `modelreg serve` "
+        "(uvicorn, one process) on 127.0.0.1; clients in another process, keep-alive "
+        "connections.",
         "",
         "## Load while the stage moves",
         "",
@@ -505,6 +528,7 @@ def main() -> int:
     report = {
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **where,
+        "gpu": gpu_name() if latency["provider"] == "CUDAExecutionProvider" else "",
         "model_kib": round(len(cnn_bytes(1)) / 1024, 1),
         "load": load,
         "latency": latency,
