@@ -205,3 +205,17 @@ def container_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, .
     for key, child in value.items() if isinstance(value, dict) else enumerate(value):
         found += container_paths(child, (*path, key))
     return found
+
+
+# What the validate tests compare: each finding as a tuple of some of its fields.
+FINDING_FIELDS = ("severity", "code", "path", "field", "message")
+
+
+def findings(root: Path, *fields: str) -> list[tuple[Any, ...]]:
+    """``validate(root)``'s findings (offline, without the manifest cache), each as the tuple
+    of ``fields``: severity, code, path, field and message unless named."""
+    from modelreg.api import validate
+
+    names = fields or FINDING_FIELDS
+    report = validate(root, offline=True, cache=False)
+    return [tuple(getattr(finding, name) for name in names) for finding in report.findings]

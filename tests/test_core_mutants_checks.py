@@ -448,7 +448,7 @@ def test_only_committed_links_and_committed_artifacts_are_refused(empty_repo: Pa
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "registry")
     (artifacts / "local.lnk").symlink_to("/etc")  # made in this clone, never committed
-    found = [(f.code, f.path) for f in validate(root, offline=True, cache=False).findings]
+    found = builders.findings(root, "code", "path")
     assert found == [
         ("artifact-link", "registry/digits/artifacts/1/extra.lnk"),
         ("orphan-artifacts", "registry/digits/artifacts/local.lnk"),
@@ -658,7 +658,7 @@ def test_model_and_config_rules_have_their_codes(empty_repo: Path) -> None:
     builders.write_version(root, "digits", 2, artifacts=[*document["artifacts"]] * 2)
     builders.write_version(root, "Digits", 1)
     (root / "registry" / ".hidden").mkdir()  # sorts first; the models after it are checked
-    found = {(f.code, f.path) for f in validate(root, offline=True, cache=False).findings}
+    found = set(builders.findings(root, "code", "path"))
     assert {
         ("archived-unknown", "registry/digits/model.yaml"),
         ("artifact-duplicate", "registry/digits/versions/2.yaml"),
@@ -739,10 +739,7 @@ def test_a_stages_canary_and_retired_versions_must_exist(empty_repo: Path) -> No
     builders.write_pointer(
         root, "digits", "staging", 1, canary={"version": 9, "weight": 0.1}, retired=[8, 1]
     )
-    found = [
-        (f.severity, f.code, f.field, f.message)
-        for f in validate(root, offline=True, cache=False).findings
-    ]
+    found = builders.findings(root, "severity", "code", "field", "message")
     assert found == [
         (
             "error",
@@ -770,9 +767,7 @@ def test_stage_pointers_are_checked_when_the_config_is_broken(empty_repo: Path) 
     builders.write_config(root, stages=("production", "production"))  # the schema refuses it
     builders.write_version(root, "digits", 1)
     builders.write_pointer(root, "digits", "anything", 9)  # no stage list to judge its name by
-    found = [
-        (f.code, f.path, f.message) for f in validate(root, offline=True, cache=False).findings
-    ]
+    found = builders.findings(root, "code", "path", "message")
     assert found == [
         (
             "pointer-target",
@@ -799,10 +794,7 @@ def test_version_file_names_numbering_and_gaps_have_their_codes_and_words(
     builders.write_version(root, "ten", 11)
     builders.write_version(root, "eleven", 12)
     builders.write_version(root, "two", 2)
-    found = [
-        (f.severity, f.code, f.path, f.field, f.message)
-        for f in validate(root, offline=True, cache=False).findings
-    ]
+    found = builders.findings(root)
     assert found == [
         (
             "warning",
@@ -865,7 +857,7 @@ def test_a_model_without_model_yaml_is_not_asked_for_a_card(empty_repo: Path) ->
     builders.write_config(root)
     builders.write_version(root, "digits", 1, model_file=False)
     builders.write_pointer(root, "digits", "production", 1)
-    found = [(f.code, f.path) for f in validate(root, offline=True, cache=False).findings]
+    found = builders.findings(root, "code", "path")
     assert found == [("missing-model-file", "registry/digits/model.yaml")]
 
 
@@ -903,10 +895,7 @@ def test_a_manifest_at_odds_with_its_file_and_its_formats_has_its_codes_and_word
         version=2,
         artifacts=[{**weights, "format": "onnx"}, {**weights, "name": "torch", "opset": 18}],
     )
-    found = [
-        (f.severity, f.code, f.path, f.field, f.message)
-        for f in validate(root, offline=True, cache=False).findings
-    ]
+    found = builders.findings(root)
     manifest = "registry/digits/versions/1.yaml"
     assert found == [
         (
@@ -959,10 +948,7 @@ def test_an_artifact_outside_its_folder_too_large_or_behind_a_link_has_its_codes
     record.symlink_to("real.dvc")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "versions 1-4")
-    found = [
-        (f.severity, f.code, f.path, f.field, f.message)
-        for f in validate(root, offline=True, cache=False).findings
-    ]
+    found = builders.findings(root)
     assert found == [
         (
             "error",
@@ -1020,10 +1006,7 @@ def test_an_artifact_committed_untracked_or_at_odds_with_its_record_has_its_code
     (folder / "6/model.pt").symlink_to("real.pt")
     git(root, "add", "-A", "registry", ":(exclude)registry/digits/artifacts/2/model.pt")
     git(root, "commit", "-q", "-m", "versions 1-6")
-    found = [
-        (f.severity, f.code, f.path, f.field, f.message)
-        for f in validate(root, offline=True, cache=False).findings
-    ]
+    found = builders.findings(root)
     manifest = "registry/digits/versions/{}.yaml".format
     record = "registry/digits/artifacts/{}/model.pt.dvc".format
     assert found == [
@@ -1106,10 +1089,7 @@ def test_misnamed_pointer_files_are_each_reported_with_a_name_to_rename_them_to(
         (model / kind / filename).write_text("version: 1\n")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "misnamed pointers")
-    found = [
-        (f.severity, f.code, f.path, f.field, f.message)
-        for f in validate(root, offline=True, cache=False).findings
-    ]
+    found = builders.findings(root)
 
     def misnamed(kind: str, filename: str, one: str, example: str) -> tuple[str, ...]:
         return (
@@ -1142,10 +1122,7 @@ def test_links_planted_in_an_artifacts_folder_are_each_reported_once(empty_repo:
     (folder / "2/extra.pt").symlink_to("model.pt.dvc")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "planted links")
-    found = [
-        (f.severity, f.code, f.path, f.field, f.message)
-        for f in validate(root, offline=True, cache=False).findings
-    ]
+    found = builders.findings(root)
     planted = (
         "is a symlink; an artifact folder holds only plain files and folders (the "
         "artifacts and their DVC records); remove it"
