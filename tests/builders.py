@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg.artifacts.dvc import object_path
 from modelreg.core.layout import (
@@ -25,6 +25,9 @@ from modelreg.core.layout import (
 )
 from modelreg.core.yaml_edit import write_manifest
 from modelreg.core.yaml_io import dump_yaml, write_text_atomic
+
+if TYPE_CHECKING:
+    from modelreg.validation.checks import ValidationReport
 
 CREATED = "2026-01-15T09:30:00Z"
 # The model-card fields validate asks of a model with a version in production (a
@@ -211,11 +214,15 @@ def container_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, .
 FINDING_FIELDS = ("severity", "code", "path", "field", "message")
 
 
+def finding_tuples(report: ValidationReport, *fields: str) -> list[tuple[Any, ...]]:
+    """``report``'s findings, each as the tuple of ``fields``: severity, code, path, field and
+    message unless named."""
+    names = fields or FINDING_FIELDS
+    return [tuple(getattr(finding, name) for name in names) for finding in report.findings]
+
+
 def findings(root: Path, *fields: str) -> list[tuple[Any, ...]]:
-    """``validate(root)``'s findings (offline, without the manifest cache), each as the tuple
-    of ``fields``: severity, code, path, field and message unless named."""
+    """:func:`finding_tuples` of ``validate(root)``, offline and without the manifest cache."""
     from modelreg.api import validate
 
-    names = fields or FINDING_FIELDS
-    report = validate(root, offline=True, cache=False)
-    return [tuple(getattr(finding, name) for name in names) for finding in report.findings]
+    return finding_tuples(validate(root, offline=True, cache=False), *fields)

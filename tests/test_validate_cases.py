@@ -30,7 +30,6 @@ from modelreg.api import validate
 from modelreg.core.layout import CONFIG_PATH, REGISTRY_DIR, SCHEMAS_DIR
 from modelreg.core.schema import schema_text
 from modelreg.validation import checks
-from modelreg.validation.checks import ValidationReport
 from tests import builders
 from tests.conftest import git
 
@@ -123,10 +122,6 @@ def test_validation_case(case: str, empty_repo: Path, modelreg_exe: str) -> None
 # validate reports besides its findings; these tests pin those whole.
 
 
-def all_findings(report: ValidationReport) -> list[tuple[str, str, str, str, str]]:
-    return [(f.severity, f.code, f.path, f.field, f.message) for f in report.findings]
-
-
 def commit_all(root: Path, message: str) -> None:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", message)
@@ -155,7 +150,7 @@ def test_registry_config_findings_carry_their_codes(empty_repo: Path) -> None:
     # from: and a bound with min equal to max are fine
     report = validate(empty_repo, offline=True, cache=False)
     config = CONFIG_PATH
-    assert all_findings(report) == [
+    assert builders.finding_tuples(report) == [
         (
             "error",
             "stage-name",
@@ -196,7 +191,7 @@ def test_unreadable_registry_config_is_reported_as_unreadable(empty_repo: Path) 
     commit_all(empty_repo, "registry.yaml a folder")
 
     report = validate(empty_repo, offline=True, cache=False)
-    assert all_findings(report) == [
+    assert builders.finding_tuples(report) == [
         ("error", "unreadable", CONFIG_PATH, "", "is a folder, not a file")
     ]
     assert report.models_checked == 1
@@ -223,7 +218,7 @@ def test_registry_folder_entries_and_schemas(empty_repo: Path) -> None:
     commit_all(empty_repo, "registry/ with stray entries")
 
     report = validate(empty_repo, offline=True, cache=False)
-    assert all_findings(report) == [
+    assert builders.finding_tuples(report) == [
         (
             "warning",
             "stale-schema",
@@ -287,7 +282,7 @@ def test_validate_defaults_report_and_manifest_cache(
 
     # not offline, without DVC: the artifacts cannot be checked
     report = validate(cache=False)
-    assert all_findings(report) == [
+    assert builders.finding_tuples(report) == [
         (
             "error",
             "dvc-missing",
